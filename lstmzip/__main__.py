@@ -1,0 +1,3 @@
+from lstmzip.cli import main
+
+main()

@@ -1,0 +1,238 @@
+"""The coding loop: input split into streams, a model step per byte of every stream, a coder per block.
+
+Encoder and decoder share :func:`_code_blocks`; the only difference between them is the coder
+object it is handed (``coder.Encoder`` consumes the known bytes, ``coder.Decoder`` produces them).
+
+Layout. An input of n bytes is cut into N contiguous streams of S = ceil(n / N) bytes (the last
+may be shorter); step t codes byte t of every stream that still has one. The bytes live in one
+``uint8`` matrix [N, S] that is the input itself, zero-padded, so memory stays at the input size.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from lstmzip import container
+from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
+from lstmzip.errors import CorruptArchiveError, LstmzipError, UnsupportedFormatError
+from lstmzip.model import ByteLSTM, ModelConfig
+from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
+
+Progress = Callable[[int, int], None]
+"""Called after each block with (original bytes done, archive bytes written so far)."""
+
+MAX_BLOCK_BYTES = 1 << 24  # with the block count (bounded by the archive size) this bounds the output size
+
+
+@dataclass(frozen=True)
+class CodingSettings:
+    """What the archive header holds besides the model config."""
+
+    level: str  # the preset's name, for ``info``; decoding does not need it
+    coder: str  # CODER_ID of the coder that wrote the payload
+    block_steps: int  # lock-step steps per block, a multiple of the segment length
+
+
+class Coder(Protocol):
+    def code(self, symbols: np.ndarray, probabilities: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Layout:
+    size: int
+    streams: int
+    steps: int  # bytes per stream (the last stream may have fewer)
+
+    @classmethod
+    def for_size(cls, size: int, max_streams: int) -> Layout:
+        if size == 0:
+            return cls(0, 0, 0)
+        steps = math.ceil(size / max(1, min(max_streams, size)))
+        return cls(size, math.ceil(size / steps), steps)
+
+    @property
+    def last_length(self) -> int:
+        return self.size - (self.streams - 1) * self.steps
+
+    def active(self, t: int) -> int:
+        """How many streams (a prefix) still have a byte at step t."""
+        return self.streams if t < self.last_length else self.streams - 1
+
+    def stream_parts(self, start: int, stop: int) -> Iterator[tuple[int, int]]:
+        """(stream, end step) of each stream's part of steps [start, stop), stream by stream."""
+        for stream in range(self.streams):
+            end = min(stop, self.steps if stream < self.streams - 1 else self.last_length)
+            if end > start:
+                yield stream, end
+
+    def block_bytes(self, matrix: np.ndarray, start: int, stop: int) -> bytes:
+        """The original bytes of steps [start, stop), stream by stream."""
+        return b"".join(matrix[stream, start:end].tobytes() for stream, end in self.stream_parts(start, stop))
+
+    def fill_block(self, matrix: np.ndarray, start: int, stop: int, original: bytes) -> None:
+        """Inverse of :meth:`block_bytes`."""
+        offset = 0
+        for stream, end in self.stream_parts(start, stop):
+            matrix[stream, start:end] = np.frombuffer(original, dtype=np.uint8, count=end - start, offset=offset)
+            offset += end - start
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` (or ``cuda:N``) or ``auto`` (CUDA when available)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise LstmzipError(f"unknown device {name!r}") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LstmzipError("device 'cuda' was asked for, but no CUDA GPU is available")
+    if device.type not in ("cpu", "cuda"):
+        raise LstmzipError(f"device {name!r} is not supported (use cpu, cuda or auto)")
+    return device
+
+
+def _code_blocks(
+    model: ByteLSTM, layout: Layout, block_steps: int, matrix: np.ndarray, coder_for_block: Callable[[int, int], Coder]
+) -> Iterator[tuple[int, int]]:
+    """Run the model over every step; yield (first step, end step) after each block.
+
+    ``matrix`` [N, S] holds the bytes: read by an encoder's coder, filled in by a decoder's.
+    """
+    config, device = model.config, model.device
+    previous = torch.zeros(layout.streams, dtype=torch.int64, device=device)  # [N] context of step 0
+    for start in range(0, layout.steps, block_steps):
+        stop = min(start + block_steps, layout.steps)
+        coder = coder_for_block(start, stop)
+        for segment_start in range(start, stop, config.segment):
+            segment_stop = min(segment_start + config.segment, stop)
+            for t in range(segment_start, segment_stop):
+                probabilities = model.predict(previous).cpu().numpy()  # [N, 256] float32
+                active = layout.active(t)
+                matrix[:active, t] = coder.code(matrix[:active, t], probabilities[:active])
+                previous = torch.from_numpy(matrix[:, t].astype(np.int64)).to(device)
+            if segment_stop < layout.steps:  # learning after the last segment would be wasted
+                targets = torch.from_numpy(matrix[:, segment_start:segment_stop].T.astype(np.int64)).to(device)
+                model.learn(targets, _stream_weights(layout, segment_start, segment_stop, device))
+        yield start, stop
+
+
+def _stream_weights(layout: Layout, start: int, stop: int, device: torch.device) -> torch.Tensor | None:
+    """[T, N] mask of the steps where a stream had a byte, or None when all had."""
+    if stop <= layout.last_length:
+        return None
+    weights = torch.ones(stop - start, layout.streams, dtype=torch.float64, device=device)
+    weights[max(0, layout.last_length - start) :, layout.streams - 1] = 0.0
+    return weights
+
+
+def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress | None = None) -> Iterator[bytes]:
+    """Yield the archive of ``data`` piece by piece: header, each block, trailer."""
+    config = preset.config_for(len(data))
+    layout = Layout.for_size(len(data), config.streams)
+    if layout.streams:
+        config = replace(config, streams=layout.streams)
+    block_steps = preset.block_steps(config)
+    block_count = math.ceil(layout.steps / block_steps)
+    settings = container.pack_record(CodingSettings(preset.name, CODER_ID, block_steps)) + container.pack_record(config)
+    header = container.Header(len(data), block_count, settings).pack()
+    yield header
+    written = len(header)
+    if layout.size:
+        matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
+        matrix.reshape(-1)[: layout.size] = np.frombuffer(data, dtype=np.uint8)
+        model = ByteLSTM(config, resolve_device(device))
+        encoder = Encoder()
+        for start, stop in _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder):
+            original, payload = layout.block_bytes(matrix, start, stop), encoder.finish()
+            if len(payload) < len(original):
+                block = container.Block(container.BLOCK_CODED, len(original), zlib.crc32(original), payload).pack()
+            else:
+                block = container.Block(container.BLOCK_STORED, len(original), zlib.crc32(original), original).pack()
+            written += len(block)
+            if progress:
+                progress(min(stop * layout.streams, layout.size), written)
+            yield block
+    yield container.pack_trailer(zlib.crc32(data))
+
+
+def compress(
+    data: bytes, level: str | int | Preset = DEFAULT_LEVEL, device: str = "cpu", progress: Progress | None = None
+) -> bytes:
+    """Compress ``data`` with the preset of ``level`` (a name, 1..9, or a ``Preset``)."""
+    return b"".join(encode(bytes(data), load_preset(level), device, progress))
+
+
+def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig]:
+    """The header's settings, checked: a build that cannot decode them says so before any work."""
+    coding, offset = container.unpack_record(CodingSettings, header.settings)
+    config, offset = container.unpack_record(ModelConfig, header.settings, offset)
+    if offset != len(header.settings):
+        raise CorruptArchiveError("header settings have trailing bytes")
+    if coding.coder != CODER_ID:
+        raise UnsupportedFormatError(f"archive was coded with {coding.coder!r}, this build has {CODER_ID!r}")
+    if config.numerics != ModelConfig.numerics:
+        raise UnsupportedFormatError(f"numeric profile {config.numerics!r} is not supported by this build")
+    try:
+        config.validate()
+    except ValueError as error:
+        raise CorruptArchiveError(f"invalid model settings in header: {error}") from error
+    if not 0 < coding.block_steps * config.streams <= MAX_BLOCK_BYTES or coding.block_steps % config.segment:
+        raise CorruptArchiveError("invalid block size in header")
+    return coding, config
+
+
+def read_info(archive: bytes | memoryview) -> tuple[container.Header, CodingSettings, ModelConfig]:
+    """Header and settings of an archive, checked, without decoding anything."""
+    header, _ = container.read_header(archive)
+    return (header, *_settings(header))
+
+
+def decompress(archive: bytes | memoryview, device: str = "cpu", progress: Progress | None = None) -> bytes:
+    """Decode an archive; raise an ``ArchiveError`` unless every checksum matches."""
+    buffer = memoryview(archive)
+    header, offset = container.read_header(buffer)
+    coding, config = _settings(header)
+    size, block_steps = header.original_size, coding.block_steps
+    if size == 0:
+        if header.block_count:
+            raise CorruptArchiveError("empty content cannot have blocks")
+        data = b""
+    else:
+        layout = Layout.for_size(size, config.streams)
+        if layout.streams != config.streams or header.block_count != math.ceil(layout.steps / block_steps):
+            raise CorruptArchiveError("header sizes are inconsistent")
+        if len(buffer) < container.minimum_archive_size(offset, header.block_count):
+            raise container.TruncatedArchiveError("archive is truncated (fewer bytes than its blocks need)")
+        matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
+        model = ByteLSTM(config, resolve_device(device))
+        blocks: list[container.Block] = []
+
+        def coder_for_block(start: int, stop: int) -> Coder:
+            nonlocal offset
+            block, offset = container.read_block(buffer, offset)
+            blocks.append(block)
+            if block.kind == container.BLOCK_CODED:
+                return Decoder(block.payload)
+            if block.original_count != sum(end - start for _, end in layout.stream_parts(start, stop)):
+                raise CorruptArchiveError(f"block {len(blocks) - 1} has the wrong size")
+            layout.fill_block(matrix, start, stop, block.payload)
+            return Replay()
+
+        for start, stop in _code_blocks(model, layout, block_steps, matrix, coder_for_block):
+            original = layout.block_bytes(matrix, start, stop)
+            if (len(original), zlib.crc32(original)) != (blocks[-1].original_count, blocks[-1].original_crc):
+                raise CorruptArchiveError(f"block {len(blocks) - 1} does not match its checksum (archive is damaged)")
+            if progress:
+                progress(min(stop * layout.streams, size), offset)
+        data = matrix.reshape(-1)[:size].tobytes()
+    if zlib.crc32(data) != container.read_trailer(buffer, offset):
+        raise CorruptArchiveError("content checksum mismatch (archive is damaged)")
+    return data

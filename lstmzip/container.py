@@ -1,0 +1,192 @@
+"""The archive format, version 1. Bytes in, bytes out; no model and no coder here.
+
+All integers are little-endian::
+
+    archive  = header, block * block_count, trailer
+
+    header   offset  size  field
+             0       4     magic b"\\x89LZM" (non-ASCII first byte, as in PNG: never valid text)
+             4       1     format major version (1); a reader refuses other majors
+             5       1     format minor version (0); a newer minor only appends header fields
+             6       2     N: length of the header body
+             8       N     header body:
+                             u64  original size in bytes
+                             u32  block count
+                             u8   content checksum kind (1 = CRC32)
+                             u16  M: length of the settings
+                             M    settings: records packed by ``pack_record``, field by field in
+                                  declaration order (int: u32, float: f64, str: u8 length + UTF-8):
+                                  the codec's ``CodingSettings`` then the model's ``ModelConfig``
+                             ...  fields of later minor versions, skipped by this reader
+             8+N     4     CRC32 of bytes [0, 8+N)
+
+    block    u8   kind: 0 = range coded, 1 = stored (the coder would have expanded it)
+             u32  original bytes in this block
+             u32  C: length of the payload
+             u32  CRC32 of this block's original bytes (each stream's part, stream by stream)
+             C    payload: range coder words (little-endian u32), or the original bytes as they are
+
+A stored block is still fed through the model on both sides, so the model stays in step.
+
+    trailer  u32  CRC32 of the whole original content
+
+A block covers ``block_steps`` lock-step steps of every stream; the model runs on across blocks.
+Block boundaries are where a desynchronised decode is caught early and where a later version can
+start independent model runs. Every field is checked before anything large is allocated.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError, UnsupportedFormatError
+
+MAGIC = b"\x89LZM"
+FORMAT_MAJOR = 1
+FORMAT_MINOR = 0
+CHECKSUM_CRC32 = 1
+CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}
+DIGEST_SIZE = 4
+BLOCK_HEADER = struct.Struct("<BIII")
+BLOCK_CODED = 0
+BLOCK_STORED = 1
+_PREAMBLE = struct.Struct("<4sBBH")
+_BODY = struct.Struct("<QIBH")
+_CRC = struct.Struct("<I")
+MAX_ORIGINAL_SIZE = 1 << 40
+
+
+@dataclass(frozen=True)
+class Header:
+    original_size: int
+    block_count: int
+    settings: bytes
+    checksum_kind: int = CHECKSUM_CRC32
+    minor: int = FORMAT_MINOR
+
+    def pack(self) -> bytes:
+        body = _BODY.pack(self.original_size, self.block_count, self.checksum_kind, len(self.settings)) + self.settings
+        head = _PREAMBLE.pack(MAGIC, FORMAT_MAJOR, FORMAT_MINOR, len(body)) + body
+        return head + _CRC.pack(zlib.crc32(head))
+
+
+def _need(buffer: bytes | memoryview, end: int, what: str) -> None:
+    if len(buffer) < end:
+        raise TruncatedArchiveError(f"archive is truncated (in the {what})")
+
+
+def read_header(buffer: bytes | memoryview) -> tuple[Header, int]:
+    """Parse and check the header at the start of ``buffer``; return it and the offset after it."""
+    if len(buffer) < len(MAGIC) or bytes(buffer[: len(MAGIC)]) != MAGIC:
+        raise NotAnArchiveError("not an lstmzip archive")
+    _need(buffer, _PREAMBLE.size, "header")
+    _, major, minor, body_size = _PREAMBLE.unpack_from(buffer, 0)
+    if major != FORMAT_MAJOR:
+        raise UnsupportedFormatError(
+            f"archive format {major}.{minor} is not supported (this build reads {FORMAT_MAJOR}.x)"
+        )
+    end = _PREAMBLE.size + body_size
+    _need(buffer, end + _CRC.size, "header")
+    (stored_crc,) = _CRC.unpack_from(buffer, end)
+    if zlib.crc32(buffer[:end]) != stored_crc:
+        raise CorruptArchiveError("header checksum mismatch (archive is damaged)")
+    if body_size < _BODY.size:
+        raise CorruptArchiveError("header is too short")
+    original_size, block_count, checksum_kind, settings_size = _BODY.unpack_from(buffer, _PREAMBLE.size)
+    settings_start = _PREAMBLE.size + _BODY.size
+    if settings_start + settings_size > end:
+        raise CorruptArchiveError("header settings overrun the header")
+    if checksum_kind not in CHECKSUM_NAMES:
+        raise UnsupportedFormatError(f"unknown checksum kind {checksum_kind}")
+    if original_size > MAX_ORIGINAL_SIZE:
+        raise CorruptArchiveError(f"header claims an original size of {original_size} bytes")
+    settings = bytes(buffer[settings_start : settings_start + settings_size])
+    header = Header(original_size, block_count, settings, checksum_kind, minor)
+    return header, end + _CRC.size
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: int
+    original_count: int
+    original_crc: int
+    payload: bytes
+
+    def pack(self) -> bytes:
+        return BLOCK_HEADER.pack(self.kind, self.original_count, len(self.payload), self.original_crc) + self.payload
+
+
+def read_block(buffer: bytes | memoryview, offset: int) -> tuple[Block, int]:
+    """Return the block at ``offset`` and the offset after it."""
+    _need(buffer, offset + BLOCK_HEADER.size, "block header")
+    kind, original_count, payload_size, original_crc = BLOCK_HEADER.unpack_from(buffer, offset)
+    if kind not in (BLOCK_CODED, BLOCK_STORED):
+        raise CorruptArchiveError(f"unknown block kind {kind}")
+    if kind == BLOCK_STORED and payload_size != original_count:
+        raise CorruptArchiveError("stored block length does not match its size")
+    start = offset + BLOCK_HEADER.size
+    _need(buffer, start + payload_size, "block payload")
+    return Block(kind, original_count, original_crc, bytes(buffer[start : start + payload_size])), start + payload_size
+
+
+def pack_trailer(content_crc: int) -> bytes:
+    return _CRC.pack(content_crc)
+
+
+def read_trailer(buffer: bytes | memoryview, offset: int) -> int:
+    """Return the content CRC32 at ``offset``; the archive must end right after it."""
+    _need(buffer, offset + DIGEST_SIZE, "trailer")
+    if len(buffer) > offset + DIGEST_SIZE:
+        raise CorruptArchiveError("unexpected data after the end of the archive")
+    return int(_CRC.unpack_from(buffer, offset)[0])
+
+
+def minimum_archive_size(header_end: int, block_count: int) -> int:
+    """The smallest archive that can hold ``block_count`` blocks: checked before allocating output."""
+    return header_end + block_count * BLOCK_HEADER.size + DIGEST_SIZE
+
+
+Record = TypeVar("Record")
+_U32 = struct.Struct("<I")
+_F64 = struct.Struct("<d")
+
+
+def pack_record(record: Any) -> bytes:
+    """A flat dataclass of int/float/str fields as bytes, in field order (see the format above)."""
+    out = bytearray()
+    for field in fields(record):
+        value = getattr(record, field.name)
+        if isinstance(value, str):
+            encoded = value.encode()
+            out += bytes([len(encoded)]) + encoded
+        elif isinstance(value, float):
+            out += _F64.pack(value)
+        else:
+            out += _U32.pack(value)
+    return bytes(out)
+
+
+def unpack_record(cls: type[Record], data: bytes, offset: int = 0) -> tuple[Record, int]:
+    """Inverse of :func:`pack_record` for the dataclass ``cls``; return the record and the end offset."""
+    values: dict[str, Any] = {}
+    try:
+        for field in fields(cls):  # type: ignore[arg-type]
+            if field.type == "str":
+                length = data[offset]
+                raw = data[offset + 1 : offset + 1 + length]
+                if len(raw) != length:
+                    raise IndexError
+                values[field.name] = raw.decode()
+                offset += 1 + length
+            elif field.type == "float":
+                (values[field.name],) = _F64.unpack_from(data, offset)
+                offset += _F64.size
+            else:
+                (values[field.name],) = _U32.unpack_from(data, offset)
+                offset += _U32.size
+    except (IndexError, struct.error, UnicodeDecodeError) as error:
+        raise CorruptArchiveError("header settings are malformed") from error
+    return cls(**values), offset

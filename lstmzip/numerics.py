@@ -1,0 +1,159 @@
+"""Exact, portable arithmetic: the only place where numbers that reach the coder are made.
+
+The decoder must replay the encoder bit for bit on any CPU, BLAS, thread count or device. Plain
+float32 does not: summation order inside a matrix product, fused multiply-adds and the platform's
+``exp``/``tanh``/``sqrt`` all change the last bits. This module removes every such source:
+
+* **Fixed point in float64.** Activations, weights used in the forward pass and gradients are
+  integers stored in float64 tensors, each kind with its own power-of-two scale (``*_BITS``
+  below). A matrix product of integers whose every partial sum stays below 2**53 is exact, so any
+  blocking, thread split or FMA in BLAS gives the same bits. ``model.py`` bounds every operand
+  (clipping) so that bound always holds; the bounds are written next to each product there.
+* **Rescaling** multiplies by a power of two (exact) and rounds half to even (exact).
+* **Nonlinearities are tables** built here with Python integers only (no libm): ``sigmoid`` on
+  [-16, 16] in steps of 2**-11, ``tanh(x) = 2*sigmoid(2x) - 1``, and ``exp(-d)`` on [0, 20] for
+  the softmax. Their SHA-256 is pinned (``TABLE_DIGEST``), and the archive header records the
+  profile name, so a change of tables is a new profile, never a silent change.
+* **Real-valued optimizer arithmetic** (Adam) uses only separate IEEE-754 ``+ - * /`` and
+  ``sqrt``, which are correctly rounded everywhere. ``torch.sqrt`` on float64 CPU tensors is *not*
+  correctly rounded (measured here: 1.4 % of results differ from ``math.sqrt``), so
+  :func:`exact_sqrt_` goes through NumPy on the CPU.
+* **Random initialisation** is a counter-based splitmix64 hash in NumPy uint64 arithmetic, not a
+  library RNG whose normal sampler calls ``log``/``cos``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+import numpy as np
+import torch
+
+PROFILE = "fx16-v1"
+"""Name of this arithmetic (scales + tables). Recorded in every archive header and checked."""
+
+ACT_BITS = 16
+"""Activations (gates, cell state, hidden state) are integers at scale 2**16."""
+WEIGHT_BITS = 16
+"""Forward-pass weights are integers at scale 2**16 (master weights stay real-valued)."""
+GRAD_BITS = 20
+"""Back-propagated gradients are integers at scale 2**20."""
+PRODUCT_BITS = ACT_BITS + WEIGHT_BITS
+"""Scale of a matrix product of activations by weights, and of the byte tables added to it."""
+
+SIG_STEP_BITS = 11
+SIG_HALF_RANGE = 16
+SIG_OFFSET = SIG_HALF_RANGE << SIG_STEP_BITS  # table index of x = 0
+SIG_MAX_INDEX = 2 * SIG_OFFSET
+EXP_STEP_BITS = 11
+EXP_RANGE = 20
+EXP_MAX_INDEX = EXP_RANGE << EXP_STEP_BITS
+EXP_BITS = 30
+"""``exp(-d)`` table values are integers at scale 2**30 (and at least 1)."""
+
+TABLE_DIGEST = "b78acdd42796d36f418fc3a126c75fcb2aae382c9abf39ce55710e8332fb0ad7"
+
+_PRECISION = 96  # bits of the big-integer fixed point the tables are derived from
+_ONE = 1 << _PRECISION
+
+
+def _exp_neg_step() -> int:
+    """exp(-2**-11) at scale 2**96, from the Taylor series of exp(+2**-11) in integers."""
+    term, total, n = _ONE, _ONE, 1
+    while term:
+        term = term // ((1 << SIG_STEP_BITS) * n)
+        total += term
+        n += 1
+    return _ONE * _ONE // total
+
+
+def _round_div(num: int, den: int) -> int:
+    """round(num / den) for num >= 0, den > 0, halves up."""
+    return (2 * num + den) // (2 * den)
+
+
+@functools.cache
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """(sigmoid table at scale 2**ACT_BITS, exp(-d) table at scale 2**EXP_BITS) as int64."""
+    step = _exp_neg_step()
+    count = max(SIG_OFFSET, EXP_MAX_INDEX) + 1
+    decay = [_ONE] * count  # decay[k] = exp(-k * 2**-11) at scale 2**96
+    for k in range(1, count):
+        decay[k] = (decay[k - 1] * step) >> _PRECISION
+    sigmoid = np.empty(SIG_MAX_INDEX + 1, dtype=np.int64)
+    for k in range(SIG_MAX_INDEX + 1):
+        e = decay[abs(k - SIG_OFFSET)]
+        numerator = _ONE if k >= SIG_OFFSET else e
+        sigmoid[k] = _round_div(numerator << ACT_BITS, _ONE + e)
+    exp_table = np.array(
+        [max(1, _round_div(decay[k] << EXP_BITS, _ONE)) for k in range(EXP_MAX_INDEX + 1)], dtype=np.int64
+    )
+    return sigmoid, exp_table
+
+
+def table_digest() -> str:
+    sigmoid, exp_table = _tables()
+    return hashlib.sha256(sigmoid.astype("<i8").tobytes() + exp_table.astype("<i8").tobytes()).hexdigest()
+
+
+class NumericsError(RuntimeError):
+    """The exact-arithmetic tables on this machine are not the pinned ones."""
+
+
+class Tables:
+    """The lookup tables as float64 tensors on one device."""
+
+    def __init__(self, device: torch.device) -> None:
+        digest = table_digest()
+        if digest != TABLE_DIGEST:
+            raise NumericsError(f"numeric tables of profile {PROFILE} do not match (digest {digest[:12]})")
+        sigmoid, exp_table = _tables()
+        self.sigmoid = torch.from_numpy(sigmoid.astype(np.float64)).to(device)  # [65537]
+        self.exp = torch.from_numpy(exp_table.astype(np.float64)).to(device)  # [40961]
+
+    def sigmoid_(self, x: torch.Tensor, frac_bits: int, out: torch.Tensor) -> torch.Tensor:
+        """out = sigmoid(x * 2**-frac_bits) at scale 2**ACT_BITS; ``x`` is overwritten.
+
+        Nearest table entry (halves up); inputs beyond +-16 saturate. |x| < 2**(frac_bits + 36)
+        keeps the index arithmetic exact.
+        """
+        x.mul_(2.0 ** (SIG_STEP_BITS - frac_bits)).add_(SIG_OFFSET + 0.5).clamp_(0, SIG_MAX_INDEX)
+        index = x.to(torch.int64)  # truncation == floor, the values are >= 0
+        return torch.index_select(self.sigmoid, 0, index.view(-1), out=out.view(-1)).view_as(out)
+
+    def exp_neg_(self, d: torch.Tensor, frac_bits: int, out: torch.Tensor) -> torch.Tensor:
+        """out = exp(-d * 2**-frac_bits) at scale 2**EXP_BITS for d >= 0; ``d`` is overwritten."""
+        d.mul_(2.0 ** (EXP_STEP_BITS - frac_bits)).add_(0.5).clamp_(max=EXP_MAX_INDEX)
+        index = d.to(torch.int64)
+        return torch.index_select(self.exp, 0, index.view(-1), out=out.view(-1)).view_as(out)
+
+
+def rescale_(x: torch.Tensor, shift: int) -> torch.Tensor:
+    """x = round(x * 2**-shift), in place: exact for integers below 2**53."""
+    return x.mul_(2.0**-shift).round_()
+
+
+def exact_sqrt_(x: torch.Tensor) -> torch.Tensor:
+    """Correctly rounded square root, in place (CUDA's float64 sqrt is IEEE-exact; CPU torch's is not)."""
+    if x.device.type == "cpu":
+        array = x.numpy()
+        np.sqrt(array, out=array)
+        return x
+    return x.sqrt_()
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def uniform(seed: int, salt: int, count: int) -> np.ndarray:
+    """``count`` numbers uniform in [-1, 1) (multiples of 2**-52) from a splitmix64 counter hash."""
+    with np.errstate(over="ignore"):
+        base = np.uint64((seed * 0x100000001B3 + salt * 0x2545F4914F6CDD1D) % (1 << 64))
+        z = base + (np.arange(1, count + 1, dtype=np.uint64) * _GOLDEN)
+        z = (z ^ (z >> np.uint64(30))) * _MIX1
+        z = (z ^ (z >> np.uint64(27))) * _MIX2
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-52 - 1.0

@@ -1,0 +1,73 @@
+"""Compression levels as data: ``models/<name>.json``, shipped inside the package as ``lstmzip.models``.
+
+A preset holds the model settings except the stream count, which depends on the input size:
+more streams make each step one larger matrix product (faster), fewer streams give the model more
+updates per byte (it learns sooner), which small files need. The resolved ``ModelConfig`` goes into
+the archive header, so decoding never reads a preset.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from importlib import resources
+from typing import Any
+
+from lstmzip.errors import PresetError
+from lstmzip.model import ModelConfig
+
+LEVEL_NAMES = ("fast", "default", "best")
+DEFAULT_LEVEL = "default"
+NUMBERED_LEVELS = {
+    1: "fast",
+    2: "fast",
+    3: "fast",
+    4: "default",
+    5: "default",
+    6: "default",
+    7: "best",
+    8: "best",
+    9: "best",
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    model: ModelConfig  # streams = the most this preset uses
+    min_stream_bytes: int  # each stream gets at least this many bytes of input
+    block_bytes: int  # aim for blocks of about this many original bytes
+    description: str = ""
+
+    def config_for(self, size: int) -> ModelConfig:
+        """The model config for an input of ``size`` bytes."""
+        streams = max(1, min(self.model.streams, size // self.min_stream_bytes))
+        return replace(self.model, streams=streams)
+
+    def block_steps(self, config: ModelConfig) -> int:
+        """Steps per block: a whole number of segments, about ``block_bytes`` of input."""
+        segments = max(1, self.block_bytes // (config.streams * config.segment))
+        return segments * config.segment
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> Preset:
+        try:
+            model = ModelConfig.from_dict(
+                {**data["model"], "streams": data["max_streams"], "numerics": ModelConfig.numerics}
+            )
+            return cls(
+                name, model, int(data["min_stream_bytes"]), int(data["block_bytes"]), str(data.get("description", ""))
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise PresetError(f"preset {name!r} is malformed: {error}") from error
+
+
+def load_preset(level: str | int | Preset) -> Preset:
+    """The preset for a level name (``fast``, ``default``, ``best``) or number 1..9; a Preset as is."""
+    if isinstance(level, Preset):
+        return level
+    name = NUMBERED_LEVELS.get(level) if isinstance(level, int) else level
+    if name not in LEVEL_NAMES:
+        raise PresetError(f"unknown level {level!r} (use 1..9 or one of {', '.join(LEVEL_NAMES)})")
+    text = resources.files("lstmzip.models").joinpath(f"{name}.json").read_text(encoding="utf-8")
+    return Preset.from_dict(name, json.loads(text))

@@ -1,0 +1,1 @@
+"""Level presets (JSON), installed as the package data ``lstmzip.models``."""
