@@ -1,0 +1,36 @@
+"""Shared fixtures: a tiny preset so the default suite runs in seconds, and small sample inputs."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from lstmzip.model import ModelConfig
+from lstmzip.presets import Preset
+
+torch.set_num_threads(1)  # what the CLI does; the portability tests check that 2 threads give the same bytes
+
+TINY = Preset(
+    "tiny",
+    ModelConfig(layers=2, hidden=16, streams=4, segment=4, learning_rate=0.02),
+    min_stream_bytes=64,
+    block_bytes=256,
+    description="test preset: several streams, segments and blocks on a few hundred bytes",
+)
+
+SAMPLE_TEXT = (
+    b"It was the best of times, it was the worst of times, it was the age of wisdom, "
+    b"it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity.\n"
+) * 4
+
+
+def sample_bytes(size: int, seed: int = 7) -> bytes:
+    rng = random.Random(seed)
+    return bytes(rng.getrandbits(8) for _ in range(size))
+
+
+@pytest.fixture
+def tiny() -> Preset:
+    return TINY

@@ -1,0 +1,62 @@
+"""The model on its own: config checks, exactness of its fixed-point values, and that it learns."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from lstmzip.model import ByteLSTM, ModelConfig
+
+
+def test_config_round_trips_and_rejects_bad_fields() -> None:
+    config = ModelConfig(layers=1, hidden=32)
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="keys"):
+        ModelConfig.from_dict({**config.to_dict(), "extra": 1})
+    with pytest.raises(ValueError, match="hidden"):
+        ModelConfig.from_dict({**config.to_dict(), "hidden": "32"})
+    for field, value in (("hidden", 4096), ("layers", 0), ("streams", 0), ("beta2", 1.0), ("numerics", "x")):
+        with pytest.raises(ValueError):
+            ModelConfig(**{**config.to_dict(), field: value}).validate()
+
+
+def _run(model: ByteLSTM, data: bytes) -> list[float]:
+    """Bits per segment of one stream fed ``data``, learning after each segment."""
+    segment = model.config.segment
+    costs, previous = [], torch.zeros(1, dtype=torch.int64)
+    for start in range(0, len(data) - segment + 1, segment):
+        targets = torch.tensor(list(data[start : start + segment]), dtype=torch.int64).view(-1, 1)
+        bits = 0.0
+        for target in targets:
+            p = model.predict(previous)
+            bits -= math.log2(float(p[0, target]))
+            previous = target
+        model.learn(targets)
+        costs.append(bits)
+    return costs
+
+
+def test_it_learns_a_repeated_phrase() -> None:
+    model = ByteLSTM(ModelConfig(layers=1, hidden=32, streams=1, segment=8, learning_rate=0.02))
+    costs = _run(model, b"abcabcabd " * 60)
+    per_byte_start, per_byte_end = sum(costs[:5]) / 40, sum(costs[-5:]) / 40
+    assert per_byte_start > 6.0 and per_byte_end < 1.0
+
+
+def test_every_value_stays_on_its_fixed_point_grid() -> None:
+    model = ByteLSTM(ModelConfig(layers=2, hidden=16, streams=1, segment=8))
+    _run(model, bytes(range(256)) * 2)
+    for name in ("forward_weights", "hcat", "cell", "gates", "tanh_cell", "freq"):
+        tensor = getattr(model, name)
+        assert torch.equal(tensor, tensor.round()), name
+    assert model.hcat.abs().max() <= 2**16 and model.cell.abs().max() <= 8 * 2**16
+    assert model.forward_weights.abs().max() < 2**53
+
+
+def test_probabilities_are_a_distribution() -> None:
+    model = ByteLSTM(ModelConfig(layers=1, hidden=16, streams=3, segment=4))
+    p = model.predict(torch.tensor([0, 65, 255]))
+    assert p.dtype == torch.float32 and p.shape == (3, 256)
+    assert torch.all(p > 0) and torch.allclose(p.sum(dim=1), torch.ones(3))

@@ -1,0 +1,55 @@
+"""The exact-arithmetic building blocks: pinned tables, correct rounding, deterministic initialisation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from lstmzip import numerics
+
+
+def test_tables_are_the_pinned_ones() -> None:
+    assert numerics.table_digest() == numerics.TABLE_DIGEST
+
+
+def test_sigmoid_table_is_accurate() -> None:
+    sigmoid, _ = numerics._tables()
+    for k in range(0, len(sigmoid), 97):
+        x = (k - numerics.SIG_OFFSET) / (1 << numerics.SIG_STEP_BITS)
+        assert abs(sigmoid[k] - 65536 / (1 + math.exp(-x))) <= 0.5 + 1e-6
+
+
+def test_exp_table_is_accurate() -> None:
+    _, exp_table = numerics._tables()
+    for k in range(0, len(exp_table), 101):
+        expected = max(1.0, 2**numerics.EXP_BITS * math.exp(-k / (1 << numerics.EXP_STEP_BITS)))
+        assert abs(exp_table[k] - expected) <= 0.5 + 1e-6
+
+
+def test_sigmoid_lookup_rounds_and_saturates() -> None:
+    tables = numerics.Tables(torch.device("cpu"))
+    bits = numerics.PRODUCT_BITS
+    x = torch.tensor([0.0, 2.0**bits, -(2.0**bits), 1e6 * 2.0**bits, -1e6 * 2.0**bits], dtype=torch.float64)
+    out = tables.sigmoid_(x.clone(), bits, out=torch.empty(5, dtype=torch.float64))
+    assert out.tolist() == [32768.0, 47911.0, 65536.0 - 47911.0, 65536.0, 0.0]
+
+
+def test_exact_sqrt_is_correctly_rounded() -> None:
+    values = torch.from_numpy(np.random.default_rng(1).random(20_000) * 1e3)
+    roots = numerics.exact_sqrt_(values.clone())
+    assert roots.tolist() == [math.sqrt(v) for v in values.tolist()]
+
+
+def test_rescale_rounds_half_to_even() -> None:
+    x = torch.tensor([3.0, 5.0, -3.0, 7.0], dtype=torch.float64)
+    assert numerics.rescale_(x, 1).tolist() == [2.0, 2.0, -2.0, 4.0]
+
+
+def test_uniform_is_pinned_and_in_range() -> None:
+    values = numerics.uniform(1, 2, 10_000)
+    assert values.min() >= -1.0 and values.max() < 1.0
+    assert values[:3].tolist() == numerics.uniform(1, 2, 3).tolist()
+    assert float(values[0]) == 0.7525253864298327
+    assert abs(values.mean()) < 0.02

@@ -1,0 +1,85 @@
+"""Archives are the same bytes on every instruction set, thread count and device, and decode across them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import lstmzip
+from lstmzip.model import ModelConfig
+from lstmzip.presets import Preset
+from tests.conftest import SAMPLE_TEXT, sample_bytes
+
+# Big enough that BLAS blocks and splits its products differently across settings.
+PROBE_PRESET = Preset("probe", ModelConfig(layers=2, hidden=96, streams=8, segment=5), 256, 4096)
+PROBE_INPUT = SAMPLE_TEXT * 3 + sample_bytes(500)
+
+_SCRIPT = """
+import sys, torch
+from pathlib import Path
+from tests.test_portability import PROBE_INPUT, PROBE_PRESET
+import lstmzip
+torch.set_num_threads(int(sys.argv[2]))
+out = Path(sys.argv[3])
+if sys.argv[1] == "compress":
+    out.write_bytes(lstmzip.compress(PROBE_INPUT, level=PROBE_PRESET))
+else:
+    assert lstmzip.decompress(Path(sys.argv[4]).read_bytes()) == PROBE_INPUT
+    out.write_bytes(b"ok")
+print(torch.backends.cpu.get_cpu_capability())
+"""
+
+SETTINGS = [("default", 1), ("avx2", 1), ("avx512", 2), ("avx512", 1)]
+
+
+def _run(capability: str, threads: int, *args: str) -> str:
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": capability}
+    result = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, args[0], str(threads), *args[1:]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], Path]:
+    folder = tmp_path_factory.mktemp("portability")
+    made, seen = {}, set()
+    for capability, threads in SETTINGS:
+        path = folder / f"{capability}-{threads}.lstmz"
+        seen.add(_run(capability, threads, "compress", str(path)))
+        made[capability, threads] = path
+    assert len(seen) >= 2, f"ATEN_CPU_CAPABILITY changed nothing here: {seen}"
+    return made
+
+
+def test_same_archive_bytes_everywhere(archives: dict[tuple[str, int], Path]) -> None:
+    digests = {key: hashlib.sha256(path.read_bytes()).hexdigest() for key, path in archives.items()}
+    assert len(set(digests.values())) == 1, digests
+    in_process = lstmzip.compress(PROBE_INPUT, level=PROBE_PRESET)
+    assert hashlib.sha256(in_process).hexdigest() in digests.values()
+
+
+def test_each_decodes_in_the_others(archives: dict[tuple[str, int], Path], tmp_path: Path) -> None:
+    # Every archive is the same bytes (above), so decoding one under each setting covers all pairs.
+    source = archives["avx512", 2]
+    for capability, threads in SETTINGS:
+        assert _run(capability, 3 - threads, "decompress", str(tmp_path / "ok"), str(source))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_cuda_gives_the_cpu_bytes() -> None:
+    cpu = lstmzip.compress(PROBE_INPUT, level=PROBE_PRESET, device="cpu")
+    cuda = lstmzip.compress(PROBE_INPUT, level=PROBE_PRESET, device="cuda")
+    assert cuda == cpu
+    assert lstmzip.decompress(cpu, device="cuda") == PROBE_INPUT
