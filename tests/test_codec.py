@@ -106,7 +106,7 @@ def test_foreign_input_is_refused() -> None:
 
 
 def test_payload_desync_is_caught_by_block_crc(archive: bytes) -> None:
-    header, offset = container.read_header(archive)
+    _, offset = container.read_header(archive)
     block, _ = container.read_block(archive, offset)
     assert block.kind == container.BLOCK_CODED
     damaged = bytearray(archive)
