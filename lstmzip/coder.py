@@ -53,7 +53,9 @@ class Decoder:
         del symbols  # unknown on this side
         try:
             return np.asarray(self._coder.decode(_FAMILY, _rows(probabilities)), dtype=np.int32)
-        except (ValueError, RuntimeError, AssertionError) as error:  # constriction on damaged data
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # constriction: AssertionError, or a Rust panic (a BaseException)
             raise CorruptArchiveError(f"coded payload is damaged ({error})") from error
 
 

@@ -1,0 +1,398 @@
+"""The ``lstmzip`` command: argument parsing and file policy only.
+
+Behaves like gzip/xz/zstd: ``FILE`` becomes ``FILE.lstmz`` (the input is kept unless ``--rm``),
+no file or ``-`` means standard input to standard output, exit codes 0 (ok), 1 (error) and
+2 (warning), and every problem is one line on stderr: ``lstmzip: FILE: what went wrong``.
+torch is imported only when a command needs the codec, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from lstmzip.errors import LstmzipError
+from lstmzip.fileio import STDIO, AtomicOutput, FilePolicyError, StdoutOutput, is_terminal, read_source
+
+if TYPE_CHECKING:
+    from lstmzip.codec import Progress
+
+EXIT_OK, EXIT_ERROR, EXIT_WARNING, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_SUFFIX = ".lstmz"
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Lossless compression with an online-learning LSTM. Levels -1..-9 (fast, default, best).",
+)
+
+Files = Annotated[
+    list[str] | None, typer.Argument(help="Files to process; none or '-' means stdin.", show_default=False)
+]
+Output = Annotated[str | None, typer.Option("-o", "--output", help="Write to this file (one input only).")]
+ToStdout = Annotated[bool, typer.Option("-c", "--stdout", help="Write to standard output, keep the input.")]
+Force = Annotated[
+    bool, typer.Option("-f", "--force", help="Overwrite existing files; allow a terminal as data stream.")
+]
+Keep = Annotated[bool, typer.Option("-k", "--keep", help="Keep the input file (the default).")]
+Remove = Annotated[bool, typer.Option("--rm", help="Remove the input after the output is written and verified.")]
+Suffix = Annotated[str, typer.Option("-S", "--suffix", help="Suffix of compressed files.")]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No progress, summaries or warnings.")]
+Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="More detail; tracebacks for internal errors.")]
+Device = Annotated[str, typer.Option("--device", help="cpu, cuda or auto. Archives are identical on each.")]
+Level = Annotated[
+    str, typer.Option("-l", "--level", help="fast, default, best, or 1..9 (also -1 .. -9).", show_default=True)
+]
+
+
+@dataclass
+class Report:
+    """What happened to one file, for the exit code."""
+
+    code: int = EXIT_OK
+
+
+def _say(message: str) -> None:
+    print(f"lstmzip: {message}", file=sys.stderr)
+
+
+def _human(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.3g} {unit}"
+        size /= 1000
+    raise AssertionError
+
+
+@contextmanager
+def _progress(label: str, total: int, enabled: bool) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr (bytes, KB/s, ETA, running bits per byte) when stderr is a terminal."""
+    if not enabled or not is_terminal(sys.stderr) or total == 0:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    columns += (TimeRemainingColumn(), TextColumn("{task.fields[bpb]}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total, bpb="")
+
+        def update(done: int, coded: int) -> None:
+            bar.update(task, completed=done, bpb=f"{8 * coded / max(done, 1):.3f} bpb")
+
+        yield update
+
+
+def _setup_torch() -> None:
+    """One thread: on a busy 2-core machine two threads were measured far slower; archives are identical."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@dataclass
+class Job:
+    """One command's settings; :meth:`run` applies them to each file independently."""
+
+    output: str | None = None
+    to_stdout: bool = False
+    force: bool = False
+    remove: bool = False
+    suffix: str = DEFAULT_SUFFIX
+    quiet: bool = False
+    verbose: bool = False
+    device: str = "cpu"
+
+    def run(self, files: list[str] | None, action: Callable[[str], int]) -> NoReturn:
+        names = files or [STDIO]
+        if self.output is not None and len(names) > 1:
+            _say("-o/--output takes one input file only")
+            raise typer.Exit(EXIT_ERROR)
+        if self.remove and self.to_stdout:
+            _say("--rm cannot be combined with -c/--stdout")
+            raise typer.Exit(EXIT_ERROR)
+        if not self.suffix:
+            _say("the suffix must not be empty")
+            raise typer.Exit(EXIT_ERROR)
+        worst = EXIT_OK
+        for name in names:
+            worst = max(worst, self._guarded(name, action))
+            if worst == EXIT_INTERRUPTED:
+                break
+        raise typer.Exit(worst)
+
+    def _guarded(self, name: str, action: Callable[[str], int]) -> int:
+        """Run ``action`` on one file; turn every failure into one line on stderr."""
+        shown = "<stdin>" if name == STDIO else name
+        try:
+            return action(name)
+        except KeyboardInterrupt:
+            _say(f"{shown}: interrupted; partial output removed")
+            return EXIT_INTERRUPTED
+        except LstmzipError as error:
+            _say(f"{shown}: {error}")
+        except OSError as error:
+            _say(f"{shown}: {error.strerror or error}")
+        except MemoryError:
+            _say(f"{shown}: out of memory")
+        except Exception as error:  # a bug: still one line, the traceback only on request
+            _say(f"{shown}: internal error: {type(error).__name__}: {error}")
+        if self.verbose:
+            traceback.print_exc()
+        return EXIT_ERROR
+
+    def target(self, name: str, derived: Callable[[str], str]) -> str | None:
+        """Where the output goes: a path, or None for standard output."""
+        if self.output is not None:
+            return None if self.output == STDIO else self.output
+        if self.to_stdout or name == STDIO:
+            return None
+        return derived(name)
+
+    def sink(self, target: str | None, name: str) -> AtomicOutput | StdoutOutput:
+        if target is None:
+            return StdoutOutput()
+        return AtomicOutput(Path(target), self.force, None if name == STDIO else Path(name))
+
+    def finish(self, name: str, target: str | None) -> None:
+        """After the output is committed (and verified): remove the input if asked."""
+        if self.remove and name != STDIO and target is not None:
+            Path(name).unlink()
+
+    def summary(self, name: str, original: int, archive: int, target: str | None, seconds: float) -> None:
+        """zstd-style line: ``file : 23.1% (1.00 MB => 231 KB, file.lstmz) 1.85 bpb 18 KB/s``."""
+        if self.quiet:
+            return
+        shown = "<stdin>" if name == STDIO else name
+        where = target if target is not None else "<stdout>"
+        ratio = f"{100 * archive / original:.1f}%" if original else "-"
+        bpb = f"{8 * archive / original:.3f} bpb " if original else ""
+        speed = original / max(seconds, 1e-9) / 1000
+        print(
+            f"{shown} : {ratio} ({_human(original)} => {_human(archive)}, {where}) {bpb}{speed:.1f} KB/s",
+            file=sys.stderr,
+        )
+
+
+def _compress_one(job: Job, level: str | int, name: str) -> int:
+    from lstmzip import codec
+    from lstmzip.presets import load_preset
+
+    preset = load_preset(level)
+    if name != STDIO and name.endswith(job.suffix) and job.output is None and not job.to_stdout:
+        if not job.quiet:
+            _say(f"{name}: already has suffix {job.suffix} -- skipped")
+        return EXIT_WARNING
+    target = job.target(name, lambda n: n + job.suffix)
+    if target is None and is_terminal(sys.stdout) and not job.force:
+        raise FilePolicyError("refusing to write compressed data to a terminal (use -f to force)")
+    data = read_source(name)
+    start, size = time.perf_counter(), 0
+    with job.sink(target, name) as out, _progress(Path(name).name, len(data), not job.quiet) as progress:
+        _setup_torch()
+        for piece in codec.encode(data, preset, job.device, progress):
+            out.write(piece)
+            size += len(piece)
+        out.commit()
+    seconds = time.perf_counter() - start
+    if job.remove and target is not None:
+        _verify_written(Path(target), data, job.device)
+    job.finish(name, target)
+    job.summary(name, len(data), size, target, seconds)
+    return EXIT_OK
+
+
+def _verify_written(target: Path, data: bytes, device: str) -> None:
+    """Decode the archive as written on disk before an input may be removed (costs one decode)."""
+    from lstmzip import codec
+
+    if codec.decompress(target.read_bytes(), device) != data:
+        target.unlink()
+        raise LstmzipError(f"{target} did not verify; removed it and kept the input")
+
+
+def _decode_source(job: Job, name: str) -> tuple[bytes, bytes, float]:
+    """(archive, original, seconds) of one archive file or stdin."""
+    from lstmzip import codec
+
+    if name == STDIO and is_terminal(sys.stdin) and not job.force:
+        raise FilePolicyError("refusing to read compressed data from a terminal (use -f to force)")
+    archive = read_source(name)
+    header, _, _ = codec.read_info(archive)
+    start = time.perf_counter()
+    with _progress(Path(name).name, header.original_size, not job.quiet) as progress:
+        _setup_torch()
+        data = codec.decompress(archive, job.device, progress)
+    return archive, data, time.perf_counter() - start
+
+
+def _strip_suffix(job: Job, name: str) -> str:
+    if not name.endswith(job.suffix) or name == job.suffix:
+        raise FilePolicyError(f"unknown suffix (expected {job.suffix}); use -o or -c")
+    return name[: -len(job.suffix)]
+
+
+def _decompress_one(job: Job, name: str) -> int:
+    target = job.target(name, lambda n: _strip_suffix(job, n))
+    if target is not None and Path(target).exists() and not job.force:  # fail before the long decode
+        raise FilePolicyError(f"{target} already exists (use -f to overwrite)")
+    archive, data, seconds = _decode_source(job, name)
+    with job.sink(target, name) as out:
+        out.write(data)
+        out.commit()
+    job.finish(name, target)
+    job.summary(name, len(data), len(archive), target, seconds)
+    return EXIT_OK
+
+
+def _test_one(job: Job, name: str) -> int:
+    archive, data, seconds = _decode_source(job, name)
+    if job.verbose:
+        job.summary(name, len(data), len(archive), "OK", seconds)
+    return EXIT_OK
+
+
+def _info_one(job: Job, name: str) -> int:
+    from lstmzip import codec, container
+
+    archive = read_source(name)
+    header, coding, config = codec.read_info(archive)
+    size, packed = header.original_size, len(archive)
+    ratio = f"{100 * packed / size:.2f}% ({8 * packed / size:.3f} bpb)" if size else "-"
+    model = f"{config.layers} x {config.hidden} LSTM, {config.streams} streams, segment {config.segment}"
+    lines = {
+        "file": "<stdin>" if name == STDIO else name,
+        "format": f"lstmzip {container.FORMAT_MAJOR}.{header.minor}",
+        "original": f"{size} bytes",
+        "compressed": f"{packed} bytes",
+        "ratio": ratio,
+        "level": coding.level,
+        "model": model,
+        "training": f"Adam lr {config.learning_rate:g}, beta1 {config.beta1:g}, beta2 {config.beta2:g}",
+        "seed": str(config.seed),
+        "numerics": config.numerics,
+        "coder": coding.coder,
+        "blocks": f"{header.block_count} ({coding.block_steps} steps each)",
+        "checksum": f"{container.CHECKSUM_NAMES[header.checksum_kind]} per block and of the content",
+    }
+    width = max(map(len, lines))
+    print("\n".join(f"{key:<{width}} : {value}" for key, value in lines.items()))
+    return EXIT_OK
+
+
+def _level(value: str) -> str | int:
+    return int(value) if value.isdigit() else value
+
+
+@app.command()
+def compress(
+    files: Files = None,
+    output: Output = None,
+    to_stdout: ToStdout = False,
+    force: Force = False,
+    keep: Keep = False,
+    remove: Remove = False,
+    suffix: Suffix = DEFAULT_SUFFIX,
+    level: Level = "default",
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+    device: Device = "cpu",
+) -> None:
+    """Compress FILEs to FILE.lstmz (or stdin to stdout)."""
+    del keep  # keeping is the default; the flag exists for gzip/zstd habits
+    job = Job(output, to_stdout, force, remove, suffix, quiet, verbose, device)
+    job.run(files, lambda name: _compress_one(job, _level(level), name))
+
+
+@app.command()
+def decompress(
+    files: Files = None,
+    output: Output = None,
+    to_stdout: ToStdout = False,
+    force: Force = False,
+    keep: Keep = False,
+    remove: Remove = False,
+    suffix: Suffix = DEFAULT_SUFFIX,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+    device: Device = "cpu",
+) -> None:
+    """Decompress FILE.lstmz to FILE (or stdin to stdout), checking every checksum."""
+    del keep
+    job = Job(output, to_stdout, force, remove, suffix, quiet, verbose, device)
+    job.run(files, lambda name: _decompress_one(job, name))
+
+
+@app.command()
+def test(
+    files: Files = None, force: Force = False, quiet: Quiet = False, verbose: Verbose = False, device: Device = "cpu"
+) -> None:
+    """Decode archives and verify their checksums; write nothing."""
+    job = Job(force=force, quiet=quiet, verbose=verbose, device=device)
+    job.run(files, lambda name: _test_one(job, name))
+
+
+@app.command()
+def info(files: Files = None, verbose: Verbose = False) -> None:
+    """Show archive headers: sizes, ratio, level, model, format; decodes nothing."""
+    job = Job(verbose=verbose, force=True)
+    job.run(files, lambda name: _info_one(job, name))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from lstmzip import __version__
+        from lstmzip.container import FORMAT_MAJOR, FORMAT_MINOR
+
+        versions = {name: metadata.version(name) for name in ("torch", "constriction")}
+        print(
+            f"lstmzip {__version__} (archive format {FORMAT_MAJOR}.{FORMAT_MINOR}; "
+            f"torch {versions['torch']}, constriction {versions['constriction']})"
+        )
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("-V", "--version", callback=_version, is_eager=True, help="Show versions and exit.")
+    ] = False,
+) -> None:
+    """Lossless compression with an online-learning LSTM."""
+
+
+_NUMBERED_LEVEL = re.compile(r"^-([1-9])$")
+
+
+def normalize_args(args: list[str]) -> list[str]:
+    """Turn the gzip-style ``-1`` .. ``-9`` into ``--level N`` (click has no numeric flags)."""
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        if arg == "--":
+            out += args[index:]
+            break
+        match = _NUMBERED_LEVEL.match(arg)
+        out += ["--level", match.group(1)] if match else [arg]
+    return out
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C
+
+
+def main(args: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _terminate)
+    app(args=normalize_args(sys.argv[1:] if args is None else args), prog_name="lstmzip")
