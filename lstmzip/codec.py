@@ -22,6 +22,7 @@ import torch
 from lstmzip import container
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
 from lstmzip.errors import CorruptArchiveError, LstmzipError, UnsupportedFormatError
+from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
 
@@ -108,16 +109,22 @@ def _code_blocks(
     """
     config, device = model.config, model.device
     previous = torch.zeros(layout.streams, dtype=torch.int64, device=device)  # [N] context of step 0
+    matcher = MatchModel(matrix, config.match_min_length, config.match_hash_bits) if config.match_min_length else None
+    expected = bucket = None
     for start in range(0, layout.steps, block_steps):
         stop = min(start + block_steps, layout.steps)
         coder = coder_for_block(start, stop)
         for segment_start in range(start, stop, config.segment):
             segment_stop = min(segment_start + config.segment, stop)
             for t in range(segment_start, segment_stop):
-                probabilities = model.predict(previous).cpu().numpy()  # [N, 256] float32
+                if matcher is not None:
+                    expected, bucket = (torch.from_numpy(a).to(device) for a in matcher.predict())
+                probabilities = model.predict(previous, expected, bucket).cpu().numpy()  # [N, 256] float32
                 active = layout.active(t)
                 matrix[:active, t] = coder.code(matrix[:active, t], probabilities[:active])
                 previous = torch.from_numpy(matrix[:, t].astype(np.int64)).to(device)
+                if matcher is not None:
+                    matcher.update(t)
             if segment_stop < layout.steps:  # learning after the last segment would be wasted
                 targets = torch.from_numpy(matrix[:, segment_start:segment_stop].T.astype(np.int64)).to(device)
                 model.learn(targets, _stream_weights(layout, segment_start, segment_stop, device))

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
+from lstmzip.match import BUCKETS
 from lstmzip.numerics import (
     ACT_BITS,
     GRAD_BITS,
@@ -51,6 +52,7 @@ WEIGHT_CLIP = 4.0  # |w| <= 4  ->  forward weights below 2**18
 CELL_CLIP = 8.0 * ONE  # tanh is flat beyond 8; keeps forget-gate gradients below 2**21
 MAX_HIDDEN = 512
 MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
+MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class ModelConfig:
     beta2: float = 0.9999
     eps: float = 1e-6
     seed: int = 0
+    match_min_length: int = 0  # 0: no match model; else the context length it hashes
+    match_hash_bits: int = 20
     numerics: str = PROFILE
 
     def validate(self) -> None:
@@ -81,6 +85,8 @@ class ModelConfig:
             (0.0 < self.beta2 < 1.0, "beta2 must be in (0, 1)"),
             (0.0 < self.eps <= 1.0, "eps must be in (0, 1]"),
             (0 <= self.seed < 2**32, "seed must be a 32-bit unsigned integer"),
+            (self.match_min_length == 0 or 2 <= self.match_min_length <= 32, "match_min_length must be 0 or 2..32"),
+            (10 <= self.match_hash_bits <= 24, "match_hash_bits must be 10..24"),
             (self.numerics == PROFILE, f"numeric profile {self.numerics!r} is not supported (this build: {PROFILE})"),
         ]
         for ok, message in checks:
@@ -121,6 +127,8 @@ class ByteLSTM:
         # Parameter layout in one flat buffer, so Adam is a handful of whole-buffer ops. Byte tables
         # come first: their forward copies and gradients have other scales than the matrices'.
         tables = [(f"embed{l}", (ALPHABET, 4 * H), 0.25) for l in range(L)] + [("out_embed", (ALPHABET, ALPHABET), 0.0)]
+        tables += [("match", (BUCKETS + 1,), 0.0)]  # logit boost per match-length bucket; the last is "none"
+        tables += [("match_embed", (ALPHABET + 1, 4 * H), 0.0)]  # layer 0 sees the predicted byte; row 256: none
         matrices = [(f"rec{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(L)]
         matrices += [(f"below{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(1, L)]
         matrices += [("out_w", (L * H, ALPHABET), 1 / math.sqrt(L * H))]
@@ -152,6 +160,7 @@ class ByteLSTM:
         masters = views(self.master)
         for l in range(L):  # forget gates start open (bias +1), the usual LSTM initialisation
             masters[f"embed{l}"][:, H : 2 * H] += 1.0
+        masters["match"][:BUCKETS] = torch.linspace(0.25, 1.0, BUCKETS, dtype=torch.float64)  # longer, surer
         self.w = views(self.forward_weights)
         self.g = views(self.grad)
         self._refresh_forward_weights()
@@ -164,6 +173,12 @@ class ByteLSTM:
         self.tanh_cell = torch.empty(L, T, B, H, **f64)  # [L, T, B, H], 2**16
         self.freq = torch.empty(T, B, ALPHABET, **f64)  # [T, B, 256] exp table values
         self.freq_sum = torch.empty(T, B, 1, **f64)  # [T, B, 1]
+        self.match_expected = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] predicted byte
+        self.match_bucket = torch.full((T, B), BUCKETS, dtype=torch.int64, device=self.device)  # [T, B]
+        self.match_input = torch.full(
+            (T, B), ALPHABET, dtype=torch.int64, device=self.device
+        )  # [T, B] row of match_embed
+        self.rows = torch.arange(B, device=self.device)
         self.cell_scratch = torch.empty(B, H, **f64)
         # Back-propagation work space, allocated once (fresh large tensors cost page faults each time).
         self.delta = torch.empty(T, B, 4 * H, **f64)  # [T, B, 4H] gate pre-activation gradients
@@ -179,15 +194,27 @@ class ByteLSTM:
         self.forward_weights[: self.table_size].mul_(float(1 << ACT_BITS))  # tables add to products at 2**32
 
     @torch.no_grad()
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Consume byte ``x`` [B] (int64) of every stream; return P(next byte) [B, 256] as float32."""
+    def predict(
+        self, x: torch.Tensor, expected: torch.Tensor | None = None, bucket: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Consume byte ``x`` [B] (int64) of every stream; return P(next byte) [B, 256] as float32.
+
+        ``expected`` and ``bucket`` [B] come from the match model: the byte a repeat predicts and its
+        length bucket (``BUCKETS`` where there is no match).
+        """
         cfg, t = self.config, self.t
         H, w = cfg.hidden, self.w
         self.x[t].copy_(x)
+        if expected is not None and bucket is not None:
+            self.match_expected[t].copy_(expected)
+            self.match_bucket[t].copy_(bucket)
+            self.match_input[t].copy_(expected).masked_fill_(bucket == BUCKETS, ALPHABET)
         h_prev, h_new = self.hcat[t], self.hcat[t + 1]  # [B, L*H] each
         for l in range(cfg.layers):
             layer = slice(l * H, (l + 1) * H)
             a = torch.addmm(w[f"embed{l}"].index_select(0, x), h_prev[:, layer], w[f"rec{l}"])  # [B,4H] < 2**46
+            if l == 0:
+                a.add_(w["match_embed"].index_select(0, self.match_input[t]))
             if l > 0:
                 a.addmm_(h_new[:, (l - 1) * H : l * H], w[f"below{l}"])  # < 2**47
             s = self.tables.sigmoid_(a, PRODUCT_BITS, out=self.gates[l, t])  # [B, 4H]
@@ -199,6 +226,8 @@ class ByteLSTM:
             tc.mul_(2.0).sub_(ONE)  # tanh(c) = 2 * sigmoid(2c) - 1
             rescale_(torch.mul(o, tc, out=h_new[:, layer]), ACT_BITS)
         logits = torch.addmm(w["out_embed"].index_select(0, x), h_new, w["out_w"])  # [B, 256] < 2**48
+        boost = w["match"].index_select(0, self.match_bucket[t]).mul_(MATCH_SCALE)  # [B] < 2**36
+        logits.index_put_((self.rows, self.match_expected[t]), boost, accumulate=True)
         distance = torch.sub(logits.amax(dim=1, keepdim=True), logits)  # [B, 256] >= 0
         freq = self.tables.exp_neg_(distance, PRODUCT_BITS, out=self.freq[t])
         torch.sum(freq, dim=1, keepdim=True, out=self.freq_sum[t])
@@ -226,6 +255,9 @@ class ByteLSTM:
         torch.mm(hidden_out.T, d, out=grads["out_w"])  # 2**36, < 2**48
         grads["out_embed"].zero_().index_add_(0, x, d)  # 2**20
         dh = rescale_(torch.mm(d, w["out_w"].T), WEIGHT_BITS).view(T, B, L * H)  # 2**20, < 2**46 before
+        d_expected = d.gather(1, self.match_expected[:T].reshape(TB, 1)).view(TB).mul_(MATCH_SCALE)  # [TB]
+        grads["match"].zero_().index_add_(0, self.match_bucket[:T].reshape(TB), d_expected)
+        grads["match"][BUCKETS] = 0.0  # "no match" has no boost to learn
 
         for l in reversed(range(L)):
             layer = slice(l * H, (l + 1) * H)
@@ -262,6 +294,9 @@ class ByteLSTM:
             delta_flat = self.delta[:T].view(TB, 4 * H)
             torch.mm(self.hcat[:T, :, layer].reshape(TB, H).T, delta_flat, out=grads[f"rec{l}"])  # < 2**49
             grads[f"embed{l}"].zero_().index_add_(0, x, delta_flat)
+            if l == 0:
+                grads["match_embed"].zero_().index_add_(0, self.match_input[:T].reshape(TB), delta_flat)
+                grads["match_embed"][ALPHABET] = 0.0
             if l > 0:
                 below = slice((l - 1) * H, l * H)
                 torch.mm(self.hcat[1 : T + 1, :, below].reshape(TB, H).T, delta_flat, out=grads[f"below{l}"])

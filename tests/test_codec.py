@@ -46,7 +46,7 @@ def test_round_trip_property(data: bytes) -> None:
 
 def test_text_compresses() -> None:
     data = SAMPLE_TEXT * 4
-    assert len(lstmzip.compress(data, level=TINY)) < len(data) * 0.6
+    assert len(lstmzip.compress(data, level=TINY)) < len(data) // 3  # the match model finds the repeats
 
 
 def test_stream_layout_covers_every_byte_once() -> None:
@@ -61,8 +61,8 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # initialisation, training or coder breaks this on purpose: such a change needs a new format or
 # profile version, not a silent change of archives.
 GOLDEN_INPUT = SAMPLE_TEXT
-GOLDEN_SIZE = 631
-GOLDEN_SHA256 = "1b393855504a661c661e226d64ddffa4ba91e1da3063f56df740fd39df136877"
+GOLDEN_SIZE = 547
+GOLDEN_SHA256 = "8536751da1b736c8322bc18812d69ff3c30b5cdf457aaf3ba634d87ccb1dfe1b"
 
 
 def test_golden_archive() -> None:

@@ -1,0 +1,64 @@
+"""Match model: predicts that a long repeat goes on, the way LZ77 compressors find their gains.
+
+An LSTM of a few hundred cells cannot memorise a file, so a repeated licence text, log line or
+function costs it as much the second time as the first. This side predictor remembers, for a hash
+of the last ``min_length`` bytes, where that context last occurred, and predicts the byte that
+followed it there. The model turns (predicted byte, length of the current match) into a learned
+boost of that byte's logit (``ByteLSTM.predict``).
+
+Everything is integer NumPy arithmetic on the byte matrix [N, S] that both encoder and decoder hold,
+so both sides see the same predictions. Positions are flat indices into that matrix, which equal
+offsets in the original file (streams are contiguous chunks), so a match can run from one stream's
+history into another's. Only bytes of steps already coded are ever read: lookups happen before the
+current step's positions are inserted, and a position points at most one step behind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NO_MATCH = -1
+BUCKETS = 16  # match lengths 0..15+; bucket 16 means "no match" and carries no boost
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+class MatchModel:
+    def __init__(self, matrix: np.ndarray, min_length: int, hash_bits: int) -> None:
+        self.matrix = matrix  # [N, S] uint8, filled in step by step on the decoding side
+        self.flat = matrix.reshape(-1)  # [N*S] the file, zero-padded
+        self.min_length, self.hash_bits = min_length, hash_bits
+        streams, steps = matrix.shape
+        self.table = np.full(1 << hash_bits, NO_MATCH, dtype=np.int64)  # context hash -> position after it
+        self.pointer = np.full(streams, NO_MATCH, dtype=np.int64)  # [N] position of the predicted byte
+        self.length = np.zeros(streams, dtype=np.int64)  # [N] bytes predicted right in a row
+        self.next_positions = np.arange(streams, dtype=np.int64) * steps  # [N] flat index of (stream, 0)
+
+    def predict(self) -> tuple[np.ndarray, np.ndarray]:
+        """(expected byte [N], length bucket [N]); streams without a match get (0, BUCKETS)."""
+        matched = self.pointer != NO_MATCH
+        expected = np.where(matched, self.flat[np.where(matched, self.pointer, 0)], 0).astype(np.int64)
+        bucket = np.where(matched, np.minimum(self.length, BUCKETS - 1), BUCKETS)
+        return expected, bucket
+
+    def update(self, t: int) -> None:
+        """Byte t of every stream is now known: extend or drop matches, look up new ones, insert."""
+        actual = self.matrix[:, t]
+        matched = self.pointer != NO_MATCH
+        hit = matched & (self.flat[np.where(matched, self.pointer, 0)] == actual)
+        self.length = np.where(hit, self.length + 1, 0)
+        self.pointer = np.where(hit, self.pointer + 1, NO_MATCH)
+        self.pointer[self.pointer >= self.flat.size] = NO_MATCH
+        if t + 1 < self.min_length:
+            return
+        context = self.matrix[:, t + 1 - self.min_length : t + 1].astype(np.uint64)  # [N, min_length]
+        key = np.zeros(len(actual), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for column in context.T:
+                key = (key ^ column) * _MULTIPLIER
+        key = (key >> np.uint64(64 - self.hash_bits)).astype(np.int64)  # [N]
+        fresh = self.pointer == NO_MATCH
+        self.pointer[fresh] = self.table[key[fresh]]
+        # Insert (stream, t + 1) for each context; where streams share a key, the last stream wins.
+        last_first = key[::-1]
+        keys, index = np.unique(last_first, return_index=True)
+        self.table[keys] = (self.next_positions + t + 1)[::-1][index]
