@@ -1,0 +1,33 @@
+"""Every file of the shared benchmark corpus round-trips with the default preset (slow: about an hour).
+
+Run with ``python -m pytest -m slow tests/test_corpus.py``; the result of the last run is recorded in
+``docs/DESIGN.md``. The corpus is read in place from ``../shared/corpus`` and never copied.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import lstmzip
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+FILES = sorted(p for p in CORPUS.glob("*/*") if p.is_file()) if CORPUS.is_dir() else []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FILES, reason=f"no corpus at {CORPUS}")
+@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.name}" for p in FILES])
+def test_corpus_file_round_trips(path: Path) -> None:
+    data = path.read_bytes()
+    start = time.perf_counter()
+    archive = lstmzip.compress(data)
+    middle = time.perf_counter()
+    assert lstmzip.decompress(archive) == data
+    end = time.perf_counter()
+    print(
+        f"{path.parent.name}/{path.name}: {len(data)} -> {len(archive)} bytes, {8 * len(archive) / len(data):.3f} bpb, "
+        f"compress {len(data) / (middle - start) / 1000:.1f} KB/s, decompress {len(data) / (end - middle) / 1000:.1f} KB/s"
+    )
