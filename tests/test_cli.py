@@ -101,7 +101,11 @@ def test_bad_archives_exit_1_with_one_line_and_no_output(archive_file: Path, dam
     archive_file.write_bytes(bad)
     before = files_in(archive_file.parent)
     for command in ("decompress", "test"):
-        result = lstmzip_cli(command, "--rm", archive_file) if command == "decompress" else lstmzip_cli(command, archive_file)
+        result = (
+            lstmzip_cli(command, "--rm", archive_file)
+            if command == "decompress"
+            else lstmzip_cli(command, archive_file)
+        )
         assert result.exit_code == 1
         one_line_error(result)
         assert files_in(archive_file.parent) == before and archive_file.read_bytes() == bad

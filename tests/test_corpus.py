@@ -1,11 +1,12 @@
 """Every file of the shared benchmark corpus round-trips with the default preset (slow: about an hour).
 
 Run with ``python -m pytest -m slow tests/test_corpus.py``; the result of the last run is recorded in
-``docs/DESIGN.md``. The corpus is read in place from ``../shared/corpus`` and never copied.
+``docs/DESIGN.md``. The corpus is read in place from ``../shared/corpus`` (or ``$LSTMZIP_CORPUS``), never copied.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 import lstmzip
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("LSTMZIP_CORPUS", Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"))
 FILES = sorted(p for p in CORPUS.glob("*/*") if p.is_file()) if CORPUS.is_dir() else []
 
 
