@@ -28,7 +28,6 @@ def test_corpus_file_round_trips(path: Path) -> None:
     middle = time.perf_counter()
     assert lstmzip.decompress(archive) == data
     end = time.perf_counter()
-    print(
-        f"{path.parent.name}/{path.name}: {len(data)} -> {len(archive)} bytes, {8 * len(archive) / len(data):.3f} bpb, "
-        f"compress {len(data) / (middle - start) / 1000:.1f} KB/s, decompress {len(data) / (end - middle) / 1000:.1f} KB/s"
-    )
+    speeds = f"compress {len(data) / (middle - start) / 1e3:.1f}, decompress {len(data) / (end - middle) / 1e3:.1f}"
+    bpb = 8 * len(archive) / len(data)
+    print(f"{path.parent.name}/{path.name}: {len(data)} -> {len(archive)} bytes, {bpb:.3f} bpb, {speeds} KB/s")
