@@ -110,6 +110,7 @@ class Job:
     output: str | None = None
     to_stdout: bool = False
     force: bool = False
+    keep: bool = False  # the default anyway; given explicitly it conflicts with --rm
     remove: bool = False
     suffix: str = DEFAULT_SUFFIX
     quiet: bool = False
@@ -121,8 +122,8 @@ class Job:
         if self.output is not None and len(names) > 1:
             _say("-o/--output takes one input file only")
             raise typer.Exit(EXIT_ERROR)
-        if self.remove and self.to_stdout:
-            _say("--rm cannot be combined with -c/--stdout")
+        if self.remove and (self.to_stdout or self.keep):
+            _say("--rm cannot be combined with -c/--stdout or -k/--keep")
             raise typer.Exit(EXIT_ERROR)
         if not self.suffix:
             _say("the suffix must not be empty")
@@ -312,8 +313,7 @@ def compress(
     device: Device = "cpu",
 ) -> None:
     """Compress FILEs to FILE.lstmz (or stdin to stdout)."""
-    del keep  # keeping is the default; the flag exists for gzip/zstd habits
-    job = Job(output, to_stdout, force, remove, suffix, quiet, verbose, device)
+    job = Job(output, to_stdout, force, keep, remove, suffix, quiet, verbose, device)
     job.run(files, lambda name: _compress_one(job, _level(level), name))
 
 
@@ -331,8 +331,7 @@ def decompress(
     device: Device = "cpu",
 ) -> None:
     """Decompress FILE.lstmz to FILE (or stdin to stdout), checking every checksum."""
-    del keep
-    job = Job(output, to_stdout, force, remove, suffix, quiet, verbose, device)
+    job = Job(output, to_stdout, force, keep, remove, suffix, quiet, verbose, device)
     job.run(files, lambda name: _decompress_one(job, name))
 
 

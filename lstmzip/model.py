@@ -160,7 +160,8 @@ class ByteLSTM:
         masters = views(self.master)
         for l in range(L):  # forget gates start open (bias +1), the usual LSTM initialisation
             masters[f"embed{l}"][:, H : 2 * H] += 1.0
-        masters["match"][:BUCKETS] = torch.linspace(0.25, 1.0, BUCKETS, dtype=torch.float64)  # longer, surer
+        # Longer matches start surer; Python floats (IEEE) rather than torch.linspace, whose kernel may differ.
+        masters["match"][:BUCKETS] = torch.tensor([0.25 + 0.75 * k / (BUCKETS - 1) for k in range(BUCKETS)])
         self.w = views(self.forward_weights)
         self.g = views(self.grad)
         self._refresh_forward_weights()
@@ -175,9 +176,7 @@ class ByteLSTM:
         self.freq_sum = torch.empty(T, B, 1, **f64)  # [T, B, 1]
         self.match_expected = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] predicted byte
         self.match_bucket = torch.full((T, B), BUCKETS, dtype=torch.int64, device=self.device)  # [T, B]
-        self.match_input = torch.full(
-            (T, B), ALPHABET, dtype=torch.int64, device=self.device
-        )  # [T, B] row of match_embed
+        self.match_input = torch.full((T, B), ALPHABET, dtype=torch.int64, device=self.device)  # [T, B]
         self.rows = torch.arange(B, device=self.device)
         self.cell_scratch = torch.empty(B, H, **f64)
         # Back-propagation work space, allocated once (fresh large tensors cost page faults each time).
