@@ -274,6 +274,9 @@ def _info_one(job: Job, name: str) -> int:
     size, packed = header.original_size, len(archive)
     ratio = f"{100 * packed / size:.2f}% ({8 * packed / size:.3f} bpb)" if size else "-"
     model = f"{config.layers} x {config.hidden} LSTM, {config.streams} streams, segment {config.segment}"
+    learning_rate = f"{config.learning_rate:g}"
+    if config.lr_decay_updates:
+        learning_rate += f" / (1 + k/{config.lr_decay_updates}) at update k"
     lines = {
         "file": "<stdin>" if name == STDIO else name,
         "format": f"lstmzip {container.FORMAT_MAJOR}.{header.minor}",
@@ -282,7 +285,7 @@ def _info_one(job: Job, name: str) -> int:
         "ratio": ratio,
         "level": coding.level,
         "model": model,
-        "training": f"Adam lr {config.learning_rate:g}, beta1 {config.beta1:g}, beta2 {config.beta2:g}",
+        "training": f"Adam lr {learning_rate}, beta1 {config.beta1:g}, beta2 {config.beta2:g}",
         "seed": str(config.seed),
         "numerics": config.numerics,
         "coder": coding.coder,

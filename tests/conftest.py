@@ -14,7 +14,16 @@ torch.set_num_threads(1)  # what the CLI does; the portability tests check that 
 
 TINY = Preset(
     "tiny",
-    ModelConfig(layers=2, hidden=16, streams=4, segment=4, learning_rate=0.02, match_min_length=4, match_hash_bits=12),
+    ModelConfig(
+        layers=2,
+        hidden=16,
+        streams=4,
+        segment=4,
+        learning_rate=0.02,
+        lr_decay_updates=32,
+        match_min_length=4,
+        match_hash_bits=12,
+    ),
     min_stream_bytes=64,
     block_bytes=256,
     description="test preset: several streams, segments and blocks on a few hundred bytes",

@@ -45,6 +45,16 @@ def test_it_learns_a_repeated_phrase() -> None:
     assert per_byte_start > 6.0 and per_byte_end < 1.0
 
 
+def test_learning_rate_decays_as_configured() -> None:
+    constant = ByteLSTM(ModelConfig(layers=1, hidden=16, streams=1, segment=8, learning_rate=0.02))
+    decaying = ByteLSTM(ModelConfig(layers=1, hidden=16, streams=1, segment=8, learning_rate=0.02, lr_decay_updates=4))
+    _run(constant, b"xyz" * 40)
+    _run(decaying, b"xyz" * 40)
+    assert constant.step_count == decaying.step_count == 15
+    assert constant.learning_rate() == 0.02
+    assert decaying.learning_rate() == 0.02 / (1.0 + 15 / 4)  # the step size its 15th update used
+
+
 def test_every_value_stays_on_its_fixed_point_grid() -> None:
     model = ByteLSTM(ModelConfig(layers=2, hidden=16, streams=1, segment=8))
     _run(model, bytes(range(256)) * 2)

@@ -17,7 +17,8 @@ from lstmzip.presets import Preset
 from tests.conftest import SAMPLE_TEXT, sample_bytes
 
 # Big enough that BLAS blocks and splits its products differently across settings.
-PROBE_PRESET = Preset("probe", ModelConfig(layers=2, hidden=96, streams=8, segment=5, match_min_length=4), 256, 4096)
+PROBE_CONFIG = ModelConfig(layers=2, hidden=96, streams=8, segment=5, lr_decay_updates=20, match_min_length=4)
+PROBE_PRESET = Preset("probe", PROBE_CONFIG, 256, 4096)
 PROBE_INPUT = SAMPLE_TEXT * 3 + sample_bytes(500)
 
 _SCRIPT = """
