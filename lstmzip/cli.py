@@ -232,7 +232,7 @@ def _decode_source(job: Job, name: str) -> tuple[bytes, bytes, float]:
     if name == STDIO and is_terminal(sys.stdin) and not job.force:
         raise FilePolicyError("refusing to read compressed data from a terminal (use -f to force)")
     archive = read_source(name)
-    header, _, _ = codec.read_info(archive)
+    header, *_ = codec.read_info(archive)
     start = time.perf_counter()
     with _progress(Path(name).name, header.original_size, not job.quiet) as progress:
         _setup_torch()
@@ -270,13 +270,17 @@ def _info_one(job: Job, name: str) -> int:
     from lstmzip import codec, container
 
     archive = read_source(name)
-    header, coding, config = codec.read_info(archive)
+    header, coding, config, words = codec.read_info(archive)
     size, packed = header.original_size, len(archive)
     ratio = f"{100 * packed / size:.2f}% ({8 * packed / size:.3f} bpb)" if size else "-"
     model = f"{config.layers} x {config.hidden} LSTM, {config.streams} streams, segment {config.segment}"
     learning_rate = f"{config.learning_rate:g}"
     if config.lr_decay_updates:
         learning_rate += f" / (1 + k/{config.lr_decay_updates}) at update k"
+    word_codes = "none"
+    if words.code_map:
+        codes = len(words.code_bytes)
+        word_codes = f"{codes} code bytes ({words.one_byte_codes} one-byte), {coding.coded_size} bytes to the model"
     lines = {
         "file": "<stdin>" if name == STDIO else name,
         "format": f"lstmzip {container.FORMAT_MAJOR}.{header.minor}",
@@ -284,6 +288,7 @@ def _info_one(job: Job, name: str) -> int:
         "compressed": f"{packed} bytes",
         "ratio": ratio,
         "level": coding.level,
+        "word codes": word_codes,
         "model": model,
         "training": f"Adam lr {learning_rate}, beta1 {config.beta1:g}, beta2 {config.beta2:g}",
         "seed": str(config.seed),

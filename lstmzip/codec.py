@@ -3,6 +3,10 @@
 Encoder and decoder share :func:`_code_blocks`; the only difference between them is the coder
 object it is handed (``coder.Encoder`` consumes the known bytes, ``coder.Decoder`` produces them).
 
+Text transform. Before the model sees it, the input goes through ``words.WordCodes`` (repeated
+words become one- or two-byte codes); "the input" below is that coded input, and decoding undoes
+the codes last. The trailer's CRC covers the original bytes, so it checks the transform too.
+
 Layout. An input of n bytes is cut into N contiguous streams of S = ceil(n / N) bytes (the last
 may be shorter); step t codes byte t of every stream that still has one. The bytes live in one
 ``uint8`` matrix [N, S] that is the input itself, zero-padded, so memory stays at the input size.
@@ -21,10 +25,12 @@ import torch
 
 from lstmzip import container
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
+from lstmzip.container import U64
 from lstmzip.errors import CorruptArchiveError, LstmzipError, UnsupportedFormatError
 from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
+from lstmzip.words import WordCodes
 
 Progress = Callable[[int, int], None]
 """Called after each block with (original bytes done, archive bytes written so far)."""
@@ -39,6 +45,7 @@ class CodingSettings:
     level: str  # the preset's name, for ``info``; decoding does not need it
     coder: str  # CODER_ID of the coder that wrote the payload
     block_steps: int  # lock-step steps per block, a multiple of the segment length
+    coded_size: U64  # bytes the model codes: the input after its word codes
 
 
 class Coder(Protocol):
@@ -140,21 +147,31 @@ def _stream_weights(layout: Layout, start: int, stop: int, device: torch.device)
     return weights
 
 
+def _original_progress(progress: Progress | None, original_size: int, coded_size: int) -> Progress | None:
+    """``progress`` in original bytes, for a loop that counts coded bytes."""
+    if progress is None or original_size == coded_size:
+        return progress
+    return lambda done, written: progress(done * original_size // coded_size, written)
+
+
 def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress | None = None) -> Iterator[bytes]:
     """Yield the archive of ``data`` piece by piece: header, each block, trailer."""
-    config = preset.config_for(len(data))
-    layout = Layout.for_size(len(data), config.streams)
+    words, coded = WordCodes.apply(data) if preset.word_codes else (WordCodes(b"", 0), data)
+    progress = _original_progress(progress, len(data), len(coded))
+    config = preset.config_for(len(coded))
+    layout = Layout.for_size(len(coded), config.streams)
     if layout.streams:
         config = replace(config, streams=layout.streams)
     block_steps = preset.block_steps(config)
     block_count = math.ceil(layout.steps / block_steps)
-    settings = container.pack_record(CodingSettings(preset.name, CODER_ID, block_steps)) + container.pack_record(config)
+    coding = CodingSettings(preset.name, CODER_ID, block_steps, len(coded))
+    settings = b"".join(container.pack_record(record) for record in (coding, config, words))
     header = container.Header(len(data), block_count, settings).pack()
     yield header
     written = len(header)
     if layout.size:
         matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
-        matrix.reshape(-1)[: layout.size] = np.frombuffer(data, dtype=np.uint8)
+        matrix.reshape(-1)[: layout.size] = np.frombuffer(coded, dtype=np.uint8)
         model = ByteLSTM(config, resolve_device(device))
         encoder = Encoder()
         for start, stop in _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder):
@@ -177,10 +194,11 @@ def compress(
     return b"".join(encode(bytes(data), load_preset(level), device, progress))
 
 
-def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig]:
+def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig, WordCodes]:
     """The header's settings, checked: a build that cannot decode them says so before any work."""
     coding, offset = container.unpack_record(CodingSettings, header.settings)
     config, offset = container.unpack_record(ModelConfig, header.settings, offset)
+    words, offset = container.unpack_record(WordCodes, header.settings, offset)
     if offset != len(header.settings):
         raise CorruptArchiveError("header settings have trailing bytes")
     if coding.coder != CODER_ID:
@@ -193,10 +211,17 @@ def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig]:
         raise CorruptArchiveError(f"invalid model settings in header: {error}") from error
     if not 0 < coding.block_steps * config.streams <= MAX_BLOCK_BYTES or coding.block_steps % config.segment:
         raise CorruptArchiveError("invalid block size in header")
-    return coding, config
+    try:
+        words.validate()
+    except ValueError as error:
+        raise CorruptArchiveError(f"invalid word codes in header: {error}") from error
+    # Word codes never lengthen the input; without them the model codes the input itself.
+    if coding.coded_size > header.original_size or (not words.code_map and coding.coded_size != header.original_size):
+        raise CorruptArchiveError("header sizes are inconsistent")
+    return coding, config, words
 
 
-def read_info(archive: bytes | memoryview) -> tuple[container.Header, CodingSettings, ModelConfig]:
+def read_info(archive: bytes | memoryview) -> tuple[container.Header, CodingSettings, ModelConfig, WordCodes]:
     """Header and settings of an archive, checked, without decoding anything."""
     header, _ = container.read_header(archive)
     return (header, *_settings(header))
@@ -206,8 +231,9 @@ def decompress(archive: bytes | memoryview, device: str = "cpu", progress: Progr
     """Decode an archive; raise an ``ArchiveError`` unless every checksum matches."""
     buffer = memoryview(archive)
     header, offset = container.read_header(buffer)
-    coding, config = _settings(header)
-    size, block_steps = header.original_size, coding.block_steps
+    coding, config, words = _settings(header)
+    size, block_steps = coding.coded_size, coding.block_steps
+    progress = _original_progress(progress, header.original_size, size)
     if size == 0:
         if header.block_count:
             raise CorruptArchiveError("empty content cannot have blocks")
@@ -239,7 +265,10 @@ def decompress(archive: bytes | memoryview, device: str = "cpu", progress: Progr
                 raise CorruptArchiveError(f"block {len(blocks) - 1} does not match its checksum (archive is damaged)")
             if progress:
                 progress(min(stop * layout.streams, size), offset)
-        data = matrix.reshape(-1)[:size].tobytes()
-    if zlib.crc32(data) != container.read_trailer(buffer, offset):
+        try:
+            data = words.decode(matrix.reshape(-1)[:size].tobytes(), header.original_size)
+        except ValueError as error:
+            raise CorruptArchiveError(f"word codes do not decode: {error}") from error
+    if len(data) != header.original_size or zlib.crc32(data) != container.read_trailer(buffer, offset):
         raise CorruptArchiveError("content checksum mismatch (archive is damaged)")
     return data

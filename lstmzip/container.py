@@ -1,4 +1,4 @@
-"""The archive format, version 1. Bytes in, bytes out; no model and no coder here.
+"""The archive format, version 2. Bytes in, bytes out; no model and no coder here.
 
 All integers are little-endian::
 
@@ -6,7 +6,7 @@ All integers are little-endian::
 
     header   offset  size  field
              0       4     magic b"\\x89LZM" (non-ASCII first byte, as in PNG: never valid text)
-             4       1     format major version (1); a reader refuses other majors
+             4       1     format major version (2); a reader refuses other majors
              5       1     format minor version (0); a newer minor only appends header fields
              6       2     N: length of the header body
              8       N     header body:
@@ -15,20 +15,21 @@ All integers are little-endian::
                              u8   content checksum kind (1 = CRC32)
                              u16  M: length of the settings
                              M    settings: records packed by ``pack_record``, field by field in
-                                  declaration order (int: u32, float: f64, str: u8 length + UTF-8):
-                                  the codec's ``CodingSettings`` then the model's ``ModelConfig``
+                                  declaration order (int: u32, U64: u64, float: f64, str: u8 length
+                                  + UTF-8, bytes: u8 length + bytes): the codec's ``CodingSettings``,
+                                  the model's ``ModelConfig``, then the text transform's ``WordCodes``
                              ...  fields of later minor versions, skipped by this reader
              8+N     4     CRC32 of bytes [0, 8+N)
 
     block    u8   kind: 0 = range coded, 1 = stored (the coder would have expanded it)
-             u32  original bytes in this block
+             u32  bytes of the coded input in this block (the input after its word codes)
              u32  C: length of the payload
-             u32  CRC32 of this block's original bytes (each stream's part, stream by stream)
-             C    payload: range coder words (little-endian u32), or the original bytes as they are
+             u32  CRC32 of this block's coded input (each stream's part, stream by stream)
+             C    payload: range coder words (little-endian u32), or the coded input as it is
 
 A stored block is still fed through the model on both sides, so the model stays in step.
 
-    trailer  u32  CRC32 of the whole original content
+    trailer  u32  CRC32 of the whole original content (after the word codes are undone)
 
 A block covers ``block_steps`` lock-step steps of every stream; the model runs on across blocks.
 Block boundaries are where a desynchronised decode is caught early and where a later version can
@@ -45,7 +46,7 @@ from typing import Any, TypeVar
 from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError, UnsupportedFormatError
 
 MAGIC = b"\x89LZM"
-FORMAT_MAJOR = 1
+FORMAT_MAJOR = 2  # 2: word codes (the text transform) and the coded size in the settings
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}
@@ -150,22 +151,23 @@ def minimum_archive_size(header_end: int, block_count: int) -> int:
 
 
 Record = TypeVar("Record")
-_U32 = struct.Struct("<I")
-_F64 = struct.Struct("<d")
+_NUMBERS = {"int": struct.Struct("<I"), "U64": struct.Struct("<Q"), "float": struct.Struct("<d")}
+
+
+U64 = int
+"""Annotation for an int field packed as u64 (plain ``int`` fields are u32)."""
 
 
 def pack_record(record: Any) -> bytes:
-    """A flat dataclass of int/float/str fields as bytes, in field order (see the format above)."""
+    """A flat dataclass of int/U64/float/str/bytes fields as bytes, in field order (see the format above)."""
     out = bytearray()
     for field in fields(record):
         value = getattr(record, field.name)
-        if isinstance(value, str):
-            encoded = value.encode()
+        if field.type in ("str", "bytes"):
+            encoded = value.encode() if field.type == "str" else value
             out += bytes([len(encoded)]) + encoded
-        elif isinstance(value, float):
-            out += _F64.pack(value)
         else:
-            out += _U32.pack(value)
+            out += _NUMBERS[str(field.type)].pack(value)
     return bytes(out)
 
 
@@ -174,19 +176,17 @@ def unpack_record(cls: type[Record], data: bytes, offset: int = 0) -> tuple[Reco
     values: dict[str, Any] = {}
     try:
         for field in fields(cls):  # type: ignore[arg-type]
-            if field.type == "str":
+            if field.type in ("str", "bytes"):
                 length = data[offset]
                 raw = data[offset + 1 : offset + 1 + length]
                 if len(raw) != length:
                     raise IndexError
-                values[field.name] = raw.decode()
+                values[field.name] = raw.decode() if field.type == "str" else bytes(raw)
                 offset += 1 + length
-            elif field.type == "float":
-                (values[field.name],) = _F64.unpack_from(data, offset)
-                offset += _F64.size
             else:
-                (values[field.name],) = _U32.unpack_from(data, offset)
-                offset += _U32.size
+                number = _NUMBERS[str(field.type)]
+                (values[field.name],) = number.unpack_from(data, offset)
+                offset += number.size
     except (IndexError, struct.error, UnicodeDecodeError) as error:
         raise CorruptArchiveError("header settings are malformed") from error
     return cls(**values), offset

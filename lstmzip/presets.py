@@ -38,6 +38,7 @@ class Preset:
     min_stream_bytes: int  # each stream gets at least this many bytes of input
     block_bytes: int  # aim for blocks of about this many original bytes
     description: str = ""
+    word_codes: bool = True  # write repeated words as codes before the model (``words.py``)
 
     def config_for(self, size: int) -> ModelConfig:
         """The model config for an input of ``size`` bytes."""
@@ -55,8 +56,16 @@ class Preset:
             model = ModelConfig.from_dict(
                 {**data["model"], "streams": data["max_streams"], "numerics": ModelConfig.numerics}
             )
+            word_codes = data.get("word_codes", True)
+            if not isinstance(word_codes, bool):
+                raise TypeError("word_codes must be true or false")
             return cls(
-                name, model, int(data["min_stream_bytes"]), int(data["block_bytes"]), str(data.get("description", ""))
+                name,
+                model,
+                int(data["min_stream_bytes"]),
+                int(data["block_bytes"]),
+                str(data.get("description", "")),
+                word_codes,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise PresetError(f"preset {name!r} is malformed: {error}") from error

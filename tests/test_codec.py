@@ -60,9 +60,9 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # A tiny preset on a fixed input gives exactly these bytes. Any change of format, numerics, tables,
 # initialisation, training or coder breaks this on purpose: such a change needs a new format or
 # profile version, not a silent change of archives.
-GOLDEN_INPUT = SAMPLE_TEXT
-GOLDEN_SIZE = 559
-GOLDEN_SHA256 = "4b3611bdc8fd227ec80878e5647755f8e09f8373e016b02a9f045a6998cef92b"
+GOLDEN_INPUT = SAMPLE_TEXT * 4  # long enough for word codes (1302 bytes reach the model)
+GOLDEN_SIZE = 483
+GOLDEN_SHA256 = "2ca48c9b0ca8869c877f2b4af2ffd7d8fdaa4d97a450c51896257e409bdbc562"
 
 
 def test_golden_archive() -> None:
@@ -125,9 +125,9 @@ def test_absurd_sizes_are_refused_before_allocating(archive: bytes) -> None:
 
 def test_absurd_model_dimensions_are_refused(archive: bytes) -> None:
     header, offset = container.read_header(archive)
-    coding, config = codec._settings(header)
+    coding, config, words = codec._settings(header)
     forged_config = type(config)(**{**config.to_dict(), "hidden": 60_000})
-    settings = container.pack_record(coding) + container.pack_record(forged_config)
+    settings = b"".join(container.pack_record(record) for record in (coding, forged_config, words))
     forged = container.Header(header.original_size, header.block_count, settings).pack() + archive[offset:]
     with pytest.raises(CorruptArchiveError, match="hidden"):
         lstmzip.decompress(forged)
