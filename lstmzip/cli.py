@@ -174,8 +174,11 @@ class Job:
             Path(name).unlink()
 
     def summary(self, name: str, original: int, archive: int, target: str | None, seconds: float) -> None:
-        """zstd-style line: ``file : 23.1% (1.00 MB => 231 KB, file.lstmz) 1.85 bpb 18 KB/s``."""
-        if self.quiet:
+        """zstd-style line: ``file : 23.1% (1.00 MB => 231 KB, file.lstmz) 1.85 bpb 18 KB/s``.
+
+        Like zstd, only with ``-v`` when the data went to stdout (``target`` None): a pipeline stays quiet.
+        """
+        if self.quiet or (target is None and not self.verbose):
             return
         shown = "<stdin>" if name == STDIO else name
         where = target if target is not None else "<stdout>"

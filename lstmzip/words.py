@@ -4,17 +4,17 @@ Pure: bytes in, bytes out. The codec applies it before the model and inverts it 
 
 Why: the model then sees fewer and more informative symbols, so it learns from more text per
 update and each step covers more of the input. Measured at the default level (docs/DESIGN.md):
-alice29.txt 2.298 -> 2.126 bits per byte, book1 2.336 -> 2.173, enwik6 2.058 -> 1.969, with
-1.4-1.6x more original bytes per second.
+alice29.txt 2.298 -> 2.123 bits per byte and book1 2.336 -> 2.171, with more original bytes per
+second.
 
 Scheme. The codes are byte values that never occur in the input and are not letters, so a code
-can never be mistaken for text. A *word* is a maximal run of ASCII letters. Both sides build the same dictionary as they
-go, so nothing but the code byte values is stored: the first time an eligible word appears it is
-written as it is and takes the next free code; every later occurrence is written as that code.
-The first ``one_byte_codes`` codes are single bytes (eligible: words of 2 or more letters); after
-them each remaining code byte is a *prefix* followed by any byte, 256 words per prefix (eligible:
-3 or more letters, so a code is never longer than its word). When the codes run out, new words
-stay as they are.
+can never be mistaken for text. A *word* is a maximal run of ASCII letters. Both sides build the
+same dictionary as they go, so nothing but the code byte values is stored: the first time an
+eligible word appears it is written as it is and takes the next free code; every later occurrence
+is written as that code. The first ``one_byte_codes`` codes are single bytes (eligible: words of
+2 or more letters); after them each remaining code byte is a *prefix* followed by any byte, 256
+words per prefix (eligible: 3 or more letters, so a code is never longer than its word). When the
+codes run out, new words stay as they are.
 
 Decoding inverts this token by token: a one-byte code, a prefix and the byte after it, a run of
 literal letters (which is exactly a word the encoder wrote out, because a code always stands for
@@ -23,18 +23,24 @@ a maximal run of letters, so it never touches a literal letter in the original),
 
 from __future__ import annotations
 
+import lzma
 import re
 from dataclasses import dataclass
 
 _LETTERS = b"A-Za-z"
 _TOKENS = re.compile(b"[" + _LETTERS + b"]+|[^" + _LETTERS + b"]+")  # words and the bytes between them
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
-MIN_INPUT = 2048  # below this the 33 header bytes of the code map outweigh what the codes gain
+MIN_INPUT = 8192  # below this the 33 header bytes of the code map outweighed the gain (docs/DESIGN.md)
 MIN_SAVING = 1 / 16  # the transform is kept only if it removes at least this share of the input
+MAX_LZ_GROWTH = 1.04  # ... and xz finds the coded input at most this much harder to compress
 
 
 def _is_word(token: bytes) -> bool:
     return token[0] in _ASCII_LETTERS
+
+
+def _lz_size(data: bytes) -> int:
+    return len(lzma.compress(data, preset=6))
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,12 @@ class WordCodes:
         """Choose the codes for ``data`` and return them with the transformed bytes.
 
         Returns the empty transform and ``data`` itself when the input is shorter than
-        ``MIN_INPUT``, has fewer than two unused byte values, or the transform would remove less
-        than ``MIN_SAVING`` of it (binary data).
+        ``MIN_INPUT``, has fewer than two unused byte values, the transform would remove less
+        than ``MIN_SAVING`` of it (binary data), or it would break long repeats: a passage's first
+        copy carries its new words spelled out and later copies carry codes, so the copies no
+        longer match byte for byte, which costs the match model. xz, an LZ77 coder, sees exactly
+        that; where it compressed the coded input more than ``MAX_LZ_GROWTH`` times worse (licence
+        texts, a terminal transcript, HTML), the model lost 0.06-0.13 bits per byte with the codes.
         """
         free = bytes(sorted(set(range(256)) - set(data) - set(_ASCII_LETTERS)))
         if len(data) < MIN_INPUT or len(free) < 2:
@@ -85,7 +95,7 @@ class WordCodes:
         prefixes = min(-(-distinct // 256), len(free) // 2)
         codes = cls.from_code_bytes(free, len(free) - prefixes)
         coded = codes.encode(data)
-        if len(coded) > len(data) * (1 - MIN_SAVING):
+        if len(coded) > len(data) * (1 - MIN_SAVING) or _lz_size(coded) > _lz_size(data) * MAX_LZ_GROWTH:
             return cls(b"", 0), data
         return codes, coded
 

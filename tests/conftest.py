@@ -35,6 +35,14 @@ SAMPLE_TEXT = (
 ) * 4
 
 
+def sample_words(count: int, seed: int = 3) -> bytes:
+    """Text of ``count`` words drawn Zipf-like from 300 made-up words, without long repeats: it gets word codes."""
+    rng = random.Random(seed)
+    vocabulary = [bytes(rng.choice(b"etaoinshrdlucmfwyp") for _ in range(rng.randint(2, 9))) for _ in range(300)]
+    words = rng.choices(vocabulary, weights=[1 / (rank + 1) for rank in range(300)], k=count)
+    return b" ".join(word.capitalize() if i % 12 == 0 else word for i, word in enumerate(words)) + b".\n"
+
+
 def sample_bytes(size: int, seed: int = 7) -> bytes:
     rng = random.Random(seed)
     return bytes(rng.getrandbits(8) for _ in range(size))

@@ -127,9 +127,13 @@ def test_rm_removes_input_only_after_success(text_file: Path) -> None:
 def test_stdout_mode_writes_only_data(archive_file: Path, text_file: Path) -> None:
     result = lstmzip_cli("decompress", "-c", archive_file)
     assert result.exit_code == 0 and result.stdout_bytes == SAMPLE_TEXT and archive_file.exists()
+    assert result.stderr == ""  # like zstd: no summary when the data goes to stdout
     result = lstmzip_cli("compress", "-c", "--level", "fast", text_file)
     assert result.exit_code == 0 and lstmzip.decompress(result.stdout_bytes) == SAMPLE_TEXT
+    assert result.stderr == ""
     assert files_in(text_file.parent) == {"notes.txt", "made.txt.lstmz"}
+    result = lstmzip_cli("decompress", "-c", "-v", archive_file)
+    assert result.stdout_bytes == SAMPLE_TEXT and "<stdout>" in result.stderr and "bpb" in result.stderr
 
 
 def test_stdin_to_stdout_in_process() -> None:
@@ -179,6 +183,7 @@ def test_info_reads_the_header(archive_file: Path) -> None:
     assert result.exit_code == 0
     assert "original   : 684 bytes" in result.stdout and "level      : tiny" in result.stdout
     assert "fx16-v1" in result.stdout and "crc32" in result.stdout
+    assert "word codes : none" in result.stdout  # 684 bytes: too short for word codes
 
 
 def test_unknown_level_is_one_line(text_file: Path) -> None:

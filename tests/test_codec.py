@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import lstmzip
 from lstmzip import codec, container
 from lstmzip.errors import ArchiveError, CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError
-from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes
+from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 EDGE_CASES = {
     "empty": b"",
@@ -60,9 +60,9 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # A tiny preset on a fixed input gives exactly these bytes. Any change of format, numerics, tables,
 # initialisation, training or coder breaks this on purpose: such a change needs a new format or
 # profile version, not a silent change of archives.
-GOLDEN_INPUT = SAMPLE_TEXT * 4  # long enough for word codes (1302 bytes reach the model)
-GOLDEN_SIZE = 483
-GOLDEN_SHA256 = "2ca48c9b0ca8869c877f2b4af2ffd7d8fdaa4d97a450c51896257e409bdbc562"
+GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
+GOLDEN_SIZE = 3491
+GOLDEN_SHA256 = "50da031a252852cc9dea318b86b500c8120908529c95170c2e94542b06075aec"
 
 
 def test_golden_archive() -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lstmzip
 from lstmzip import codec, container
 from lstmzip.errors import CorruptArchiveError
 from lstmzip.words import MIN_INPUT, WordCodes
-from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes
+from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 # Two one-byte codes (0x01, 0x02), then one prefix (0x03) for 256 words of three or more letters.
 SMALL = WordCodes.from_code_bytes(b"\x01\x02\x03", 2)
@@ -46,8 +46,15 @@ def test_round_trip_textish(text: bytes, one_byte_codes: int) -> None:
     assert codes.decode(codes.encode(text), len(text)) == text
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.binary(min_size=MIN_INPUT, max_size=3 * MIN_INPUT) | TEXTISH.map(lambda t: t * 40))
+LONG_INPUTS = (
+    st.builds(sample_words, st.integers(1400, 3000), st.integers(0, 2**32))  # word codes on
+    | st.binary(min_size=1, max_size=300).map(lambda b: b * (MIN_INPUT // len(b) + 1))
+    | st.builds(lambda a, b: (a + b) * 60, TEXTISH, st.binary(max_size=20))
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.large_base_example])
+@given(LONG_INPUTS)
 def test_apply_round_trips_or_leaves_the_input_alone(data: bytes) -> None:
     words, coded = WordCodes.apply(data)
     words.validate()
@@ -56,12 +63,18 @@ def test_apply_round_trips_or_leaves_the_input_alone(data: bytes) -> None:
 
 
 def test_apply_skips_binary_short_and_code_free_inputs() -> None:
-    assert WordCodes.apply(bytes(range(256)) * 20) == (WordCodes(b"", 0), bytes(range(256)) * 20)  # no free byte
+    assert WordCodes.apply(bytes(range(256)) * 40) == (WordCodes(b"", 0), bytes(range(256)) * 40)  # no free byte
     assert WordCodes.apply(sample_bytes(20_000))[0] == WordCodes(b"", 0)  # random bytes: no free byte
-    assert WordCodes.apply(SAMPLE_TEXT[:100])[0] == WordCodes(b"", 0)  # shorter than MIN_INPUT
-    words, coded = WordCodes.apply(SAMPLE_TEXT * 4)
-    assert words.code_map and len(coded) < len(SAMPLE_TEXT * 4) // 2
+    assert WordCodes.apply(SAMPLE_TEXT * 4)[0] == WordCodes(b"", 0)  # shorter than MIN_INPUT
+    words, coded = WordCodes.apply(sample_words(2000))
+    assert words.code_map and len(coded) < len(sample_words(2000)) // 2
     assert not set(words.code_bytes) & set(b"abcxyzABCXYZ")  # letters are never codes
+
+
+def test_apply_keeps_long_repeats_intact() -> None:
+    """A passage repeated: codes would make its first copy differ from the others, so xz (and the model) lose."""
+    text = sample_words(400, seed=5) * 6
+    assert len(text) > MIN_INPUT and WordCodes.apply(text) == (WordCodes(b"", 0), text)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +91,7 @@ def test_decode_refuses_what_no_encoding_produces(coded: bytes, message: str) ->
 
 
 def test_header_with_bad_word_codes_is_refused() -> None:
-    archive = lstmzip.compress(SAMPLE_TEXT * 4, level=TINY)
+    archive = lstmzip.compress(sample_words(2000), level=TINY)
     header, offset = container.read_header(archive)
     coding, config, words = codec._settings(header)
     bad_records = [
@@ -98,7 +111,8 @@ def test_header_with_bad_word_codes_is_refused() -> None:
 def test_preset_without_word_codes_codes_the_bytes_themselves() -> None:
     from dataclasses import replace
 
-    archive = lstmzip.compress(SAMPLE_TEXT * 4, level=replace(TINY, word_codes=False))
+    text = sample_words(2000)
+    archive = lstmzip.compress(text, level=replace(TINY, word_codes=False))
     header, coding, _, words = codec.read_info(archive)
     assert not words.code_map and coding.coded_size == header.original_size
-    assert lstmzip.decompress(archive) == SAMPLE_TEXT * 4
+    assert lstmzip.decompress(archive) == text
