@@ -4,7 +4,7 @@
 
 With no FILES it reads the corpus in ``../shared/corpus/`` (relative to the repository root) in
 place. ``--quick`` measures a few small files, each cut to 20 KB, with level ``fast`` only: a few
-minutes. The full run (13.7 MB, three levels) takes about 7 hours on a 2-core machine (README,
+minutes. The full run (13.7 MB, three levels) takes about 5 hours on a 2-core machine (README,
 "Benchmarks"). The harness itself lives in ``lstmzip/bench.py``; this script only supplies the
 repository root for the default paths.
 """

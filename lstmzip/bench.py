@@ -693,6 +693,8 @@ def _cell(text: str) -> str:
 
 def machine_summary() -> dict[str, str]:
     """CPU model, cores, memory, OS, versions: what a reader needs to compare speeds."""
+    from lstmzip import __version__ as lstmzip_version
+
     cpu = platform.processor() or platform.machine()
     memory = ""
     try:
@@ -711,7 +713,7 @@ def machine_summary() -> dict[str, str]:
         "OS": platform.platform(),
         "Python": platform.python_version(),
         "torch": _version("torch").removeprefix("torch "),
-        "lstmzip": _version("lstmzip").removeprefix("lstmzip ") + _git_revision(),
+        "lstmzip": lstmzip_version + _git_revision(),  # the imported code's own version, not install metadata
     }
 
 
