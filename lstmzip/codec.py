@@ -30,7 +30,7 @@ from lstmzip.errors import CorruptArchiveError, LstmzipError, UnsupportedFormatE
 from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
-from lstmzip.words import WordCodes
+from lstmzip.words import NO_WORD_CODES, WordCodes
 
 Progress = Callable[[int, int], None]
 """Called after each block with (original bytes done, archive bytes written so far)."""
@@ -156,7 +156,7 @@ def _original_progress(progress: Progress | None, original_size: int, coded_size
 
 def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress | None = None) -> Iterator[bytes]:
     """Yield the archive of ``data`` piece by piece: header, each block, trailer."""
-    words, coded = WordCodes.apply(data) if preset.word_codes else (WordCodes(b"", 0), data)
+    words, coded = WordCodes.apply(data) if preset.word_codes else (NO_WORD_CODES, data)
     progress = _original_progress(progress, len(data), len(coded))
     config = preset.config_for(len(coded))
     layout = Layout.for_size(len(coded), config.streams)

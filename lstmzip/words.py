@@ -26,6 +26,7 @@ from __future__ import annotations
 import lzma
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 _LETTERS = b"A-Za-z"
 _TOKENS = re.compile(b"[" + _LETTERS + b"]+|[^" + _LETTERS + b"]+")  # words and the bytes between them
@@ -55,13 +56,13 @@ class WordCodes:
         code_map = sum(1 << byte for byte in code_bytes).to_bytes(32, "little") if code_bytes else b""
         return cls(code_map, one_byte_codes)
 
-    @property
+    @cached_property
     def code_bytes(self) -> bytes:
         """The code byte values, ascending: first the one-byte codes, then the prefixes."""
         bits = int.from_bytes(self.code_map, "little")
         return bytes(byte for byte in range(256) if bits >> byte & 1)
 
-    @property
+    @cached_property
     def capacity(self) -> int:
         return self.one_byte_codes + (len(self.code_bytes) - self.one_byte_codes) * 256
 
@@ -88,7 +89,7 @@ class WordCodes:
         """
         free = bytes(sorted(set(range(256)) - set(data) - set(_ASCII_LETTERS)))
         if len(data) < MIN_INPUT or len(free) < 2:
-            return cls(b"", 0), data
+            return NO_WORD_CODES, data
         # Enough prefixes for every distinct word if possible, but at least half the codes one-byte:
         # the most frequent words arrive early and take the one-byte codes.
         distinct = len({t for t in _TOKENS.findall(data) if len(t) >= 3 and _is_word(t)})
@@ -96,22 +97,21 @@ class WordCodes:
         codes = cls.from_code_bytes(free, len(free) - prefixes)
         coded = codes.encode(data)
         if len(coded) > len(data) * (1 - MIN_SAVING) or _lz_size(coded) > _lz_size(data) * MAX_LZ_GROWTH:
-            return cls(b"", 0), data
+            return NO_WORD_CODES, data
         return codes, coded
 
-    def _code(self, code_bytes: bytes, index: int) -> bytes:
+    def _code(self, index: int) -> bytes:
         if index < self.one_byte_codes:
-            return code_bytes[index : index + 1]
+            return self.code_bytes[index : index + 1]
         prefix, low = divmod(index - self.one_byte_codes, 256)
-        return bytes((code_bytes[self.one_byte_codes + prefix], low))
+        return bytes((self.code_bytes[self.one_byte_codes + prefix], low))
 
     def _eligible(self, word: bytes, assigned: int) -> bool:
         """Whether a word seen for the first time takes code number ``assigned``: the rule both sides share."""
         return assigned < self.capacity and len(word) >= (2 if assigned < self.one_byte_codes else 3)
 
     def encode(self, data: bytes) -> bytes:
-        code_bytes = self.code_bytes
-        if not code_bytes:
+        if not self.code_map:
             return data
         codes: dict[bytes, bytes] = {}
         out = []
@@ -122,7 +122,7 @@ class WordCodes:
                 continue
             out.append(token)
             if _is_word(token) and self._eligible(token, len(codes)):
-                codes[token] = self._code(code_bytes, len(codes))
+                codes[token] = self._code(len(codes))
         return b"".join(out)
 
     def decode(self, coded: bytes, max_size: int) -> bytes:
@@ -130,9 +130,9 @@ class WordCodes:
 
         ``max_size`` bounds the output, so damaged or hostile input cannot expand without limit.
         """
-        code_bytes = self.code_bytes
-        if not code_bytes:
+        if not self.code_map:
             return coded
+        code_bytes = self.code_bytes
         ones, prefixes = code_bytes[: self.one_byte_codes], code_bytes[self.one_byte_codes :]
         alternatives = [b"[" + _LETTERS + b"]+", b"[^" + _LETTERS + re.escape(code_bytes) + b"]+"]
         if ones:
@@ -150,22 +150,24 @@ class WordCodes:
                 raise ValueError("word-coded data ends inside a code")
             token, end = match.group(), match.end()
             first = token[0]
-            if first in one_index:
-                index = one_index[first]
-            elif first in prefix_index:
-                index = self.one_byte_codes + 256 * prefix_index[first] + token[1]
-            else:
-                out.append(token)
-                if _is_word(token) and self._eligible(token, len(words)):
-                    words.append(token)
-                index = -1
-            if index >= 0:
+            if first in one_index or first in prefix_index:
+                if first in one_index:
+                    index = one_index[first]
+                else:
+                    index = self.one_byte_codes + 256 * prefix_index[first] + token[1]
                 if index >= len(words):
                     raise ValueError("word code used before its word appeared")
-                out.append(words[index])
-            size += len(out[-1])
+                token = words[index]
+            elif _is_word(token) and self._eligible(token, len(words)):
+                words.append(token)
+            out.append(token)
+            size += len(token)
             if size > max_size:
                 raise ValueError("word-coded data expands beyond its stated size")
         if end != len(coded):
             raise ValueError("word-coded data ends inside a code")
         return b"".join(out)
+
+
+NO_WORD_CODES = WordCodes(b"", 0)
+"""The empty transform: the model codes the input as it is."""
