@@ -26,6 +26,7 @@ import torch
 from lstmzip import container
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
 from lstmzip.container import U64
+from lstmzip.contexts import ContextModel, parse_orders
 from lstmzip.errors import CorruptArchiveError, LstmzipError, UnsupportedFormatError
 from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
@@ -117,7 +118,11 @@ def _code_blocks(
     config, device = model.config, model.device
     previous = torch.zeros(layout.streams, dtype=torch.int64, device=device)  # [N] context of step 0
     matcher = MatchModel(matrix, config.match_min_length, config.match_hash_bits) if config.match_min_length else None
-    expected = bucket = None
+    orders = parse_orders(config.context_orders)
+    counter = (
+        ContextModel(layout.streams, orders, config.context_hash_bits, config.context_count_limit) if orders else None
+    )
+    expected = bucket = context = None
     for start in range(0, layout.steps, block_steps):
         stop = min(start + block_steps, layout.steps)
         coder = coder_for_block(start, stop)
@@ -126,12 +131,16 @@ def _code_blocks(
             for t in range(segment_start, segment_stop):
                 if matcher is not None:
                     expected, bucket = (torch.from_numpy(a).to(device) for a in matcher.predict())
-                probabilities = model.predict(previous, expected, bucket).cpu().numpy()  # [N, 256] float32
+                if counter is not None:
+                    context = tuple(torch.from_numpy(a).to(device) for a in counter.predict())
+                probabilities = model.predict(previous, expected, bucket, context).cpu().numpy()  # [N, 256] float32
                 active = layout.active(t)
                 matrix[:active, t] = coder.code(matrix[:active, t], probabilities[:active])
                 previous = torch.from_numpy(matrix[:, t].astype(np.int64)).to(device)
                 if matcher is not None:
                     matcher.update(t)
+                if counter is not None:
+                    counter.update(matrix[:, t], active)
             if segment_stop < layout.steps:  # learning after the last segment would be wasted
                 targets = torch.from_numpy(matrix[:, segment_start:segment_stop].T.astype(np.int64)).to(device)
                 model.learn(targets, _stream_weights(layout, segment_start, segment_stop, device))

@@ -32,10 +32,13 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
+from lstmzip.contexts import CONFIDENCE_BUCKETS, parse_orders
 from lstmzip.match import BUCKETS
 from lstmzip.numerics import (
     ACT_BITS,
     GRAD_BITS,
+    LOG_COUNT_BITS,
+    MAX_COUNT,
     PRODUCT_BITS,
     PROFILE,
     WEIGHT_BITS,
@@ -53,6 +56,8 @@ CELL_CLIP = 8.0 * ONE  # tanh is flat beyond 8; keeps forget-gate gradients belo
 MAX_HIDDEN = 512
 MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
 MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
+CONTEXT_INIT = 0.5  # every order starts with some say (0.25 and 1.0 measured: within 0.004 bpb); learning sets the rest
+CONTEXT_TO_LOGIT = 2.0 ** (PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS)  # weight x log count -> logit scale
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,9 @@ class ModelConfig:
     seed: int = 0
     match_min_length: int = 0  # 0: no match model; else the context length it hashes
     match_hash_bits: int = 20
+    context_orders: str = ""  # orders of the count-based side inputs, e.g. "1,2,3,4"; "" for none
+    context_hash_bits: int = 16  # rows of each hashed order's count table: 2**this
+    context_count_limit: int = 255  # a context's counts are halved when one would pass this
     numerics: str = PROFILE
 
     def validate(self) -> None:
@@ -89,6 +97,9 @@ class ModelConfig:
             (0 <= self.seed < 2**32, "seed must be a 32-bit unsigned integer"),
             (self.match_min_length == 0 or 2 <= self.match_min_length <= 32, "match_min_length must be 0 or 2..32"),
             (10 <= self.match_hash_bits <= 24, "match_hash_bits must be 10..24"),
+            (_orders_valid(self.context_orders), "context_orders must be increasing orders 1..8, comma-separated"),
+            (8 <= self.context_hash_bits <= 22, "context_hash_bits must be 8..22"),
+            (2 <= self.context_count_limit <= MAX_COUNT, f"context_count_limit must be 2..{MAX_COUNT}"),
             (self.numerics == PROFILE, f"numeric profile {self.numerics!r} is not supported (this build: {PROFILE})"),
         ]
         for ok, message in checks:
@@ -115,6 +126,14 @@ class ModelConfig:
         return config
 
 
+def _orders_valid(text: str) -> bool:
+    try:
+        parse_orders(text)
+    except ValueError:
+        return False
+    return True
+
+
 class ByteLSTM:
     """The online-learning predictor for ``config.streams`` parallel byte streams."""
 
@@ -126,46 +145,56 @@ class ByteLSTM:
         B, T, H, L = config.streams, config.segment, config.hidden, config.layers
         f64 = {"dtype": torch.float64, "device": self.device}
 
-        # Parameter layout in one flat buffer, so Adam is a handful of whole-buffer ops. Byte tables
-        # come first: their forward copies and gradients have other scales than the matrices'.
-        tables = [(f"embed{l}", (ALPHABET, 4 * H), 0.25) for l in range(L)] + [("out_embed", (ALPHABET, ALPHABET), 0.0)]
-        tables += [("match", (BUCKETS + 1,), 0.0)]  # logit boost per match-length bucket; the last is "none"
-        tables += [("match_embed", (ALPHABET + 1, 4 * H), 0.0)]  # layer 0 sees the predicted byte; row 256: none
+        # Parameter layout in one flat buffer. Byte tables come first: their forward copies and
+        # gradients have other scales than the matrices'. The tables indexed by a byte (``ROW_TABLES``)
+        # lead: a segment touches few of their rows, so Adam updates just those rows (lazy Adam); the
+        # rest of the buffer (``dense``) is updated whole.
+        row_tables = [(f"embed{l}", (ALPHABET, 4 * H), 0.25) for l in range(L)]
+        row_tables += [("out_embed", (ALPHABET, ALPHABET), 0.0)]
+        row_tables += [("match_embed", (ALPHABET + 1, 4 * H), 0.0)]  # layer 0 sees the predicted byte; row 256: none
+        tables = [*row_tables, ("match", (BUCKETS + 1,), 0.0)]  # logit boost per match-length bucket; last: "none"
         matrices = [(f"rec{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(L)]
         matrices += [(f"below{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(1, L)]
         matrices += [("out_w", (L * H, ALPHABET), 1 / math.sqrt(L * H))]
+        K = len(parse_orders(config.context_orders))
+        matrices += [("context", (K, CONFIDENCE_BUCKETS), 0.0)]  # weight of each order's log counts
         specs = tables + matrices
+        self.row_table_size = sum(math.prod(shape) for _, shape, _ in row_tables)
         self.table_size = sum(math.prod(shape) for _, shape, _ in tables)
         size = sum(math.prod(shape) for _, shape, _ in specs)
+        dense_specs = specs[len(row_tables) :]
 
         init = []
         for salt, (_, shape, scale) in enumerate(specs):
             init.append(torch.from_numpy(uniform(config.seed, salt, math.prod(shape))) * scale)
         self.master = torch.cat(init).to(self.device)  # [P] real-valued weights
         self.forward_weights = torch.empty(size, **f64)  # [P] integers: tables 2**32, matrices 2**16
-        self.grad = torch.empty(size, **f64)  # [P]
+        self.grad = torch.empty(size - self.row_table_size, **f64)  # [P - row tables] gradients of ``dense``
         self.adam_v = torch.zeros(size, **f64)  # [P]
         self.adam_m = torch.zeros(size, **f64) if config.beta1 > 0 else None
-        self.scratch = torch.empty(size, **f64)  # [P]
         self.step_count = 0
         self.beta1_power = 1.0
         self.beta2_power = 1.0
 
-        def views(buffer: torch.Tensor) -> dict[str, torch.Tensor]:
+        def views(buffer: torch.Tensor, layout: list[tuple[str, tuple[int, ...], float]]) -> dict[str, torch.Tensor]:
             out, offset = {}, 0
-            for name, shape, _ in specs:
+            for name, shape, _ in layout:
                 n = math.prod(shape)
                 out[name] = buffer[offset : offset + n].view(shape)
                 offset += n
             return out
 
-        masters = views(self.master)
+        masters = views(self.master, specs)
         for l in range(L):  # forget gates start open (bias +1), the usual LSTM initialisation
             masters[f"embed{l}"][:, H : 2 * H] += 1.0
         # Longer matches start surer; Python floats (IEEE) rather than torch.linspace, whose kernel may differ.
         masters["match"][:BUCKETS] = torch.tensor([0.25 + 0.75 * k / (BUCKETS - 1) for k in range(BUCKETS)])
-        self.w = views(self.forward_weights)
-        self.g = views(self.grad)
+        masters["context"].fill_(CONTEXT_INIT)
+        self.w = views(self.forward_weights, specs)
+        self.g = views(self.grad, dense_specs)
+        by_buffer = [views(b, specs) if b is not None else {} for b in (self.master, self.adam_v, self.adam_m)]
+        # name -> (master, v, m) views [rows, width] of a row table; m is None without momentum
+        self.row_views = {name: tuple(v.get(name) for v in by_buffer) for name, _, _ in row_tables}
         self._refresh_forward_weights()
 
         # Segment buffers: row 0 of hcat/cell holds the state carried in from the previous segment.
@@ -180,6 +209,9 @@ class ByteLSTM:
         self.match_bucket = torch.full((T, B), BUCKETS, dtype=torch.int64, device=self.device)  # [T, B]
         self.match_input = torch.full((T, B), ALPHABET, dtype=torch.int64, device=self.device)  # [T, B]
         self.rows = torch.arange(B, device=self.device)
+        self.context_features = torch.zeros(T, B, K, ALPHABET, **f64)  # [T, B, K, 256] log counts, 2**12
+        self.context_index = torch.zeros(T, B, K, dtype=torch.int64, device=self.device)  # [T, B, K] weight used
+        self.context_offsets = torch.arange(K, device=self.device) * CONFIDENCE_BUCKETS  # [K]
         self.cell_scratch = torch.empty(B, H, **f64)
         # Back-propagation work space, allocated once (fresh large tensors cost page faults each time).
         self.delta = torch.empty(T, B, 4 * H, **f64)  # [T, B, 4H] gate pre-activation gradients
@@ -189,22 +221,27 @@ class ByteLSTM:
         self.forget = torch.empty(T, B, H, **f64)
         self.t = 0
 
-    def _refresh_forward_weights(self) -> None:
-        """Forward weights = master weights rounded to the fixed-point grid."""
-        torch.mul(self.master, float(1 << WEIGHT_BITS), out=self.forward_weights).round_()
-        self.forward_weights[: self.table_size].mul_(float(1 << ACT_BITS))  # tables add to products at 2**32
+    def _refresh_forward_weights(self, start: int = 0) -> None:
+        """Forward weights [start:] = master weights rounded to the fixed-point grid."""
+        torch.mul(self.master[start:], float(1 << WEIGHT_BITS), out=self.forward_weights[start:]).round_()
+        self.forward_weights[start : self.table_size].mul_(float(1 << ACT_BITS))  # tables add to products at 2**32
 
     @torch.no_grad()
     def predict(
-        self, x: torch.Tensor, expected: torch.Tensor | None = None, bucket: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        expected: torch.Tensor | None = None,
+        bucket: torch.Tensor | None = None,
+        context: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Consume byte ``x`` [B] (int64) of every stream; return P(next byte) [B, 256] as float32.
 
         ``expected`` and ``bucket`` [B] come from the match model: the byte a repeat predicts and its
-        length bucket (``BUCKETS`` where there is no match).
+        length bucket (``BUCKETS`` where there is no match). ``context`` comes from the context
+        model: log-count features [B, K, 256] at 2**LOG_COUNT_BITS and confidence buckets [B, K].
         """
         cfg, t = self.config, self.t
-        H, w = cfg.hidden, self.w
+        B, H, w = cfg.streams, cfg.hidden, self.w
         self.x[t].copy_(x)
         if expected is not None and bucket is not None:
             self.match_expected[t].copy_(expected)
@@ -227,6 +264,11 @@ class ByteLSTM:
             tc.mul_(2.0).sub_(ONE)  # tanh(c) = 2 * sigmoid(2c) - 1
             rescale_(torch.mul(o, tc, out=h_new[:, layer]), ACT_BITS)
         logits = torch.addmm(w["out_embed"].index_select(0, x), h_new, w["out_w"])  # [B, 256] < 2**48
+        if context is not None:
+            features = self.context_features[t].copy_(context[0])  # [B, K, 256] < 2**15
+            index = torch.add(context[1], self.context_offsets, out=self.context_index[t])  # [B, K]
+            weights = w["context"].view(-1).index_select(0, index.view(-1)).view(B, 1, -1)  # [B, 1, K] < 2**18
+            logits.add_(torch.bmm(weights, features).view(B, ALPHABET).mul_(CONTEXT_TO_LOGIT))  # < 2**40
         boost = w["match"].index_select(0, self.match_bucket[t]).mul_(MATCH_SCALE)  # [B] < 2**36
         logits.index_put_((self.rows, self.match_expected[t]), boost, accumulate=True)
         distance = torch.sub(logits.amax(dim=1, keepdim=True), logits)  # [B, 256] >= 0
@@ -254,11 +296,17 @@ class ByteLSTM:
         d = dlogits.view(TB, ALPHABET)
         hidden_out = self.hcat[1 : T + 1].reshape(TB, L * H)
         torch.mm(hidden_out.T, d, out=grads["out_w"])  # 2**36, < 2**48
-        grads["out_embed"].zero_().index_add_(0, x, d)  # 2**20
+        x_rows, x_inverse = torch.unique(x, return_inverse=True)  # [R] bytes of this segment, [TB] their row
+        row_grads = [("out_embed", x_rows, d.new_zeros(len(x_rows), ALPHABET).index_add_(0, x_inverse, d))]  # 2**20
         dh = rescale_(torch.mm(d, w["out_w"].T), WEIGHT_BITS).view(T, B, L * H)  # 2**20, < 2**46 before
         d_expected = d.gather(1, self.match_expected[:T].reshape(TB, 1)).view(TB).mul_(MATCH_SCALE)  # [TB]
         grads["match"].zero_().index_add_(0, self.match_bucket[:T].reshape(TB), d_expected)
         grads["match"][BUCKETS] = 0.0  # "no match" has no boost to learn
+        K = self.context_offsets.numel()
+        if K:  # d weight = sum over bytes of dlogit * log count: 2**32, < 2**36 per step, < 2**48 in all
+            per_step = torch.bmm(self.context_features[:T].view(TB, K, ALPHABET), d.view(TB, ALPHABET, 1))
+            grads["context"].zero_().view(-1).index_add_(0, self.context_index[:T].view(-1), per_step.view(-1))
+            grads["context"].mul_(CONTEXT_TO_LOGIT)  # to the matrices' 2**36
 
         for l in reversed(range(L)):
             layer = slice(l * H, (l + 1) * H)
@@ -294,16 +342,19 @@ class ByteLSTM:
                 dh_rec = rescale_(torch.mm(self.delta[t], rec_t), WEIGHT_BITS)  # < 2**53 for H <= 512
             delta_flat = self.delta[:T].view(TB, 4 * H)
             torch.mm(self.hcat[:T, :, layer].reshape(TB, H).T, delta_flat, out=grads[f"rec{l}"])  # < 2**49
-            grads[f"embed{l}"].zero_().index_add_(0, x, delta_flat)
+            row_grads.append((f"embed{l}", x_rows, delta_flat.new_zeros(len(x_rows), 4 * H)))
+            row_grads[-1][2].index_add_(0, x_inverse, delta_flat)
             if l == 0:
-                grads["match_embed"].zero_().index_add_(0, self.match_input[:T].reshape(TB), delta_flat)
-                grads["match_embed"][ALPHABET] = 0.0
+                m_rows, m_inverse = torch.unique(self.match_input[:T].reshape(TB), return_inverse=True)
+                m_grad = delta_flat.new_zeros(len(m_rows), 4 * H).index_add_(0, m_inverse, delta_flat)
+                m_grad.masked_fill_((m_rows == ALPHABET).unsqueeze(1), 0.0)  # row 256, "no match": fixed at 0
+                row_grads.append(("match_embed", m_rows, m_grad))
             if l > 0:
                 below = slice((l - 1) * H, l * H)
                 torch.mm(self.hcat[1 : T + 1, :, below].reshape(TB, H).T, delta_flat, out=grads[f"below{l}"])
                 dh[:, :, below] += rescale_(torch.mm(delta_flat, w[f"below{l}"].T), WEIGHT_BITS).view(T, B, H)
 
-        self._adam_step()
+        self._adam_step(row_grads)
         # The last state of this segment is where the next one starts.
         self.hcat[0].copy_(self.hcat[T])
         self.cell[:, 0].copy_(self.cell[:, T])
@@ -325,21 +376,44 @@ class ByteLSTM:
             return self.config.learning_rate
         return self.config.learning_rate / (1.0 + self.step_count / decay)
 
-    def _adam_step(self) -> None:
-        """Adam with bias correction, from separate IEEE operations only (no fused or library math)."""
-        cfg, g, tmp = self.config, self.grad, self.scratch
-        g[: self.table_size].mul_(2.0**-GRAD_BITS)  # tables' gradients were at 2**20
-        g[self.table_size :].mul_(2.0 ** -(GRAD_BITS + ACT_BITS))  # matrices' at 2**36
+    def _adam_step(self, row_grads: list[tuple[str, torch.Tensor, torch.Tensor]]) -> None:
+        """One Adam update: the dense part of the buffer whole, and the touched rows of the row tables.
+
+        ``row_grads`` holds (table name, rows [R] ascending, gradients [R, width] at 2**20). Rows that
+        no byte of the segment touched keep their weights and moments as they are (lazy Adam: with
+        beta1 = 0 their step would be zero anyway, and beta2 ~ 1 makes skipping their decay
+        negligible); measured: see docs/DESIGN.md. Separate IEEE operations only.
+        """
+        cfg, dense = self.config, self.row_table_size
+        self.grad[: self.table_size - dense].mul_(2.0**-GRAD_BITS)  # the small tables' gradients were at 2**20
+        self.grad[self.table_size - dense :].mul_(2.0 ** -(GRAD_BITS + ACT_BITS))  # matrices' at 2**36
         self.step_count += 1
         self.beta2_power *= cfg.beta2
-        numerator, bias1 = g, 1.0
+        rate, momentum = self.learning_rate(), None
         if self.adam_m is not None:
             self.beta1_power *= cfg.beta1
-            bias1 = 1.0 - self.beta1_power
-            self.adam_m.mul_(cfg.beta1).add_(torch.mul(g, 1.0 - cfg.beta1, out=tmp))
-            numerator = self.adam_m
-        self.adam_v.mul_(cfg.beta2).add_(torch.mul(g, g, out=tmp).mul_(1.0 - cfg.beta2))
-        denominator = exact_sqrt_(torch.div(self.adam_v, 1.0 - self.beta2_power, out=tmp)).add_(cfg.eps)
-        step = torch.div(numerator, denominator, out=tmp).mul_(self.learning_rate() / bias1)
-        self.master.sub_(step).clamp_(-WEIGHT_CLIP, WEIGHT_CLIP)
-        self._refresh_forward_weights()
+            rate, momentum = rate / (1.0 - self.beta1_power), self.adam_m[dense:]
+        self._adam_update(self.master[dense:], self.adam_v[dense:], momentum, self.grad, rate)
+        self._refresh_forward_weights(dense)
+        for name, rows, grad in row_grads:
+            master_view, v_view, m_view = self.row_views[name]
+            master, v = master_view.index_select(0, rows), v_view.index_select(0, rows)  # [R, width]
+            m = None if m_view is None else m_view.index_select(0, rows)
+            self._adam_update(master, v, m, grad.mul_(2.0**-GRAD_BITS), rate)
+            master_view.index_copy_(0, rows, master)
+            v_view.index_copy_(0, rows, v)
+            if m_view is not None and m is not None:
+                m_view.index_copy_(0, rows, m)
+            self.w[name].index_copy_(0, rows, master.mul_(float(1 << WEIGHT_BITS)).round_().mul_(float(1 << ACT_BITS)))
+
+    def _adam_update(
+        self, master: torch.Tensor, v: torch.Tensor, m: torch.Tensor | None, grad: torch.Tensor, rate: float
+    ) -> None:
+        """Adam with bias correction on these tensors, in place (``grad`` is overwritten)."""
+        cfg = self.config
+        numerator = grad
+        if m is not None:
+            numerator = m.mul_(cfg.beta1).add_(torch.mul(grad, 1.0 - cfg.beta1))
+        v.mul_(cfg.beta2).add_(grad.mul(grad).mul_(1.0 - cfg.beta2))
+        denominator = exact_sqrt_(torch.div(v, 1.0 - self.beta2_power)).add_(cfg.eps)
+        master.sub_(torch.div(numerator, denominator).mul_(rate)).clamp_(-WEIGHT_CLIP, WEIGHT_CLIP)

@@ -13,7 +13,9 @@ float32 does not: summation order inside a matrix product, fused multiply-adds a
 * **Nonlinearities are tables** built here with Python integers only (no libm): ``sigmoid`` on
   [-16, 16] in steps of 2**-11, ``tanh(x) = 2*sigmoid(2x) - 1``, and ``exp(-d)`` on [0, 20] for
   the softmax. Their SHA-256 is pinned (``TABLE_DIGEST``), and the archive header records the
-  profile name, so a change of tables is a new profile, never a silent change.
+  profile name, so a change of tables is a new profile, never a silent change. The context
+  model's ``ln(1 + 2c)`` table comes from ``decimal`` (correctly rounded by its specification)
+  and is pinned the same way.
 * **Real-valued optimizer arithmetic** (Adam) uses only separate IEEE-754 ``+ - * /`` and
   ``sqrt``, which are correctly rounded everywhere. ``torch.sqrt`` on float64 CPU tensors is *not*
   correctly rounded (measured here: 1.4 % of results differ from ``math.sqrt``), so
@@ -24,14 +26,18 @@ float32 does not: summation order inside a matrix product, fused multiply-adds a
 
 from __future__ import annotations
 
+import decimal
 import functools
 import hashlib
 
 import numpy as np
 import torch
 
-PROFILE = "fx16-v1"
-"""Name of this arithmetic (scales + tables). Recorded in every archive header and checked."""
+PROFILE = "fx16-v2"
+"""Name of this arithmetic (scales + tables). Recorded in every archive header and checked.
+
+v2 added the log-count table of the context model (v1 archives are refused: format 3 is needed anyway).
+"""
 
 ACT_BITS = 16
 """Activations (gates, cell state, hidden state) are integers at scale 2**16."""
@@ -53,6 +59,11 @@ EXP_BITS = 30
 """``exp(-d)`` table values are integers at scale 2**30 (and at least 1)."""
 
 TABLE_DIGEST = "b78acdd42796d36f418fc3a126c75fcb2aae382c9abf39ce55710e8332fb0ad7"
+LOG_COUNT_BITS = 12
+"""The context model's features ``ln(1 + 2c)`` are integers at scale 2**12."""
+MAX_COUNT = 255
+"""Counts of the context model are bytes."""
+LOG_COUNT_DIGEST = "b69e7db94ed5f9e828338ec600933d94887ccfe175d0e4c259aea6cc13f27582"
 
 _PRECISION = 96  # bits of the big-integer fixed point the tables are derived from
 _ONE = 1 << _PRECISION
@@ -90,6 +101,19 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
         [max(1, _round_div(decay[k] << EXP_BITS, _ONE)) for k in range(EXP_MAX_INDEX + 1)], dtype=np.int64
     )
     return sigmoid, exp_table
+
+
+@functools.cache
+def log_count_table() -> np.ndarray:
+    """round(ln(1 + 2c) * 2**LOG_COUNT_BITS) for c = 0..MAX_COUNT as float64, from correctly rounded decimal logs."""
+    context = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
+    scale = decimal.Decimal(1 << LOG_COUNT_BITS)
+    values = [int((context.ln(decimal.Decimal(1 + 2 * c)) * scale).to_integral_value()) for c in range(MAX_COUNT + 1)]
+    table = np.array(values, dtype=np.float64)
+    digest = hashlib.sha256(table.astype("<i8").tobytes()).hexdigest()
+    if digest != LOG_COUNT_DIGEST:
+        raise NumericsError(f"log-count table of profile {PROFILE} does not match (digest {digest[:12]})")
+    return table
 
 
 def table_digest() -> str:

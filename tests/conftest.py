@@ -23,6 +23,8 @@ TINY = Preset(
         lr_decay_updates=32,
         match_min_length=4,
         match_hash_bits=12,
+        context_orders="1,2,3",
+        context_hash_bits=10,
     ),
     min_stream_bytes=64,
     block_bytes=256,

@@ -182,7 +182,7 @@ def test_info_reads_the_header(archive_file: Path) -> None:
     result = lstmzip_cli("info", archive_file)
     assert result.exit_code == 0
     assert "original   : 684 bytes" in result.stdout and "level      : tiny" in result.stdout
-    assert "fx16-v1" in result.stdout and "crc32" in result.stdout
+    assert "fx16-v2" in result.stdout and "crc32" in result.stdout
     assert "word codes : none" in result.stdout  # 684 bytes: too short for word codes
 
 
@@ -194,7 +194,7 @@ def test_unknown_level_is_one_line(text_file: Path) -> None:
 def test_numbered_levels_and_version() -> None:
     assert normalize_args(["compress", "-9", "f", "--", "-3"]) == ["compress", "--level", "9", "f", "--", "-3"]
     result = lstmzip_cli("--version")
-    assert result.exit_code == 0 and "format 2.0" in result.stdout and "torch" in result.stdout
+    assert result.exit_code == 0 and "format 3.0" in result.stdout and "torch" in result.stdout
 
 
 # Real processes: the entry points, pipes, start-up time, and signals.

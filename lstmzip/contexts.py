@@ -1,0 +1,73 @@
+"""Context statistics: what followed the last 1, 2, 3 ... bytes before, counted, as side inputs.
+
+An LSTM trained online learns a file's statistics over thousands of updates; a count table learns
+them from the first occurrence. For each configured order k this model keeps, for each context (the
+last k bytes; hashed for k >= 3), how often each byte value followed it. The LSTM's output layer
+adds ``weight[k, confidence] * log(1 + 2 * count[byte])`` to each byte's logit (geometric mixing,
+as in PAQ-style compressors), with weights learned like every other parameter. The confidence
+bucket is the bit length of the context's total count, so a context seen once can be trusted less
+than one seen a thousand times.
+
+Counts are small integers (at most ``count_limit``; a context's row is halved when one of its counts
+would pass it, so old statistics fade). Everything is integer NumPy arithmetic on bytes both sides
+already know, in the same order, so encoder and decoder hold identical tables. The log table is
+``numerics.log_count_table`` (pinned by its SHA-256).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstmzip.numerics import log_count_table
+
+CONFIDENCE_BUCKETS = 12  # bit length of a context's total count: 0 (never seen), 1, 2..3, ..., 1024+
+_THRESHOLDS = np.array([1 << k for k in range(CONFIDENCE_BUCKETS - 1)], dtype=np.int64)
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def parse_orders(text: str) -> tuple[int, ...]:
+    """``"1,2,3"`` -> (1, 2, 3); ``""`` -> (). Raises ValueError unless increasing orders 1..8."""
+    if not text:
+        return ()
+    orders = tuple(int(part) for part in text.split(","))
+    if any(not 1 <= k <= 8 for k in orders) or list(orders) != sorted(set(orders)):
+        raise ValueError("context_orders must be increasing orders 1..8, comma-separated")
+    return orders
+
+
+class ContextModel:
+    """Count tables of every order in one array, so a step costs the same few NumPy calls for any K."""
+
+    def __init__(self, streams: int, orders: tuple[int, ...], hash_bits: int, count_limit: int) -> None:
+        self.count_limit, self.hash_bits = count_limit, hash_bits
+        self.log_counts = log_count_table()  # [256] checked against its pinned digest
+        # Orders whose contexts fit a table of 2**hash_bits rows are indexed directly (no collisions);
+        # longer ones are hashed. Each order owns a range of rows of the one table.
+        rows = [min(1 << (8 * k), 1 << hash_bits) for k in orders]
+        self.direct = np.array([r == 1 << (8 * k) for r, k in zip(rows, orders, strict=True)])  # [K]
+        self.first_row = np.cumsum([0, *rows[:-1]]).astype(np.int64)[:, None]  # [K, 1]
+        self.masks = np.array([(1 << (8 * k)) - 1 for k in orders], dtype=np.uint64)[:, None]  # [K, 1]
+        self.salts = np.array(orders, dtype=np.uint64)[:, None]  # [K, 1]: equal contexts of two orders differ
+        self.counts = np.zeros((sum(rows), 256), dtype=np.uint8)  # [rows, 256]
+        self.history = np.zeros(streams, dtype=np.uint64)  # [N] the last 8 bytes of each stream
+        self.rows = np.repeat(self.first_row, streams, axis=1)  # [K, N] each stream's row of each order
+
+    def predict(self) -> tuple[np.ndarray, np.ndarray]:
+        """(log-count features [N, K, 256] at 2**LOG_COUNT_BITS as float64, confidence bucket [N, K])."""
+        counts = self.counts[self.rows.T]  # [N, K, 256] uint8
+        totals = counts.sum(axis=2, dtype=np.int64)  # [N, K]
+        return np.take(self.log_counts, counts), np.searchsorted(_THRESHOLDS, totals, side="right")
+
+    def update(self, actual: np.ndarray, active: int) -> None:
+        """The bytes ``actual`` [N] (uint8) of this step are known: count them, then move the contexts."""
+        flat = self.counts.reshape(-1)
+        keys, repeats = np.unique(self.rows[:, :active] * 256 + actual[:active], return_counts=True)
+        over = flat[keys] + repeats > self.count_limit
+        if over.any():
+            self.counts[keys[over] >> 8] >>= 1  # a row that two keys name is halved once
+        flat[keys] = np.minimum(flat[keys] + repeats, self.count_limit)
+        with np.errstate(over="ignore"):
+            self.history = (self.history << np.uint64(8)) | actual.astype(np.uint64)
+            context = self.history & self.masks  # [K, N]
+            hashed = ((context + self.salts) * _MULTIPLIER) >> np.uint64(64 - self.hash_bits)
+        self.rows = self.first_row + np.where(self.direct[:, None], context, hashed).astype(np.int64)

@@ -1,0 +1,83 @@
+"""The context model: exact counts, halving, confidence buckets, hashing, and its pinned log table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lstmzip import numerics
+from lstmzip.contexts import CONFIDENCE_BUCKETS, ContextModel, parse_orders
+
+
+def test_log_count_table_is_pinned_and_accurate() -> None:
+    table = numerics.log_count_table()
+    assert table.shape == (numerics.MAX_COUNT + 1,) and table[0] == 0.0
+    for c in range(numerics.MAX_COUNT + 1):
+        assert abs(table[c] - math.log(1 + 2 * c) * 2**numerics.LOG_COUNT_BITS) <= 0.5 + 1e-6
+
+
+def test_parse_orders() -> None:
+    assert parse_orders("") == ()
+    assert parse_orders("1,2,4") == (1, 2, 4)
+    for bad in ("0", "9", "2,1", "1,1", "a", "1,,2"):
+        with pytest.raises(ValueError):
+            parse_orders(bad)
+
+
+def _feed(model: ContextModel, rows: list[bytes]) -> None:
+    for step in rows:
+        model.update(np.frombuffer(step, dtype=np.uint8), len(step))
+
+
+def test_counts_what_followed_each_context() -> None:
+    """Two streams, orders 1 and 2: after "ab" / "ab" both streams' contexts are "b" and "ab"."""
+    model = ContextModel(2, (1, 2), hash_bits=16, count_limit=255)
+    _feed(model, [b"aa", b"bb", b"ab", b"bb"])  # stream 0 reads "abab", stream 1 "abbb"
+    features, confidence = model.predict()  # contexts: stream 0 "ab" ("b"), stream 1 "bb" ("b")
+    log = numerics.log_count_table()
+    # Order 1, context "b": followed by "a" once (stream 0) and "b" twice (stream 1, twice; one step counted both).
+    assert features[0, 0, ord("a")] == log[1] and features[0, 0, ord("b")] == log[2]
+    assert np.array_equal(features[0, 0], features[1, 0])
+    # Order 2: "ab" was followed by "a" once (stream 0) and by "b" once (stream 1); "bb" by "b" once.
+    assert features[0, 1, ord("a")] == log[1] and features[0, 1, ord("b")] == log[1]
+    assert features[1, 1, ord("b")] == log[1] and features[1, 1, ord("a")] == 0
+    # Confidence is the bit length of the context's total count: 3 -> 2, 2 -> 2, 1 -> 1.
+    assert confidence.tolist() == [[2, 2], [2, 1]]
+    assert features.sum() == sum(features[:, :, c].sum() for c in b"ab")  # nothing else counted
+
+
+def test_a_full_count_halves_its_row() -> None:
+    model = ContextModel(1, (1,), hash_bits=16, count_limit=4)
+    _feed(model, [b"x", b"y"] * 2 + [b"x", b"x"] * 3)  # "x" then: y, y, x, x, x, then the limit
+    features, _ = model.predict()  # context "x"
+    log = numerics.log_count_table()
+    # After "x": y twice, then x three times; the fourth x makes 5 > 4, so the row halves: x 2 + 1, y 1.
+    counts = {v: int(np.searchsorted(log, features[0, 0, v])) for v in b"xy"}
+    assert counts == {ord("x"): 3, ord("y"): 1}
+
+
+def test_two_streams_filling_the_same_count_in_one_step_stay_in_range() -> None:
+    model = ContextModel(8, (1,), hash_bits=16, count_limit=5)
+    for _ in range(6):
+        _feed(model, [b"q" * 8])
+    assert model.counts.max() <= 5
+
+
+def test_hashed_orders_stay_in_their_rows_and_confidence_is_bounded() -> None:
+    rng = np.random.default_rng(5)
+    model = ContextModel(16, (1, 2, 3, 6), hash_bits=10, count_limit=255)
+    for _ in range(300):
+        _feed(model, [rng.integers(0, 256, 16, dtype=np.uint8).tobytes()])
+        starts = model.first_row[:, 0]
+        sizes = np.array([256, 1024, 1024, 1024])
+        assert np.all((model.rows >= starts[:, None]) & (model.rows < (starts + sizes)[:, None]))
+    _, confidence = model.predict()
+    assert confidence.min() >= 0 and confidence.max() < CONFIDENCE_BUCKETS
+
+
+def test_inactive_streams_are_not_counted() -> None:
+    model = ContextModel(3, (1,), hash_bits=16, count_limit=255)
+    model.update(np.frombuffer(b"abc", dtype=np.uint8), 2)
+    assert int(model.counts.sum()) == 2
