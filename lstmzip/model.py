@@ -260,8 +260,7 @@ class ByteLSTM:
             g = g_sigmoid * 2.0 - ONE
             c = torch.mul(f, self.cell[l, t], out=self.cell[l, t + 1]).addcmul_(i, g)  # < 2**36
             rescale_(c, ACT_BITS).clamp_(-CELL_CLIP, CELL_CLIP)
-            tc = self.tables.sigmoid_(self.cell_scratch.copy_(c), ACT_BITS - 1, out=self.tanh_cell[l, t])
-            tc.mul_(2.0).sub_(ONE)  # tanh(c) = 2 * sigmoid(2c) - 1
+            tc = self.tables.tanh(c, ACT_BITS, self.cell_scratch, out=self.tanh_cell[l, t])  # [B, H]
             rescale_(torch.mul(o, tc, out=h_new[:, layer]), ACT_BITS)
         logits = torch.addmm(w["out_embed"].index_select(0, x), h_new, w["out_w"])  # [B, 256] < 2**48
         if context is not None:
@@ -335,11 +334,13 @@ class ByteLSTM:
             dh_rec = torch.zeros(B, H, **self._f64())
             for t in reversed(range(T)):
                 dh_t = dh_rec.add_(dh_layer[t]).clamp_(-GRAD_ONE, GRAD_ONE)  # [B, H]
-                torch.mul(dh_t, mult[t, :, 3], out=delta[t, :, 3]).round_()
+                torch.mul(dh_t, mult[t, :, 3], out=delta[t, :, 3])
                 dc.add_((dh_t * out_to_cell[t]).round_()).clamp_(-GRAD_ONE, GRAD_ONE)
-                torch.mul(dc.unsqueeze(1), mult[t, :, :3], out=delta[t, :, :3]).round_()  # < 2**21
-                dc.mul_(forget[t]).round_()
-                dh_rec = rescale_(torch.mm(self.delta[t], rec_t), WEIGHT_BITS)  # < 2**53 for H <= 512
+                torch.mul(dc.unsqueeze(1), mult[t, :, :3], out=delta[t, :, :3])
+                delta_t = self.delta[t].round_()  # [B, 4H] < 2**21
+                if t:  # what flows on to step t - 1
+                    dc.mul_(forget[t]).round_()
+                    dh_rec = rescale_(torch.mm(delta_t, rec_t), WEIGHT_BITS)  # < 2**53 for H <= 512
             delta_flat = self.delta[:T].view(TB, 4 * H)
             torch.mm(self.hcat[:T, :, layer].reshape(TB, H).T, delta_flat, out=grads[f"rec{l}"])  # < 2**49
             row_grads.append((f"embed{l}", x_rows, delta_flat.new_zeros(len(x_rows), 4 * H)))
