@@ -1,0 +1,141 @@
+"""Where a level's time goes: model arithmetic vs Python/dispatch overhead vs coder, and FLOP/s.
+
+    python benchmarks/profile_step.py [--level default] [--bytes 200000] [--out benchmarks/results] FILE
+
+Compresses the first ``--bytes`` of FILE once under cProfile (one torch thread, like the CLI) and
+sums the time of each part of the coding loop: the LSTM's ``predict`` and ``learn`` (Adam
+included), the match model, the context model, the range coder, the word codes, and the rest of
+the loop. It counts the model's floating-point operations per coded byte from its config
+(matrix products only: 2 x rows x columns per product, forward and backward), and times the
+matrix products of the model's own shapes and a large float64 product on this machine, so the
+achieved rate can be read against what the machine can do. Writes ``profile.md`` into ``--out``.
+
+cProfile adds a few microseconds per call, so shares of many small calls are a little inflated;
+the KB/s printed is measured without the profiler, in a second run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import platform
+import pstats
+import time
+from pathlib import Path
+
+import torch
+
+from lstmzip import codec
+from lstmzip.model import ByteLSTM
+from lstmzip.presets import load_preset
+from lstmzip.words import WordCodes
+
+# (part, functions whose cumulative time it is); the rest of the loop is the remainder.
+PARTS = {
+    "LSTM predict (forward step)": [("model.py", "predict")],
+    "LSTM learn (BPTT + Adam)": [("model.py", "learn")],
+    "match model": [("match.py", "predict"), ("match.py", "update")],
+    "context model": [("contexts.py", "predict"), ("contexts.py", "update")],
+    "range coder": [("coder.py", "code"), ("coder.py", "finish")],
+    "word codes": [("words.py", "apply")],
+}
+
+
+MATRIX_OPS = ("mm", "addmm", "addmm_", "bmm")  # torch's matrix-product calls, as cProfile names them
+
+
+def matmul_flops_per_byte(model: ByteLSTM) -> tuple[float, list[tuple[int, int, int]]]:
+    """Forward + backward FLOPs of the matrix products per coded byte, and the forward shapes."""
+    cfg = model.config
+    B, H, L = cfg.streams, cfg.hidden, cfg.layers
+    forward = [(B, H, 4 * H)] * L + [(B, H, 4 * H)] * (L - 1) + [(B, L * H, 256)]  # rec, below, out
+    per_byte = sum(2 * k * n for _, k, n in forward)
+    # Backward: each product gives a gradient for its input and for its weight, the same size again.
+    return 3 * per_byte, forward
+
+
+def gflops(m: int, k: int, n: int, repeats: int = 200) -> float:
+    a, b = torch.randn(m, k, dtype=torch.float64), torch.randn(k, n, dtype=torch.float64)
+    torch.mm(a, b)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * m * k * n * repeats / (time.perf_counter() - start) / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--level", default="default")
+    parser.add_argument("--bytes", type=int, default=200_000)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    data = args.file.read_bytes()[: args.bytes]
+    preset = load_preset(args.level)
+
+    start = time.perf_counter()
+    archive = codec.compress(data, preset)
+    plain_seconds = time.perf_counter() - start
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    codec.compress(data, preset)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = max(cumulative for (file, _, name), (_, _, _, cumulative, _) in stats.items() if name == "encode")
+    shares = {}
+    for part, functions in PARTS.items():
+        shares[part] = sum(
+            cumulative
+            for (file, _, name), (_, _, _, cumulative, _) in stats.items()
+            if any(file.endswith(suffix) and name == function for suffix, function in functions)
+        )
+    shares["rest of the loop (Python, tensor conversions)"] = total - sum(shares.values())
+    products = sum(
+        own
+        for (file, _, name), (_, _, own, _, _) in stats.items()
+        if file == "~" and any(f"{op}'" in name or name.endswith(f".{op}>") for op in MATRIX_OPS)
+    )
+
+    coded = len(WordCodes.apply(data)[1]) if preset.word_codes else len(data)
+    model = ByteLSTM(preset.config_for(coded))
+    flops, shapes = matmul_flops_per_byte(model)
+    achieved = flops * coded / plain_seconds / 1e9
+    shape_rates = [(shape, gflops(*shape)) for shape in dict.fromkeys(shapes)]
+    peak = gflops(1024, 1024, 1024, repeats=5)
+
+    cfg = model.config
+    lines = [
+        f"# Profile of one {args.level}-level compression",
+        "",
+        f"- input: first {len(data):,} bytes of `{args.file.name}` ({coded:,} bytes after word codes), "
+        f"archive {len(archive):,} bytes ({8 * len(archive) / len(data):.3f} bpb)",
+        f"- model: {cfg.layers} x {cfg.hidden} LSTM, {cfg.streams} streams, segment {cfg.segment}, "
+        f"context orders {cfg.context_orders or 'none'}",
+        f"- machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, one thread; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"- speed without the profiler: {len(data) / plain_seconds / 1000:.1f} KB/s of input "
+        f"({coded / plain_seconds / 1000:.1f} KB/s of coded bytes)",
+        "",
+        "| part | share of the time (under cProfile) |",
+        "|---|---:|",
+        *(f"| {part} | {100 * seconds / total:.1f} % |" for part, seconds in shares.items()),
+        f"| *of predict and learn: the matrix products themselves* | *{100 * products / total:.1f} %* |",
+        "",
+        f"Matrix-product arithmetic: {flops / 1e6:.2f} MFLOP per coded byte (forward + backward), so the run "
+        f"achieved {achieved:.2f} GFLOP/s in float64. This core does {peak:.1f} GFLOP/s on a 1024 x 1024 "
+        f"float64 product ({100 * achieved / peak:.0f} % of that) and, on the model's own forward shapes:",
+        "",
+        "| product (rows x inner x columns) | GFLOP/s |",
+        "|---|---:|",
+        *(f"| {m} x {k} x {n} | {rate:.1f} |" for (m, k, n), rate in shape_rates),
+        "",
+    ]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "profile.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
