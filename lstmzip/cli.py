@@ -280,6 +280,14 @@ def _info_one(job: Job, name: str) -> int:
     learning_rate = f"{config.learning_rate:g}"
     if config.lr_decay_updates:
         learning_rate += f" / (1 + k/{config.lr_decay_updates}) at update k"
+    side_models = []
+    if config.match_min_length:
+        side_models.append(f"match ({config.match_min_length}-byte contexts, 2^{config.match_hash_bits} slots)")
+    if config.context_orders:
+        side_models.append(
+            f"counts of orders {config.context_orders} (2^{config.context_hash_bits} rows per hashed order, "
+            f"counts up to {config.context_count_limit})"
+        )
     word_codes = "none"
     if words.code_map:
         codes = len(words.code_bytes)
@@ -293,6 +301,7 @@ def _info_one(job: Job, name: str) -> int:
         "level": coding.level,
         "word codes": word_codes,
         "model": model,
+        "side model": ", ".join(side_models) or "none",
         "training": f"Adam lr {learning_rate}, beta1 {config.beta1:g}, beta2 {config.beta2:g}",
         "seed": str(config.seed),
         "numerics": config.numerics,

@@ -146,9 +146,9 @@ class ByteLSTM:
         f64 = {"dtype": torch.float64, "device": self.device}
 
         # Parameter layout in one flat buffer. Byte tables come first: their forward copies and
-        # gradients have other scales than the matrices'. The tables indexed by a byte (``ROW_TABLES``)
+        # gradients have other scales than the matrices'. The tables indexed by a byte (``row_tables``)
         # lead: a segment touches few of their rows, so Adam updates just those rows (lazy Adam); the
-        # rest of the buffer (``dense``) is updated whole.
+        # rest of the buffer (after ``row_table_size``) is updated whole.
         row_tables = [(f"embed{l}", (ALPHABET, 4 * H), 0.25) for l in range(L)]
         row_tables += [("out_embed", (ALPHABET, ALPHABET), 0.0)]
         row_tables += [("match_embed", (ALPHABET + 1, 4 * H), 0.0)]  # layer 0 sees the predicted byte; row 256: none
@@ -302,7 +302,7 @@ class ByteLSTM:
         grads["match"].zero_().index_add_(0, self.match_bucket[:T].reshape(TB), d_expected)
         grads["match"][BUCKETS] = 0.0  # "no match" has no boost to learn
         K = self.context_offsets.numel()
-        if K:  # d weight = sum over bytes of dlogit * log count: 2**32, < 2**36 per step, < 2**48 in all
+        if K:  # d weight = sum over bytes of dlogit * log count: 2**32, < 2**36 per step, < 2**48 in all, 2**52 x 16
             per_step = torch.bmm(self.context_features[:T].view(TB, K, ALPHABET), d.view(TB, ALPHABET, 1))
             grads["context"].zero_().view(-1).index_add_(0, self.context_index[:T].view(-1), per_step.view(-1))
             grads["context"].mul_(CONTEXT_TO_LOGIT)  # to the matrices' 2**36
