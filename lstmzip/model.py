@@ -98,7 +98,8 @@ class ModelConfig:
             (self.match_min_length == 0 or 2 <= self.match_min_length <= 32, "match_min_length must be 0 or 2..32"),
             (10 <= self.match_hash_bits <= 24, "match_hash_bits must be 10..24"),
             (_orders_valid(self.context_orders), "context_orders must be increasing orders 1..8, comma-separated"),
-            (8 <= self.context_hash_bits <= 22, "context_hash_bits must be 8..22"),
+            # 2**20 rows of 256 counts: 256 MB per hashed order at most, whatever a header asks for
+            (8 <= self.context_hash_bits <= 20, "context_hash_bits must be 8..20"),
             (2 <= self.context_count_limit <= MAX_COUNT, f"context_count_limit must be 2..{MAX_COUNT}"),
             (self.numerics == PROFILE, f"numeric profile {self.numerics!r} is not supported (this build: {PROFILE})"),
         ]
