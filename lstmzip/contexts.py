@@ -23,6 +23,7 @@ from lstmzip.numerics import log_count_table
 CONFIDENCE_BUCKETS = 12  # bit length of a context's total count: 0 (never seen), 1, 2..3, ..., 1024+
 _THRESHOLDS = np.array([1 << k for k in range(CONFIDENCE_BUCKETS - 1)], dtype=np.int64)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+ORDERS_RULE = "context_orders must be increasing orders 1..8, comma-separated"
 
 
 def parse_orders(text: str) -> tuple[int, ...]:
@@ -31,7 +32,7 @@ def parse_orders(text: str) -> tuple[int, ...]:
         return ()
     orders = tuple(int(part) for part in text.split(","))
     if any(not 1 <= k <= 8 for k in orders) or list(orders) != sorted(set(orders)):
-        raise ValueError("context_orders must be increasing orders 1..8, comma-separated")
+        raise ValueError(ORDERS_RULE)
     return orders
 
 

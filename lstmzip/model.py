@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
-from lstmzip.contexts import CONFIDENCE_BUCKETS, parse_orders
+from lstmzip.contexts import CONFIDENCE_BUCKETS, ORDERS_RULE, parse_orders
 from lstmzip.match import BUCKETS
 from lstmzip.numerics import (
     ACT_BITS,
@@ -97,7 +97,7 @@ class ModelConfig:
             (0 <= self.seed < 2**32, "seed must be a 32-bit unsigned integer"),
             (self.match_min_length == 0 or 2 <= self.match_min_length <= 32, "match_min_length must be 0 or 2..32"),
             (10 <= self.match_hash_bits <= 24, "match_hash_bits must be 10..24"),
-            (_orders_valid(self.context_orders), "context_orders must be increasing orders 1..8, comma-separated"),
+            (_orders_valid(self.context_orders), ORDERS_RULE),
             # 2**20 rows of 256 counts: 256 MB per hashed order at most, whatever a header asks for
             (8 <= self.context_hash_bits <= 20, "context_hash_bits must be 8..20"),
             (2 <= self.context_count_limit <= MAX_COUNT, f"context_count_limit must be 2..{MAX_COUNT}"),
@@ -133,6 +133,14 @@ def _orders_valid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _to_forward_grid(master: torch.Tensor, out: torch.Tensor, tables: int) -> torch.Tensor:
+    """``out`` = master weights rounded to the fixed-point grid: integers at 2**16, and the first
+    ``tables`` values (byte tables, which add to products at 2**32) at 2**32. ``out`` may be ``master``."""
+    torch.mul(master, float(1 << WEIGHT_BITS), out=out).round_()
+    out.view(-1)[:tables].mul_(float(1 << ACT_BITS))
+    return out
 
 
 class ByteLSTM:
@@ -224,8 +232,7 @@ class ByteLSTM:
 
     def _refresh_forward_weights(self, start: int = 0) -> None:
         """Forward weights [start:] = master weights rounded to the fixed-point grid."""
-        torch.mul(self.master[start:], float(1 << WEIGHT_BITS), out=self.forward_weights[start:]).round_()
-        self.forward_weights[start : self.table_size].mul_(float(1 << ACT_BITS))  # tables add to products at 2**32
+        _to_forward_grid(self.master[start:], self.forward_weights[start:], self.table_size - start)
 
     @torch.no_grad()
     def predict(
@@ -344,8 +351,8 @@ class ByteLSTM:
                     dh_rec = rescale_(torch.mm(delta_t, rec_t), WEIGHT_BITS)  # < 2**53 for H <= 512
             delta_flat = self.delta[:T].view(TB, 4 * H)
             torch.mm(self.hcat[:T, :, layer].reshape(TB, H).T, delta_flat, out=grads[f"rec{l}"])  # < 2**49
-            row_grads.append((f"embed{l}", x_rows, delta_flat.new_zeros(len(x_rows), 4 * H)))
-            row_grads[-1][2].index_add_(0, x_inverse, delta_flat)
+            e_grad = delta_flat.new_zeros(len(x_rows), 4 * H).index_add_(0, x_inverse, delta_flat)
+            row_grads.append((f"embed{l}", x_rows, e_grad))
             if l == 0:
                 m_rows, m_inverse = torch.unique(self.match_input[:T].reshape(TB), return_inverse=True)
                 m_grad = delta_flat.new_zeros(len(m_rows), 4 * H).index_add_(0, m_inverse, delta_flat)
@@ -406,7 +413,7 @@ class ByteLSTM:
             v_view.index_copy_(0, rows, v)
             if m_view is not None and m is not None:
                 m_view.index_copy_(0, rows, m)
-            self.w[name].index_copy_(0, rows, master.mul_(float(1 << WEIGHT_BITS)).round_().mul_(float(1 << ACT_BITS)))
+            self.w[name].index_copy_(0, rows, _to_forward_grid(master, master, master.numel()))
 
     def _adam_update(
         self, master: torch.Tensor, v: torch.Tensor, m: torch.Tensor | None, grad: torch.Tensor, rate: float
