@@ -303,7 +303,7 @@ def _info_one(job: Job, name: str) -> int:
         "model": model,
         "side model": ", ".join(side_models) or "none",
         "training": f"Adam lr {learning_rate}, beta1 {config.beta1:g}, beta2 {config.beta2:g}",
-        "seed": str(config.seed),
+        "start": f"prior {config.prior}" if config.prior else f"random weights, seed {config.seed}",
         "numerics": config.numerics,
         "coder": coding.coder,
         "blocks": f"{header.block_count} ({coding.block_steps} steps each)",

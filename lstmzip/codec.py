@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 import torch
 
-from lstmzip import container
+from lstmzip import container, priors
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
 from lstmzip.container import U64
 from lstmzip.contexts import ContextModel, parse_orders
@@ -147,6 +147,47 @@ def _code_blocks(
         yield start, stop
 
 
+TEXT_BYTES = np.zeros(256, dtype=bool)
+TEXT_BYTES[[9, 10, 13, *range(32, 127), *range(128, 256)]] = True  # ASCII text and UTF-8 sequences
+MIN_TEXT_SHARE = 0.9
+
+
+def looks_like_text(data: bytes) -> bool:
+    """Whether at least 90 % of ``data`` are bytes of text (printable ASCII, tab, newlines, non-ASCII)."""
+    if not data:
+        return True
+    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256)
+    return counts[TEXT_BYTES].sum() >= MIN_TEXT_SHARE * len(data)
+
+
+def _model(config: ModelConfig, device: str) -> ByteLSTM:
+    """A fresh model for ``config``, started from its prior if it names one."""
+    initial = priors.load(config.prior) if config.prior else None
+    try:
+        return ByteLSTM(config, resolve_device(device), initial)
+    except ValueError as error:  # a prior for another network: only a damaged or crafted header names one
+        raise CorruptArchiveError(f"prior {config.prior!r} does not fit the model in the header") from error
+
+
+def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Progress | None = None) -> ByteLSTM:
+    """The model of ``preset`` after learning ``documents`` (word-coded one by one, as files would be).
+
+    Runs the coding loop itself with a coder that codes nothing, so a prior learns with exactly the
+    steps that compression takes (``scripts/train_prior.py``).
+    """
+    coded = b"".join(WordCodes.apply(document)[1] if preset.word_codes else document for document in documents)
+    config = preset.config_for(len(coded))
+    layout = Layout.for_size(len(coded), streams)
+    config = replace(config, streams=layout.streams, prior="")
+    matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
+    matrix.reshape(-1)[: layout.size] = np.frombuffer(coded, dtype=np.uint8)
+    model = ByteLSTM(config)
+    for _, stop in _code_blocks(model, layout, preset.block_steps(config), matrix, lambda _start, _stop: Replay()):
+        if progress:
+            progress(min(stop * layout.streams, layout.size), 0)
+    return model
+
+
 def _stream_weights(layout: Layout, start: int, stop: int, device: torch.device) -> torch.Tensor | None:
     """[T, N] mask of the steps where a stream had a byte, or None when all had."""
     if stop <= layout.last_length:
@@ -168,6 +209,8 @@ def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress 
     words, coded = WordCodes.apply(data) if preset.word_codes else (NO_WORD_CODES, data)
     progress = _original_progress(progress, len(data), len(coded))
     config = preset.config_for(len(coded))
+    if config.prior and not looks_like_text(data):
+        config = replace(config, prior="")  # the priors learned text; binary data gained nothing or lost (geo)
     layout = Layout.for_size(len(coded), config.streams)
     if layout.streams:
         config = replace(config, streams=layout.streams)
@@ -181,7 +224,7 @@ def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress 
     if layout.size:
         matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
         matrix.reshape(-1)[: layout.size] = np.frombuffer(coded, dtype=np.uint8)
-        model = ByteLSTM(config, resolve_device(device))
+        model = _model(config, device)
         encoder = Encoder()
         for start, stop in _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder):
             original, payload = layout.block_bytes(matrix, start, stop), encoder.finish()
@@ -254,7 +297,7 @@ def decompress(archive: bytes | memoryview, device: str = "cpu", progress: Progr
         if len(buffer) < container.minimum_archive_size(offset, header.block_count):
             raise container.TruncatedArchiveError("archive is truncated (fewer bytes than its blocks need)")
         matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
-        model = ByteLSTM(config, resolve_device(device))
+        model = _model(config, device)
         blocks: list[container.Block] = []
 
         def coder_for_block(start: int, stop: int) -> Coder:

@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError, UnsupportedFormatError
 
 MAGIC = b"\x89LZM"
-FORMAT_MAJOR = 3  # 2: word codes and the coded size in the settings; 3: context model fields in ModelConfig
+FORMAT_MAJOR = 4  # 2: word codes and the coded size in the settings; 3: context model fields; 4: prior
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}

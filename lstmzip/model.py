@@ -28,6 +28,7 @@ matrix product's partial sums stay below 2**53, which the clips and the limits i
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -58,6 +59,7 @@ MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
 MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
 CONTEXT_INIT = 0.5  # every order starts with some say (0.25 and 1.0 measured: within 0.004 bpb); learning sets the rest
 CONTEXT_TO_LOGIT = 2.0 ** (PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS)  # weight x log count -> logit scale
+PRIOR_NAME = r"|[a-z0-9.-]{1,40}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class ModelConfig:
     context_orders: str = ""  # orders of the count-based side inputs, e.g. "1,2,3,4"; "" for none
     context_hash_bits: int = 16  # rows of each hashed order's count table: 2**this
     context_count_limit: int = 255  # a context's counts are halved when one would pass this
+    prior: str = ""  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
     numerics: str = PROFILE
 
     def validate(self) -> None:
@@ -101,6 +104,7 @@ class ModelConfig:
             # 2**20 rows of 256 counts: 256 MB per hashed order at most, whatever a header asks for
             (8 <= self.context_hash_bits <= 20, "context_hash_bits must be 8..20"),
             (2 <= self.context_count_limit <= MAX_COUNT, f"context_count_limit must be 2..{MAX_COUNT}"),
+            (re.fullmatch(PRIOR_NAME, self.prior) is not None, "prior must be empty or a name of 1-40 of [a-z0-9.-]"),
             (self.numerics == PROFILE, f"numeric profile {self.numerics!r} is not supported (this build: {PROFILE})"),
         ]
         for ok, message in checks:
@@ -146,7 +150,10 @@ def _to_forward_grid(master: torch.Tensor, out: torch.Tensor, tables: int) -> to
 class ByteLSTM:
     """The online-learning predictor for ``config.streams`` parallel byte streams."""
 
-    def __init__(self, config: ModelConfig, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self, config: ModelConfig, device: torch.device | str = "cpu", initial: torch.Tensor | None = None
+    ) -> None:
+        """``initial``: master weights [P] to start from (a prior, ``config.prior``) instead of the seeded ones."""
         config.validate()
         self.config = config
         self.device = torch.device(device)
@@ -199,6 +206,10 @@ class ByteLSTM:
         # Longer matches start surer; Python floats (IEEE) rather than torch.linspace, whose kernel may differ.
         masters["match"][:BUCKETS] = torch.tensor([0.25 + 0.75 * k / (BUCKETS - 1) for k in range(BUCKETS)])
         masters["context"].fill_(CONTEXT_INIT)
+        if initial is not None:
+            if initial.shape != self.master.shape:
+                raise ValueError(f"the starting weights have {initial.numel()} values, this network {size}")
+            self.master.copy_(initial)
         self.w = views(self.forward_weights, specs)
         self.g = views(self.grad, dense_specs)
         by_buffer = [views(b, specs) if b is not None else {} for b in (self.master, self.adam_v, self.adam_m)]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import lstmzip
 from lstmzip import codec, container
 from lstmzip.errors import ArchiveError, CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError
+from lstmzip.presets import Preset
 from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 EDGE_CASES = {
@@ -61,13 +62,16 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # initialisation, training or coder breaks this on purpose: such a change needs a new format or
 # profile version, not a silent change of archives.
 GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
-GOLDEN_SIZE = 3433
-GOLDEN_SHA256 = "e445749ef3b91cc11fd12af9715bb73ccfded9b47d5bb7e87b319a4290526ab8"
+GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior's weights and loading
+    TINY: (3434, "5540b8ee6e33e7a525db36f5da7824554dafd92545a8a21c4633c08579d06736"),
+    "default": (2977, "e0afb5017deb1e1bc26ad3cad9598853184220e730fd505a23c1d2b774fbb368"),
+}
 
 
-def test_golden_archive() -> None:
-    archive = lstmzip.compress(GOLDEN_INPUT, level=TINY)
-    assert (len(archive), hashlib.sha256(archive).hexdigest()) == (GOLDEN_SIZE, GOLDEN_SHA256)
+@pytest.mark.parametrize("level", GOLDEN, ids=["tiny", "default"])
+def test_golden_archive(level: Preset | str) -> None:
+    archive = lstmzip.compress(GOLDEN_INPUT, level=level)
+    assert (len(archive), hashlib.sha256(archive).hexdigest()) == GOLDEN[level]
 
 
 @pytest.fixture(scope="module")

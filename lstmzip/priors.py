@@ -1,0 +1,68 @@
+"""Pretrained starting weights ("priors"): files in ``models/`` that a level's model starts from.
+
+Why: the model learns online, so without a prior the first hundred kilobytes of every file are
+coded by a model that knows nothing yet (they cost about twice the file's final rate). A prior is
+the master weights of the same network after it read a few megabytes of English text
+(``scripts/train_prior.py``); started from it, the model only has to adapt to the file.
+
+Exactness: a prior holds every master weight as an int16 multiple of 2**-12 (weights are clipped
+to +-4, so 16384 at most), so loading it gives the same float64 values on every machine. The
+archive header names the prior (``ModelConfig.prior``); this module knows each name's SHA-256,
+so a build without that exact file refuses to decode rather than decode garbage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import lzma
+from importlib import resources
+
+import numpy as np
+import torch
+
+from lstmzip.errors import UnsupportedFormatError
+
+MAGIC = b"LZPRIOR1"
+SCALE_BITS = 12  # stored value = round(weight * 2**12)
+SUFFIX = ".prior.xz"
+
+KNOWN: dict[str, str] = {
+    "text-d1": "a844222a760c97addb7ae4b630ffd032a717a928c6a1038fc2b2e173d6c07e51",
+    "text-f1": "881171b947e408cd7a41a1e6a1653f0da4078676d436c23f39942e95f10e91ce",
+    "text-b1": "1a9c40b6ce469b7651232cfd5b85d063abc17f25ec7919add727f34be98a97ae",
+}
+"""Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with."""
+
+
+def pack(master: torch.Tensor) -> bytes:
+    """The file contents of a prior for master weights ``master`` [P] (xz-compressed int16)."""
+    values = torch.round(master.detach().cpu().double() * float(1 << SCALE_BITS)).to(torch.int64).numpy()
+    if np.abs(values).max(initial=0) > np.iinfo(np.int16).max:
+        raise ValueError("a prior's weights must lie within +-8")
+    return lzma.compress(MAGIC + values.astype("<i2").tobytes(), preset=9)
+
+
+def unpack(blob: bytes) -> torch.Tensor:
+    """Inverse of :meth:`pack`: master weights [P] as float64."""
+    raw = lzma.decompress(blob)
+    if not raw.startswith(MAGIC) or (len(raw) - len(MAGIC)) % 2:
+        raise ValueError("not a prior file")
+    values = np.frombuffer(raw, dtype="<i2", offset=len(MAGIC)).astype(np.float64)
+    return torch.from_numpy(values * 2.0**-SCALE_BITS)  # exact: int16 / 2**12
+
+
+def _read(name: str) -> bytes:
+    return resources.files("lstmzip.models").joinpath(name + SUFFIX).read_bytes()
+
+
+def load(name: str) -> torch.Tensor:
+    """The master weights [P] of the prior ``name``, checked against its pinned digest."""
+    if name not in KNOWN:
+        raise UnsupportedFormatError(f"archive needs prior {name!r}, which this build does not have")
+    try:
+        blob = _read(name)
+    except OSError as error:
+        raise UnsupportedFormatError(f"prior {name!r} is missing from this installation") from error
+    if hashlib.sha256(blob).hexdigest() != KNOWN[name]:
+        raise UnsupportedFormatError(f"prior {name!r} of this installation is not the one archives were made with")
+    return unpack(blob)

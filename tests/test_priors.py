@@ -1,0 +1,83 @@
+"""Priors: exact storage, pinned digests, clean refusals, and the start they give the model."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import pytest
+import torch
+
+from lstmzip import codec, priors
+from lstmzip.errors import UnsupportedFormatError
+from lstmzip.model import ByteLSTM
+from lstmzip.presets import load_preset
+from tests.conftest import TINY, sample_words
+
+
+def test_pack_is_exact_on_the_grid() -> None:
+    master = torch.tensor([0.0, 1.5, -3.999755859375, 2.0**-12, -(2.0**-12), 0.3])
+    restored = priors.unpack(priors.pack(master))
+    assert torch.equal(restored[:5], master[:5])  # values on the 2**-12 grid come back exactly
+    assert restored[5].item() == round(0.3 * 4096) / 4096
+
+
+def test_garbage_is_not_a_prior() -> None:
+    import lzma
+
+    with pytest.raises(ValueError, match="not a prior"):
+        priors.unpack(lzma.compress(b"something else"))
+
+
+def test_training_is_deterministic_and_moves_the_weights() -> None:
+    documents = [sample_words(300, seed=1), sample_words(300, seed=2)]
+    first = codec.train(documents, TINY, streams=4)
+    second = codec.train(documents, TINY, streams=4)
+    seeded = ByteLSTM(replace(TINY.model, streams=4))
+    assert torch.equal(first.master, second.master)
+    assert not torch.equal(first.master, seeded.master)
+    assert first.step_count > 0
+
+
+def test_a_trained_prior_round_trips_and_helps(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    trained = codec.train([sample_words(2000, seed=1)], TINY, streams=4)
+    blob = priors.pack(trained.master)
+    monkeypatch.setattr(priors, "KNOWN", {"test-prior": hashlib.sha256(blob).hexdigest()})
+    monkeypatch.setattr(priors, "_read", lambda name: blob)
+    with_prior = replace(TINY, model=replace(TINY.model, prior="test-prior"))
+    text = sample_words(400, seed=9)
+    archive = codec.compress(text, with_prior)
+    assert codec.read_info(archive)[2].prior == "test-prior"
+    assert codec.decompress(archive) == text
+    assert len(archive) < len(codec.compress(text, TINY))  # the prior has seen this kind of text
+
+
+def test_unknown_prior_is_refused() -> None:
+    preset = replace(TINY, model=replace(TINY.model, prior="no-such-prior"))
+    with pytest.raises(UnsupportedFormatError, match="no-such-prior"):
+        codec.compress(b"some text " * 20, preset)
+
+
+def test_changed_prior_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = codec.compress(b"some text " * 200, "default")
+    name = codec.read_info(archive)[2].prior
+    assert name in priors.KNOWN  # the default level ships with its prior
+    monkeypatch.setattr(priors, "KNOWN", {name: "0" * 64})
+    with pytest.raises(UnsupportedFormatError, match="not the one"):
+        codec.decompress(archive)
+
+
+def test_prior_for_another_network_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    blob = priors.pack(torch.zeros(10))
+    monkeypatch.setattr(priors, "KNOWN", {"small": hashlib.sha256(blob).hexdigest()})
+    monkeypatch.setattr(priors, "_read", lambda name: blob)
+    preset = replace(TINY, model=replace(TINY.model, prior="small"))
+    with pytest.raises(Exception, match="does not fit"):
+        codec.compress(b"some text " * 20, preset)
+
+
+def test_shipped_priors_fit_their_levels() -> None:
+    for level in ("fast", "default", "best"):
+        config = load_preset(level).model
+        if config.prior:
+            ByteLSTM(replace(config, streams=1), initial=priors.load(config.prior))
