@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -39,7 +42,7 @@ def test_training_is_deterministic_and_moves_the_weights() -> None:
     assert first.step_count > 0
 
 
-def test_a_trained_prior_round_trips_and_helps(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_a_trained_prior_round_trips_and_helps(monkeypatch: pytest.MonkeyPatch) -> None:
     trained = codec.train([sample_words(2000, seed=1)], TINY, streams=4)
     blob = priors.pack(trained.master)
     monkeypatch.setattr(priors, "KNOWN", {"test-prior": hashlib.sha256(blob).hexdigest()})
@@ -81,3 +84,29 @@ def test_shipped_priors_fit_their_levels() -> None:
         config = load_preset(level).model
         if config.prior:
             ByteLSTM(replace(config, streams=1), initial=priors.load(config.prior))
+
+
+def test_train_prior_script_writes_a_loadable_prior(tmp_path: Path) -> None:
+    text = tmp_path / "text.txt"
+    text.write_bytes(sample_words(600, seed=4))
+    script = Path(__file__).resolve().parent.parent / "scripts" / "train_prior.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "fast", "test-fast", str(text), "--streams", "8", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    blob = (tmp_path / ("test-fast" + priors.SUFFIX)).read_bytes()
+    assert result.stdout.strip() == f'"test-fast": "{hashlib.sha256(blob).hexdigest()}",'
+    config = load_preset("fast").model
+    ByteLSTM(replace(config, streams=1), initial=priors.unpack(blob))  # fits the fast level's network
+
+
+def test_text_starts_from_the_prior_and_binary_does_not() -> None:
+    assert codec.looks_like_text(b"") and codec.looks_like_text("naïve café\r\n\t".encode())
+    assert not codec.looks_like_text(bytes(range(256)))
+    text_archive = codec.compress(b"plain words, " * 100, "default")
+    binary_archive = codec.compress(bytes(range(256)) * 8, "default")
+    assert codec.read_info(text_archive)[2].prior == load_preset("default").model.prior != ""
+    assert codec.read_info(binary_archive)[2].prior == ""
+    assert codec.decompress(binary_archive) == bytes(range(256)) * 8
