@@ -7,6 +7,10 @@ Text transform. Before the model sees it, the input goes through ``words.WordCod
 words become one- or two-byte codes); "the input" below is that coded input, and decoding undoes
 the codes last. The trailer's CRC covers the original bytes, so it checks the transform too.
 
+Start. On text (``looks_like_text``) the model starts from the prior its level names
+(``priors.py``, pretrained weights); otherwise, and wherever the header names no prior, from the
+seeded random weights. The header records which, so the decoder starts from the same weights.
+
 Layout. An input of n bytes is cut into N contiguous streams of S = ceil(n / N) bytes (the last
 may be shorter); step t codes byte t of every stream that still has one. The bytes live in one
 ``uint8`` matrix [N, S] that is the input itself, zero-padded, so memory stays at the input size.
