@@ -180,16 +180,21 @@ def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Pr
     steps that compression takes (``scripts/train_prior.py``).
     """
     coded = b"".join(WordCodes.apply(document)[1] if preset.word_codes else document for document in documents)
-    config = preset.config_for(len(coded))
     layout = Layout.for_size(len(coded), streams)
-    config = replace(config, streams=layout.streams, prior="")
-    matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
-    matrix.reshape(-1)[: layout.size] = np.frombuffer(coded, dtype=np.uint8)
+    config = replace(preset.model, streams=layout.streams, prior="")
     model = ByteLSTM(config)
+    matrix = _input_matrix(layout, coded)
     for _, stop in _code_blocks(model, layout, preset.block_steps(config), matrix, lambda _start, _stop: Replay()):
         if progress:
             progress(min(stop * layout.streams, layout.size), 0)
     return model
+
+
+def _input_matrix(layout: Layout, coded: bytes) -> np.ndarray:
+    """The [N, S] byte matrix of ``layout`` holding ``coded``, zero-padded."""
+    matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
+    matrix.reshape(-1)[: layout.size] = np.frombuffer(coded, dtype=np.uint8)
+    return matrix
 
 
 def _stream_weights(layout: Layout, start: int, stop: int, device: torch.device) -> torch.Tensor | None:
@@ -226,8 +231,7 @@ def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress 
     yield header
     written = len(header)
     if layout.size:
-        matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
-        matrix.reshape(-1)[: layout.size] = np.frombuffer(coded, dtype=np.uint8)
+        matrix = _input_matrix(layout, coded)
         model = _model(config, device)
         encoder = Encoder()
         for start, stop in _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder):
