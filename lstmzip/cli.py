@@ -289,9 +289,11 @@ def _info_one(job: Job, name: str) -> int:
             f"counts up to {config.context_count_limit})"
         )
     word_codes = "none"
-    if words.code_map:
-        codes = len(words.code_bytes)
-        word_codes = f"{codes} code bytes ({words.one_byte_codes} one-byte), {coding.coded_size} bytes to the model"
+    if words.active:
+        kinds = [f"dictionary {words.dictionary}"] if words.dictionary else []
+        if words.code_map:
+            kinds.append(f"{len(words.code_bytes)} file code bytes ({words.one_byte_codes} one-byte)")
+        word_codes = f"{' + '.join(kinds)}, {coding.coded_size} bytes to the model"
     lines = {
         "file": "<stdin>" if name == STDIO else name,
         "format": f"lstmzip {container.FORMAT_MAJOR}.{header.minor}",

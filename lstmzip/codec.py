@@ -3,9 +3,10 @@
 Encoder and decoder share :func:`_code_blocks`; the only difference between them is the coder
 object it is handed (``coder.Encoder`` consumes the known bytes, ``coder.Decoder`` produces them).
 
-Text transform. Before the model sees it, the input goes through ``words.WordCodes`` (repeated
-words become one- or two-byte codes); "the input" below is that coded input, and decoding undoes
-the codes last. The trailer's CRC covers the original bytes, so it checks the transform too.
+Text transform. Before the model sees it, the input goes through ``words.WordCodes`` (words
+become one- or two-byte codes, from the level's shipped dictionary and made per file); "the
+input" below is that coded input, and decoding undoes the codes last. The trailer's CRC covers
+the original bytes, so it checks the transform too.
 
 Start. On text (``looks_like_text``) the model starts from the prior its level names
 (``priors.py``, pretrained weights); otherwise, and wherever the header names no prior, from the
@@ -35,7 +36,7 @@ from lstmzip.errors import CorruptArchiveError, LstmzipError, UnsupportedFormatE
 from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
-from lstmzip.words import NO_WORD_CODES, WordCodes
+from lstmzip.words import NO_WORD_CODES, WordCodes, load_dictionary
 
 Progress = Callable[[int, int], None]
 """Called after each block with (original bytes done, archive bytes written so far)."""
@@ -179,7 +180,7 @@ def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Pr
     Runs the coding loop itself with a coder that codes nothing, so a prior learns with exactly the
     steps that compression takes (``scripts/train_prior.py``).
     """
-    coded = b"".join(WordCodes.apply(document)[1] if preset.word_codes else document for document in documents)
+    coded = b"".join(_word_codes(document, preset)[1] for document in documents)
     layout = Layout.for_size(len(coded), streams)
     config = replace(preset.model, streams=layout.streams, prior="")
     model = ByteLSTM(config)
@@ -188,6 +189,11 @@ def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Pr
         if progress:
             progress(min(stop * layout.streams, layout.size), 0)
     return model
+
+
+def _word_codes(data: bytes, preset: Preset) -> tuple[WordCodes, bytes]:
+    """The text transform of ``preset`` for ``data``, and what the model then codes."""
+    return WordCodes.apply(data, preset.word_dictionary) if preset.word_codes else (NO_WORD_CODES, data)
 
 
 def _input_matrix(layout: Layout, coded: bytes) -> np.ndarray:
@@ -215,7 +221,7 @@ def _original_progress(progress: Progress | None, original_size: int, coded_size
 
 def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress | None = None) -> Iterator[bytes]:
     """Yield the archive of ``data`` piece by piece: header, each block, trailer."""
-    words, coded = WordCodes.apply(data) if preset.word_codes else (NO_WORD_CODES, data)
+    words, coded = _word_codes(data, preset)
     progress = _original_progress(progress, len(data), len(coded))
     config = preset.config_for(len(coded))
     if config.prior and not looks_like_text(data):
@@ -275,8 +281,11 @@ def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig, Wo
         words.validate()
     except ValueError as error:
         raise CorruptArchiveError(f"invalid word codes in header: {error}") from error
-    # Word codes never lengthen the input; without them the model codes the input itself.
-    if coding.coded_size > header.original_size or (not words.code_map and coding.coded_size != header.original_size):
+    if words.dictionary:
+        load_dictionary(words.dictionary)  # a build without it says so before any work
+    # Word codes never lengthen the input (``apply`` keeps them only if they shorten it); without
+    # them the model codes the input itself.
+    if coding.coded_size > header.original_size or (not words.active and coding.coded_size != header.original_size):
         raise CorruptArchiveError("header sizes are inconsistent")
     return coding, config, words
 

@@ -1,4 +1,4 @@
-"""The archive format, version 3. Bytes in, bytes out; no model and no coder here.
+"""The archive format, version 5. Bytes in, bytes out; no model and no coder here.
 
 All integers are little-endian::
 
@@ -6,7 +6,7 @@ All integers are little-endian::
 
     header   offset  size  field
              0       4     magic b"\\x89LZM" (non-ASCII first byte, as in PNG: never valid text)
-             4       1     format major version (3); a reader refuses other majors
+             4       1     format major version (5); a reader refuses other majors
              5       1     format minor version (0); a newer minor only appends header fields
              6       2     N: length of the header body
              8       N     header body:
@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError, UnsupportedFormatError
 
 MAGIC = b"\x89LZM"
-FORMAT_MAJOR = 4  # 2: word codes and the coded size in the settings; 3: context model fields; 4: prior
+FORMAT_MAJOR = 5  # 2: word codes and the coded size in the settings; 3: context model fields; 4: prior; 5: dictionary
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
+from lstmzip.assets import OPTIONAL_NAME
 from lstmzip.contexts import CONFIDENCE_BUCKETS, ORDERS_RULE, parse_orders
 from lstmzip.match import BUCKETS
 from lstmzip.numerics import (
@@ -59,7 +60,6 @@ MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
 MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
 CONTEXT_INIT = 0.5  # every order starts with some say (0.25 and 1.0 measured: within 0.004 bpb); learning sets the rest
 CONTEXT_TO_LOGIT = 2.0 ** (PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS)  # weight x log count -> logit scale
-PRIOR_NAME = r"|[a-z0-9.-]{1,40}"
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,10 @@ class ModelConfig:
             # 2**20 rows of 256 counts: 256 MB per hashed order at most, whatever a header asks for
             (8 <= self.context_hash_bits <= 20, "context_hash_bits must be 8..20"),
             (2 <= self.context_count_limit <= MAX_COUNT, f"context_count_limit must be 2..{MAX_COUNT}"),
-            (re.fullmatch(PRIOR_NAME, self.prior) is not None, "prior must be empty or a name of 1-40 of [a-z0-9.-]"),
+            (
+                re.fullmatch(OPTIONAL_NAME, self.prior) is not None,
+                "prior must be empty or a name of 1-40 of [a-z0-9.-]",
+            ),
             (self.numerics == PROFILE, f"numeric profile {self.numerics!r} is not supported (this build: {PROFILE})"),
         ]
         for ok, message in checks:

@@ -38,7 +38,8 @@ class Preset:
     min_stream_bytes: int  # each stream gets at least this many bytes of input
     block_bytes: int  # aim for blocks of about this many original bytes
     description: str = ""
-    word_codes: bool = True  # write repeated words as codes before the model (``words.py``)
+    word_codes: bool = True  # write words as codes before the model (``words.py``)
+    word_dictionary: str = ""  # the shipped dictionary whose words are codes ("": codes made per file)
 
     def config_for(self, size: int) -> ModelConfig:
         """The model config for an input of ``size`` bytes."""
@@ -57,8 +58,9 @@ class Preset:
                 {**data["model"], "streams": data["max_streams"], "numerics": ModelConfig.numerics}
             )
             word_codes = data.get("word_codes", True)
-            if not isinstance(word_codes, bool):
-                raise TypeError("word_codes must be true or false")
+            word_dictionary = data.get("word_dictionary", "")
+            if not isinstance(word_codes, bool) or not isinstance(word_dictionary, str):
+                raise TypeError("word_codes must be true or false, word_dictionary a name")
             return cls(
                 name,
                 model,
@@ -66,6 +68,7 @@ class Preset:
                 int(data["block_bytes"]),
                 str(data.get("description", "")),
                 word_codes,
+                word_dictionary,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise PresetError(f"preset {name!r} is malformed: {error}") from error

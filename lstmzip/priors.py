@@ -13,23 +13,21 @@ so a build without that exact file refuses to decode rather than decode garbage.
 
 from __future__ import annotations
 
-import hashlib
 import lzma
-from importlib import resources
 
 import numpy as np
 import torch
 
-from lstmzip.errors import UnsupportedFormatError
+from lstmzip import assets
 
 MAGIC = b"LZPRIOR1"
 SCALE_BITS = 12  # stored value = round(weight * 2**12)
 SUFFIX = ".prior.xz"
 
 KNOWN: dict[str, str] = {
-    "text-d1": "a844222a760c97addb7ae4b630ffd032a717a928c6a1038fc2b2e173d6c07e51",
-    "text-f1": "881171b947e408cd7a41a1e6a1653f0da4078676d436c23f39942e95f10e91ce",
-    "text-b1": "1a9c40b6ce469b7651232cfd5b85d063abc17f25ec7919add727f34be98a97ae",
+    "text-b2": "3aad9100a79de59db2670fc1db110974e5f072fbbbb772ab5047d4fe48921815",
+    "text-d2": "dbdab3ff63071e531a9d511bf9e478a45baea9cf017e4f5339703ffe60d4d7e4",
+    "text-f2": "8e33ab875a6008cfd5ff8d650f93ac021f0ddd9ed3965970db7a73537cf22afa",
 }
 """Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with."""
 
@@ -52,17 +50,9 @@ def unpack(blob: bytes) -> torch.Tensor:
 
 
 def _read(name: str) -> bytes:
-    return resources.files("lstmzip.models").joinpath(name + SUFFIX).read_bytes()
+    return assets.read(name + SUFFIX)
 
 
 def load(name: str) -> torch.Tensor:
     """The master weights [P] of the prior ``name``, checked against its pinned digest."""
-    if name not in KNOWN:
-        raise UnsupportedFormatError(f"archive needs prior {name!r}, which this build does not have")
-    try:
-        blob = _read(name)
-    except OSError as error:
-        raise UnsupportedFormatError(f"prior {name!r} is missing from this installation") from error
-    if hashlib.sha256(blob).hexdigest() != KNOWN[name]:
-        raise UnsupportedFormatError(f"prior {name!r} of this installation is not the one archives were made with")
-    return unpack(blob)
+    return unpack(assets.pinned("prior", name, KNOWN, _read))

@@ -1,39 +1,121 @@
-"""Word codes: a reversible text transform that writes repeated words as one- or two-byte codes.
+"""Word codes: a reversible text transform that writes words as one- or two-byte codes.
 
-Pure: bytes in, bytes out. The codec applies it before the model and inverts it after decoding.
+Pure: bytes in, bytes out (and a word list read once from the package). The codec applies it
+before the model and inverts it after decoding.
 
 Why: the model then sees fewer and more informative symbols, so it learns from more text per
 update and each step covers more of the input. Measured at the default level (docs/DESIGN.md):
-alice29.txt 2.298 -> 2.123 bits per byte and book1 2.336 -> 2.171, with more original bytes per
-second.
+alice29.txt 2.298 -> 2.123 bits per byte and book1 2.336 -> 2.171 with file-made codes, and
+the shipped dictionary took the fast level from 2.027 / 2.131 to 1.964 / 2.088 (with priors).
 
-Scheme. The codes are byte values that never occur in the input and are not letters, so a code
-can never be mistaken for text. A *word* is a maximal run of ASCII letters. Both sides build the
-same dictionary as they go, so nothing but the code byte values is stored: the first time an
-eligible word appears it is written as it is and takes the next free code; every later occurrence
-is written as that code. The first ``one_byte_codes`` codes are single bytes (eligible: words of
-2 or more letters); after them each remaining code byte is a *prefix* followed by any byte, 256
-words per prefix (eligible: 3 or more letters, so a code is never longer than its word). When the
-codes run out, new words stay as they are.
+A *word* is a maximal run of ASCII letters. Two kinds of codes, which an input may use together:
 
-Decoding inverts this token by token: a one-byte code, a prefix and the byte after it, a run of
-literal letters (which is exactly a word the encoder wrote out, because a code always stands for
-a maximal run of letters, so it never touches a literal letter in the original), or other bytes.
+Dictionary codes (``dictionary`` names a shipped word list, ``models/NAME.words.xz``): the list's
+words, ranked, are always the same codes, from their first occurrence on: rank r < 64 is the byte
+0x80 + r, the next 63 * 256 ranks a prefix byte 0xc0..0xfe and any second byte. Every byte >= 0x80
+of the input is escaped as 0xff and itself. Because a word has the same code in every file, a
+prior (``priors.py``) learns what the codes mean: the model knows "the" before it reads a file.
+
+File codes (``code_map``): byte values that never occur in the input and are not letters (below
+0x80 with a dictionary). Both sides give each eligible word that has no code the next free code
+the first time they see it, so nothing but the code byte values is stored: the word is written out
+that once and as its code afterwards. The first ``one_byte_codes`` codes are single bytes
+(eligible: words of 2 or more letters); after them each remaining code byte is a *prefix* followed
+by any byte, 256 words per prefix (eligible: 3 or more letters, so a code is never longer than
+its word). When the codes run out, new words stay as they are.
+
+Decoding inverts this token by token: a code (one byte, or a prefix and the byte after it), an
+escape and its byte, a run of literal letters (which is exactly a word the encoder wrote out,
+because a code always stands for a maximal run of letters, so it never touches a literal letter
+in the original), or other bytes.
 """
 
 from __future__ import annotations
 
 import lzma
 import re
+from collections import Counter
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+
+from lstmzip import assets
 
 _LETTERS = b"A-Za-z"
 _TOKENS = re.compile(b"[" + _LETTERS + b"]+|[^" + _LETTERS + b"]+")  # words and the bytes between them
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
-MIN_INPUT = 8192  # below this the 33 header bytes of the code map outweighed the gain (docs/DESIGN.md)
+_HIGH = re.compile(rb"([\x80-\xff])")
+MIN_INPUT = 8192  # below this the 33 header bytes of a code map outweighed the gain (docs/DESIGN.md)
 MIN_SAVING = 1 / 16  # the transform is kept only if it removes at least this share of the input
 MAX_LZ_GROWTH = 1.04  # ... and xz finds the coded input at most this much harder to compress
+MAX_HIGH_SHARE = 1 / 32  # a dictionary only for inputs with at most this share of bytes >= 0x80 (each is escaped)
+
+DICTIONARY_ONE_BYTE = 64  # ranks 0..63: bytes 0x80..0xbf
+DICTIONARY_PREFIX = 0xC0  # then prefixes 0xc0..0xfe, 256 ranks each
+ESCAPE = 0xFF  # followed by a byte >= 0x80 of the input
+DICTIONARY_CAPACITY = DICTIONARY_ONE_BYTE + (ESCAPE - DICTIONARY_PREFIX) * 256
+DICTIONARY_MAGIC = b"LZWORDS1\n"
+DICTIONARY_SUFFIX = ".words.xz"
+DICTIONARIES: dict[str, str] = {
+    "en-1": "08b755549cdb1190dccbe87a3f8429c52a67e7e713bcb6a0ef793795b0b5a508",
+}
+"""Dictionary name -> SHA-256 of its file in ``models/``: the word lists this build can decode with."""
+
+
+def rank_words(text: bytes) -> list[bytes]:
+    """A dictionary for text like ``text``: its most frequent words (ties: byte order), as many as fit.
+
+    Ranks 0..63 (one-byte codes) take the most frequent words of 2+ letters, the rest those of 3+.
+    """
+    counts = Counter(token for token in _TOKENS.findall(text) if len(token) >= 2 and _is_word(token))
+    ranked = sorted(counts, key=lambda word: (-counts[word], word))
+    first = ranked[:DICTIONARY_ONE_BYTE]
+    rest = [word for word in ranked[DICTIONARY_ONE_BYTE:] if len(word) >= 3]
+    return first + rest[: DICTIONARY_CAPACITY - len(first)]
+
+
+def pack_dictionary(words: list[bytes]) -> bytes:
+    """The file contents of a dictionary of ``words`` (ranked; xz-compressed, one word per line)."""
+    if len(words) > DICTIONARY_CAPACITY or len(set(words)) != len(words):
+        raise ValueError(f"a dictionary holds at most {DICTIONARY_CAPACITY} distinct words")
+    for rank, word in enumerate(words):
+        if len(word) < _min_length(rank, DICTIONARY_ONE_BYTE) or word.strip(_ASCII_LETTERS):
+            raise ValueError(f"{word!r} cannot have dictionary rank {rank}")
+    return lzma.compress(DICTIONARY_MAGIC + b"\n".join(words), preset=9)
+
+
+def unpack_dictionary(blob: bytes) -> tuple[bytes, ...]:
+    raw = lzma.decompress(blob)
+    if not raw.startswith(DICTIONARY_MAGIC):
+        raise ValueError("not a word dictionary")
+    return tuple(raw[len(DICTIONARY_MAGIC) :].split(b"\n"))
+
+
+@cache
+def load_dictionary(name: str) -> tuple[bytes, ...]:
+    """The ranked words of the shipped dictionary ``name``, checked against its pinned digest."""
+    return unpack_dictionary(assets.pinned("word dictionary", name, DICTIONARIES, _read_dictionary))
+
+
+def _read_dictionary(name: str) -> bytes:
+    return assets.read(name + DICTIONARY_SUFFIX)
+
+
+@cache
+def _dictionary_codes(name: str) -> dict[bytes, bytes]:
+    """Word -> its code in the dictionary ``name``."""
+    codes = {}
+    for rank, word in enumerate(load_dictionary(name)):
+        if rank < DICTIONARY_ONE_BYTE:
+            codes[word] = bytes((0x80 + rank,))
+        else:
+            prefix, low = divmod(rank - DICTIONARY_ONE_BYTE, 256)
+            codes[word] = bytes((DICTIONARY_PREFIX + prefix, low))
+    return codes
+
+
+def _min_length(index: int, one_byte_codes: int) -> int:
+    """Shortest word that code number ``index`` may stand for: a code is never longer than its word."""
+    return 2 if index < one_byte_codes else 3
 
 
 def _is_word(token: bytes) -> bool:
@@ -46,19 +128,21 @@ def _lz_size(data: bytes) -> int:
 
 @dataclass(frozen=True)
 class WordCodes:
-    """Which byte values are codes (a 256-bit map; empty: no transform) and how many are one-byte codes."""
+    """Which byte values are file codes (a 256-bit map; empty: none), how many of them are one-byte
+    codes, and the shipped dictionary whose words are codes too ("": none)."""
 
     code_map: bytes
     one_byte_codes: int
+    dictionary: str = ""
 
     @classmethod
-    def from_code_bytes(cls, code_bytes: bytes, one_byte_codes: int) -> WordCodes:
+    def from_code_bytes(cls, code_bytes: bytes, one_byte_codes: int, dictionary: str = "") -> WordCodes:
         code_map = sum(1 << byte for byte in code_bytes).to_bytes(32, "little") if code_bytes else b""
-        return cls(code_map, one_byte_codes)
+        return cls(code_map, one_byte_codes, dictionary)
 
     @cached_property
     def code_bytes(self) -> bytes:
-        """The code byte values, ascending: first the one-byte codes, then the prefixes."""
+        """The file code byte values, ascending: first the one-byte codes, then the prefixes."""
         bits = int.from_bytes(self.code_map, "little")
         return bytes(byte for byte in range(256) if bits >> byte & 1)
 
@@ -66,39 +150,68 @@ class WordCodes:
     def capacity(self) -> int:
         return self.one_byte_codes + (len(self.code_bytes) - self.one_byte_codes) * 256
 
+    @property
+    def active(self) -> bool:
+        """Whether the transform changes anything (else the model codes the input as it is)."""
+        return bool(self.code_map or self.dictionary)
+
     def validate(self) -> None:
-        """Raise ValueError unless the fields describe a transform this module can invert."""
+        """Raise ValueError unless the fields describe a transform this module can invert.
+
+        (Whether this build has the named dictionary is :func:`load_dictionary`'s question.)
+        """
         if len(self.code_map) not in (0, 32):
             raise ValueError("the word code map must be 0 or 32 bytes")
         if set(self.code_bytes) & set(_ASCII_LETTERS):
             raise ValueError("letters cannot be word codes")
         if not 0 <= self.one_byte_codes <= len(self.code_bytes):
             raise ValueError("more one-byte word codes than code bytes")
+        if not re.fullmatch(assets.OPTIONAL_NAME, self.dictionary):
+            raise ValueError("a dictionary name is 1-40 of [a-z0-9.-]")
+        if self.dictionary and self.code_bytes and self.code_bytes[-1] >= 0x80:
+            raise ValueError("with a dictionary, file codes must be below 0x80")
 
     @classmethod
-    def apply(cls, data: bytes) -> tuple[WordCodes, bytes]:
+    def apply(cls, data: bytes, dictionary: str = "") -> tuple[WordCodes, bytes]:
         """Choose the codes for ``data`` and return them with the transformed bytes.
 
-        Returns the empty transform and ``data`` itself when the input is shorter than
-        ``MIN_INPUT``, has fewer than two unused byte values, the transform would remove less
-        than ``MIN_SAVING`` of it (binary data), or it would break long repeats: a passage's first
-        copy carries its new words spelled out and later copies carry codes, so the copies no
-        longer match byte for byte, which costs the match model. xz, an LZ77 coder, sees exactly
-        that; where it compressed the coded input more than ``MAX_LZ_GROWTH`` times worse (licence
-        texts, a terminal transcript, HTML), the model lost 0.06-0.13 bits per byte with the codes.
+        With ``dictionary``, inputs with few bytes >= 0x80 (at most ``MAX_HIGH_SHARE``) take its
+        codes, plus file codes for the other words where the input has at least ``MIN_INPUT``
+        bytes (smaller ones: the dictionary alone, which costs no code map in the header).
+        Otherwise file codes alone. The first choice that passes both checks is kept, else the
+        empty transform (and ``data`` itself): the transform must remove at least ``MIN_SAVING``
+        of the input (binary data does not pass), and it must not break long repeats. File codes
+        can: a passage's first copy carries its new words spelled out and later copies carry
+        codes, so the copies no longer match byte for byte, which costs the match model. xz, an
+        LZ77 coder, sees exactly that; where it compressed the coded input more than
+        ``MAX_LZ_GROWTH`` times worse (licence texts, a terminal transcript, HTML), the model lost
+        0.06-0.13 bits per byte with the codes.
         """
+        if not data:
+            return NO_WORD_CODES, data
         free = bytes(sorted(set(range(256)) - set(data) - set(_ASCII_LETTERS)))
-        if len(data) < MIN_INPUT or len(free) < 2:
-            return NO_WORD_CODES, data
-        # Enough prefixes for every distinct word if possible, but at least half the codes one-byte:
-        # the most frequent words arrive early and take the one-byte codes.
-        distinct = len({t for t in _TOKENS.findall(data) if len(t) >= 3 and _is_word(t)})
-        prefixes = min(-(-distinct // 256), len(free) // 2)
-        codes = cls.from_code_bytes(free, len(free) - prefixes)
-        coded = codes.encode(data)
-        if len(coded) > len(data) * (1 - MIN_SAVING) or _lz_size(coded) > _lz_size(data) * MAX_LZ_GROWTH:
-            return NO_WORD_CODES, data
-        return codes, coded
+        high = len(data) - len(data.translate(None, bytes(range(0x80, 0x100))))
+        choices = []
+        if dictionary and high <= len(data) * MAX_HIGH_SHARE:
+            below = bytes(byte for byte in free if byte < 0x80)
+            if len(data) >= MIN_INPUT and below:
+                choices.append(cls.from_code_bytes(below, 0, dictionary))  # the dictionary covers frequent words
+            choices.append(cls(b"", 0, dictionary))
+        elif len(data) >= MIN_INPUT and len(free) >= 2:
+            # Enough prefixes for every distinct word if possible, but at least half the codes
+            # one-byte: the most frequent words arrive early and take the one-byte codes.
+            distinct = len({t for t in _TOKENS.findall(data) if len(t) >= 3 and _is_word(t)})
+            prefixes = min(-(-distinct // 256), len(free) // 2)
+            choices.append(cls.from_code_bytes(free, len(free) - prefixes))
+        lz_size = None
+        for codes in choices:
+            coded = codes.encode(data)
+            if len(coded) > len(data) * (1 - MIN_SAVING):
+                continue
+            lz_size = lz_size or _lz_size(data)
+            if _lz_size(coded) <= lz_size * MAX_LZ_GROWTH:
+                return codes, coded
+        return NO_WORD_CODES, data
 
     def _code(self, index: int) -> bytes:
         if index < self.one_byte_codes:
@@ -107,21 +220,25 @@ class WordCodes:
         return bytes((self.code_bytes[self.one_byte_codes + prefix], low))
 
     def _eligible(self, word: bytes, assigned: int) -> bool:
-        """Whether a word seen for the first time takes code number ``assigned``: the rule both sides share."""
-        return assigned < self.capacity and len(word) >= (2 if assigned < self.one_byte_codes else 3)
+        """Whether a word without a code, seen for the first time, takes file code number ``assigned``."""
+        return assigned < self.capacity and len(word) >= _min_length(assigned, self.one_byte_codes)
 
     def encode(self, data: bytes) -> bytes:
-        if not self.code_map:
+        if not self.active:
             return data
+        fixed = _dictionary_codes(self.dictionary) if self.dictionary else {}
         codes: dict[bytes, bytes] = {}
         out = []
         for token in _TOKENS.findall(data):
-            code = codes.get(token)
+            if not _is_word(token):
+                out.append(_HIGH.sub(b"\xff\\1", token) if self.dictionary else token)
+                continue
+            code = fixed.get(token) or codes.get(token)
             if code is not None:
                 out.append(code)
                 continue
             out.append(token)
-            if _is_word(token) and self._eligible(token, len(codes)):
+            if self._eligible(token, len(codes)):
                 codes[token] = self._code(len(codes))
         return b"".join(out)
 
@@ -130,11 +247,15 @@ class WordCodes:
 
         ``max_size`` bounds the output, so damaged or hostile input cannot expand without limit.
         """
-        if not self.code_map:
+        if not self.active:
             return coded
         code_bytes = self.code_bytes
         ones, prefixes = code_bytes[: self.one_byte_codes], code_bytes[self.one_byte_codes :]
-        alternatives = [b"[" + _LETTERS + b"]+", b"[^" + _LETTERS + re.escape(code_bytes) + b"]+"]
+        dictionary = load_dictionary(self.dictionary) if self.dictionary else ()
+        reserved = re.escape(code_bytes) + (b"\x80-\xff" if dictionary else b"")
+        alternatives = [b"[" + _LETTERS + b"]+", b"[^" + _LETTERS + reserved + b"]+"]
+        if dictionary:
+            alternatives += [b"[\x80-\xbf]", b"[\xc0-\xfe].", b"\xff[\x80-\xff]"]
         if ones:
             alternatives.append(b"[" + re.escape(ones) + b"]")
         if prefixes:
@@ -150,7 +271,17 @@ class WordCodes:
                 raise ValueError("word-coded data ends inside a code")
             token, end = match.group(), match.end()
             first = token[0]
-            if first in one_index or first in prefix_index:
+            if dictionary and first >= 0x80:
+                if first == ESCAPE:
+                    token = token[1:]
+                else:
+                    rank = first - 0x80
+                    if first >= DICTIONARY_PREFIX:
+                        rank = DICTIONARY_ONE_BYTE + 256 * (first - DICTIONARY_PREFIX) + token[1]
+                    if rank >= len(dictionary):
+                        raise ValueError("dictionary code beyond the dictionary")
+                    token = dictionary[rank]
+            elif first in one_index or first in prefix_index:
                 if first in one_index:
                     index = one_index[first]
                 else:

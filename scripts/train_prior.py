@@ -11,7 +11,6 @@ in an order shuffled with ``--seed`` (so the learning rate's decay does not favo
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import random
 import sys
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 import torch
+from texts import read_texts
 
 from lstmzip import codec, priors
 from lstmzip.presets import load_preset
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "models")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    text = b"".join(gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes() for p in args.texts)
+    text = read_texts(args.texts)
     documents = [text[i : i + DOCUMENT_BYTES] for i in range(0, len(text), DOCUMENT_BYTES)]
     random.Random(args.seed).shuffle(documents)
     kept, total = [], 0

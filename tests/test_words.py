@@ -1,6 +1,13 @@
-"""Word codes: exact vectors, round trips of text-like and arbitrary bytes, and refusal of bad input."""
+"""Word codes: exact vectors, round trips of text-like and arbitrary bytes, the dictionary, refusal of bad input."""
 
 from __future__ import annotations
+
+import hashlib
+import lzma
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -8,7 +15,8 @@ from hypothesis import strategies as st
 
 import lstmzip
 from lstmzip import codec, container
-from lstmzip.errors import CorruptArchiveError
+from lstmzip import words as words_module
+from lstmzip.errors import CorruptArchiveError, UnsupportedFormatError
 from lstmzip.words import MIN_INPUT, WordCodes
 from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
@@ -46,6 +54,91 @@ def test_round_trip_textish(text: bytes, one_byte_codes: int) -> None:
     assert codes.decode(codes.encode(text), len(text)) == text
 
 
+# The shipped dictionary, and one file code prefix (0x01) for the words it lacks.
+WITH_DICTIONARY = WordCodes.from_code_bytes(b"\x01", 0, "en-1")
+
+
+def test_exact_vector_with_the_dictionary() -> None:
+    text = b"The cat sat on the mat; the Zorgblax is a caf\xc3\xa9 Zorgblax."
+    # Dictionary ranks: "the" 0 -> 80, "is" 3 -> 83, "The" 20 -> 94, "on" 29 -> 9d (one-byte codes
+    # 0x80 + rank); "cat" 1295 -> c4 cf, "mat" 7425 -> dc c1 (prefix 0xc0 + (rank - 64) // 256, then
+    # the rest). Words it lacks take file codes on first sight: "sat" 01 00, "Zorgblax" 01 01, "caf"
+    # 01 02; "a" stays. Bytes >= 0x80 of the input are escaped with ff.
+    expected = b"\x94 \xc4\xcf sat \x9d \x80 \xdc\xc1; \x80 Zorgblax \x83 a caf\xff\xc3\xff\xa9 \x01\x01."
+    assert WITH_DICTIONARY.encode(text) == expected
+    assert WITH_DICTIONARY.decode(expected, len(text)) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXTISH, st.binary(max_size=8))
+def test_round_trip_with_the_dictionary(text: bytes, noise: bytes) -> None:
+    noise = noise.replace(b"\x01", b"")  # the input lacks its file code bytes (apply picks absent ones)
+    data = noise + text + noise
+    assert WITH_DICTIONARY.decode(WITH_DICTIONARY.encode(data), len(data)) == data
+
+
+def test_apply_with_a_dictionary() -> None:
+    text = sample_words(2000) + b" the cat sat on the mat"
+    codes, coded = WordCodes.apply(text, "en-1")
+    assert codes.dictionary == "en-1" and codes.code_map and max(codes.code_bytes) < 0x80
+    assert codes.decode(coded, len(text)) == text
+    short = b"the cat sat on the mat, " * 20  # below MIN_INPUT: the dictionary alone, no code map to store
+    assert WordCodes.apply(short, "en-1")[0] == WordCodes(b"", 0, "en-1")
+    accented = "le café où la fenêtre s'ouvre était là, déjà ".encode() * 400  # every byte >= 0x80 would be escaped
+    assert not WordCodes.apply(accented, "en-1")[0].dictionary
+    assert WordCodes.apply(b"", "en-1") == (WordCodes(b"", 0), b"")
+
+
+def test_dictionary_files_are_checked() -> None:
+    assert len(words_module.load_dictionary("en-1")) == words_module.DICTIONARY_CAPACITY
+    assert words_module.unpack_dictionary(words_module.pack_dictionary([b"of", b"the", b"cat"])) == (
+        b"of",
+        b"the",
+        b"cat",
+    )
+    for bad in ([b"the", b"the"], [b"x"], [b"a1b"], [b"w" + bytes([i]) for i in range(70)]):
+        with pytest.raises(ValueError):
+            words_module.pack_dictionary(bad)
+    with pytest.raises(ValueError, match="not a word dictionary"):
+        words_module.unpack_dictionary(lzma.compress(b"words"))
+
+
+def test_rank_words() -> None:
+    text = b"to be or not to be: that is the question. The the THE is is"
+    # most frequent first, ties in byte order; one-byte ranks take 2-letter words, later ranks 3+
+    assert words_module.rank_words(text)[:6] == [b"is", b"be", b"the", b"to", b"THE", b"The"]
+
+
+def test_build_dictionary_script_writes_a_loadable_dictionary(tmp_path: Path) -> None:
+    text = tmp_path / "text.txt"
+    text.write_bytes(sample_words(3000, seed=4))
+    script = Path(__file__).resolve().parent.parent / "scripts" / "build_dictionary.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "test-words", str(text), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    blob = (tmp_path / ("test-words" + words_module.DICTIONARY_SUFFIX)).read_bytes()
+    assert result.stdout.strip() == f'"test-words": "{hashlib.sha256(blob).hexdigest()}",'
+    assert list(words_module.unpack_dictionary(blob)) == words_module.rank_words(text.read_bytes())
+
+
+def test_archive_naming_an_unknown_or_changed_dictionary_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UnsupportedFormatError, match="no-such-words"):
+        codec.compress(sample_words(2000), replace(TINY, word_dictionary="no-such-words"))
+    archive = codec.compress(sample_words(2000), replace(TINY, word_dictionary="en-1"))
+    assert codec.read_info(archive)[3].dictionary == "en-1"
+    assert codec.decompress(archive) == sample_words(2000)
+    monkeypatch.setattr(words_module, "DICTIONARIES", {"en-1": "0" * 64})
+    words_module.load_dictionary.cache_clear()
+    try:
+        with pytest.raises(UnsupportedFormatError, match="not the one"):
+            codec.decompress(archive)
+    finally:
+        words_module.load_dictionary.cache_clear()
+
+
 LONG_INPUTS = (
     st.builds(sample_words, st.integers(1400, 3000), st.integers(0, 2**32))  # word codes on
     | st.binary(min_size=1, max_size=300).map(lambda b: b * (MIN_INPUT // len(b) + 1))
@@ -54,12 +147,12 @@ LONG_INPUTS = (
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.large_base_example])
-@given(LONG_INPUTS)
-def test_apply_round_trips_or_leaves_the_input_alone(data: bytes) -> None:
-    words, coded = WordCodes.apply(data)
+@given(LONG_INPUTS, st.sampled_from(["", "en-1"]))
+def test_apply_round_trips_or_leaves_the_input_alone(data: bytes, dictionary: str) -> None:
+    words, coded = WordCodes.apply(data, dictionary)
     words.validate()
     assert words.decode(coded, len(data)) == data
-    assert (coded is data) == (not words.code_map)
+    assert (coded is data) == (not words.active)
 
 
 def test_apply_skips_binary_short_and_code_free_inputs() -> None:
@@ -88,6 +181,8 @@ def test_apply_keeps_long_repeats_intact() -> None:
 def test_decode_refuses_what_no_encoding_produces(coded: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SMALL.decode(coded, 100)
+    with pytest.raises(ValueError, match="ends inside a code"):
+        WITH_DICTIONARY.decode(b"caf\xffe", 100)  # an escape before a byte that needs none
 
 
 def test_header_with_bad_word_codes_is_refused() -> None:
@@ -100,6 +195,8 @@ def test_header_with_bad_word_codes_is_refused() -> None:
         (coding, config, WordCodes(words.code_map, 300)),  # more one-byte codes than code bytes
         (type(coding)(coding.level, coding.coder, coding.block_steps, header.original_size + 1), config, words),
         (coding, config, WordCodes(b"", 0)),  # no codes, yet fewer bytes coded than the original
+        (coding, config, WordCodes(words.code_map, words.one_byte_codes, "No Such")),  # not a dictionary name
+        (coding, config, WordCodes.from_code_bytes(b"\x01\x90", 1, "en-1")),  # file code among the dictionary's
     ]
     for records in bad_records:
         settings_bytes = b"".join(container.pack_record(record) for record in records)
@@ -109,8 +206,6 @@ def test_header_with_bad_word_codes_is_refused() -> None:
 
 
 def test_preset_without_word_codes_codes_the_bytes_themselves() -> None:
-    from dataclasses import replace
-
     text = sample_words(2000)
     archive = lstmzip.compress(text, level=replace(TINY, word_codes=False))
     header, coding, _, words = codec.read_info(archive)
