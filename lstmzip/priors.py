@@ -25,9 +25,9 @@ SCALE_BITS = 12  # stored value = round(weight * 2**12)
 SUFFIX = ".prior.xz"
 
 KNOWN: dict[str, str] = {
-    "text-b2": "3aad9100a79de59db2670fc1db110974e5f072fbbbb772ab5047d4fe48921815",
-    "text-d2": "dbdab3ff63071e531a9d511bf9e478a45baea9cf017e4f5339703ffe60d4d7e4",
-    "text-f2": "8e33ab875a6008cfd5ff8d650f93ac021f0ddd9ed3965970db7a73537cf22afa",
+    "text-b3": "aded5dcae1fcc06fa0569978569a981c8f8974739f9bc199862d1b1f47430465",
+    "text-d3": "924cd6a1f677870db52021967260962e8a2509b1e10a53f322f068962bf22402",
+    "text-f3": "77b021d513952d0ddcd673ad08b2f81d8484ff5dcd916446cc21aa6892e83820",
 }
 """Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with."""
 

@@ -11,8 +11,9 @@ the shipped dictionary took the fast level from 2.027 / 2.131 to 1.964 / 2.088 (
 A *word* is a maximal run of ASCII letters. Two kinds of codes, which an input may use together:
 
 Dictionary codes (``dictionary`` names a shipped word list, ``models/NAME.words.xz``): the list's
-words, ranked, are always the same codes, from their first occurrence on: rank r < 64 is the byte
-0x80 + r, the next 63 * 256 ranks a prefix byte 0xc0..0xfe and any second byte. Every byte >= 0x80
+words, ranked, are always the same codes, from their first occurrence on: ranks 0..63 are one
+byte (0x80 + rank), the next 56 * 256 a prefix byte 0xc0..0xf7 and one more byte, the rest a
+prefix 0xf8..0xfe and two more bytes; a code is always shorter than its word. Every byte >= 0x80
 of the input is escaped as 0xff and itself. Because a word has the same code in every file, a
 prior (``priors.py``) learns what the codes mean: the model knows "the" before it reads a file.
 
@@ -49,28 +50,27 @@ MIN_SAVING = 1 / 16  # the transform is kept only if it removes at least this sh
 MAX_LZ_GROWTH = 1.04  # ... and xz finds the coded input at most this much harder to compress
 MAX_HIGH_SHARE = 1 / 32  # a dictionary only for inputs with at most this share of bytes >= 0x80 (each is escaped)
 
-DICTIONARY_ONE_BYTE = 64  # ranks 0..63: bytes 0x80..0xbf
-DICTIONARY_PREFIX = 0xC0  # then prefixes 0xc0..0xfe, 256 ranks each
+# Dictionary code tiers: (first byte of the tier, how many first bytes, bytes after the first).
+DICTIONARY_TIERS = ((0x80, 64, 0), (0xC0, 56, 1), (0xF8, 7, 2))
 ESCAPE = 0xFF  # followed by a byte >= 0x80 of the input
-DICTIONARY_CAPACITY = DICTIONARY_ONE_BYTE + (ESCAPE - DICTIONARY_PREFIX) * 256
+DICTIONARY_CAPACITY = sum(firsts << 8 * tail for _, firsts, tail in DICTIONARY_TIERS)
 DICTIONARY_MAGIC = b"LZWORDS1\n"
 DICTIONARY_SUFFIX = ".words.xz"
 DICTIONARIES: dict[str, str] = {
-    "en-1": "08b755549cdb1190dccbe87a3f8429c52a67e7e713bcb6a0ef793795b0b5a508",
+    "en-2": "2e55ea2bf1347c84deef154e34a550fd13cf35796f677c5020b1afe693643f19",
 }
 """Dictionary name -> SHA-256 of its file in ``models/``: the word lists this build can decode with."""
 
 
 def rank_words(text: bytes) -> list[bytes]:
-    """A dictionary for text like ``text``: its most frequent words (ties: byte order), as many as fit.
-
-    Ranks 0..63 (one-byte codes) take the most frequent words of 2+ letters, the rest those of 3+.
-    """
+    """A dictionary for text like ``text``: its words by falling frequency (ties: byte order), each
+    word that is longer than the code of the next free rank."""
     counts = Counter(token for token in _TOKENS.findall(text) if len(token) >= 2 and _is_word(token))
-    ranked = sorted(counts, key=lambda word: (-counts[word], word))
-    first = ranked[:DICTIONARY_ONE_BYTE]
-    rest = [word for word in ranked[DICTIONARY_ONE_BYTE:] if len(word) >= 3]
-    return first + rest[: DICTIONARY_CAPACITY - len(first)]
+    ranked: list[bytes] = []
+    for word in sorted(counts, key=lambda word: (-counts[word], word)):
+        if len(word) > len(_dictionary_code(len(ranked))):
+            ranked.append(word)
+    return ranked[:DICTIONARY_CAPACITY]
 
 
 def pack_dictionary(words: list[bytes]) -> bytes:
@@ -78,9 +78,29 @@ def pack_dictionary(words: list[bytes]) -> bytes:
     if len(words) > DICTIONARY_CAPACITY or len(set(words)) != len(words):
         raise ValueError(f"a dictionary holds at most {DICTIONARY_CAPACITY} distinct words")
     for rank, word in enumerate(words):
-        if len(word) < _min_length(rank, DICTIONARY_ONE_BYTE) or word.strip(_ASCII_LETTERS):
+        if len(word) <= len(_dictionary_code(rank)) or word.strip(_ASCII_LETTERS):
             raise ValueError(f"{word!r} cannot have dictionary rank {rank}")
     return lzma.compress(DICTIONARY_MAGIC + b"\n".join(words), preset=9)
+
+
+def _dictionary_code(rank: int) -> bytes:
+    """The code of dictionary rank ``rank`` (< ``DICTIONARY_CAPACITY``)."""
+    for first, firsts, tail in DICTIONARY_TIERS:
+        if rank < firsts << 8 * tail:
+            high, low = divmod(rank, 1 << 8 * tail)
+            return bytes((first + high,)) + low.to_bytes(tail, "big")
+        rank -= firsts << 8 * tail
+    raise ValueError("rank beyond the dictionary codes")
+
+
+def _dictionary_rank(code: bytes) -> int:
+    """Inverse of :func:`_dictionary_code`."""
+    rank = 0
+    for first, firsts, tail in DICTIONARY_TIERS:
+        if code[0] < first + firsts:
+            return rank + ((code[0] - first) << 8 * tail) + int.from_bytes(code[1:], "big")
+        rank += firsts << 8 * tail
+    raise ValueError("not a dictionary code")
 
 
 def unpack_dictionary(blob: bytes) -> tuple[bytes, ...]:
@@ -103,18 +123,11 @@ def _read_dictionary(name: str) -> bytes:
 @cache
 def _dictionary_codes(name: str) -> dict[bytes, bytes]:
     """Word -> its code in the dictionary ``name``."""
-    codes = {}
-    for rank, word in enumerate(load_dictionary(name)):
-        if rank < DICTIONARY_ONE_BYTE:
-            codes[word] = bytes((0x80 + rank,))
-        else:
-            prefix, low = divmod(rank - DICTIONARY_ONE_BYTE, 256)
-            codes[word] = bytes((DICTIONARY_PREFIX + prefix, low))
-    return codes
+    return {word: _dictionary_code(rank) for rank, word in enumerate(load_dictionary(name))}
 
 
 def _min_length(index: int, one_byte_codes: int) -> int:
-    """Shortest word that code number ``index`` may stand for: a code is never longer than its word."""
+    """Shortest word that file code number ``index`` may stand for: a code is shorter than its word."""
     return 2 if index < one_byte_codes else 3
 
 
@@ -255,7 +268,10 @@ class WordCodes:
         reserved = re.escape(code_bytes) + (b"\x80-\xff" if dictionary else b"")
         alternatives = [b"[" + _LETTERS + b"]+", b"[^" + _LETTERS + reserved + b"]+"]
         if dictionary:
-            alternatives += [b"[\x80-\xbf]", b"[\xc0-\xfe].", b"\xff[\x80-\xff]"]
+            for first, firsts, tail in DICTIONARY_TIERS:
+                tier = bytes((first,)) + b"-" + bytes((first + firsts - 1,))  # bytes >= 0x80: nothing to escape
+                alternatives.append(b"[" + tier + b"]" + b"." * tail)
+            alternatives.append(b"\xff[\x80-\xff]")
         if ones:
             alternatives.append(b"[" + re.escape(ones) + b"]")
         if prefixes:
@@ -275,9 +291,7 @@ class WordCodes:
                 if first == ESCAPE:
                     token = token[1:]
                 else:
-                    rank = first - 0x80
-                    if first >= DICTIONARY_PREFIX:
-                        rank = DICTIONARY_ONE_BYTE + 256 * (first - DICTIONARY_PREFIX) + token[1]
+                    rank = _dictionary_rank(token)
                     if rank >= len(dictionary):
                         raise ValueError("dictionary code beyond the dictionary")
                     token = dictionary[rank]

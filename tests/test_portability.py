@@ -25,8 +25,8 @@ PROBE_CONFIG = ModelConfig(
     segment=5,
     lr_decay_updates=20,
     match_min_length=4,
-    context_orders="1,2,3,5",
-    prior="text-d2",
+    context_orders="1,2,3,5,6",
+    prior="text-d3",
 )
 PROBE_PRESET = Preset("probe", PROBE_CONFIG, 256, 4096)
 PROBE_INPUT = SAMPLE_TEXT * 3 + sample_bytes(500)
