@@ -4,7 +4,7 @@ Encoder and decoder share :func:`_code_blocks`; the only difference between them
 object it is handed (``coder.Encoder`` consumes the known bytes, ``coder.Decoder`` produces them).
 
 Text transform. Before the model sees it, the input goes through ``words.WordCodes`` (words
-become one- or two-byte codes, from the level's shipped dictionary and made per file); "the
+become codes of one to three bytes, from the level's shipped dictionary and made per file); "the
 input" below is that coded input, and decoding undoes the codes last. The trailer's CRC covers
 the original bytes, so it checks the transform too.
 
