@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,15 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import lstmzip
-from lstmzip import container
+from lstmzip import codec, container
 from lstmzip.cli import app
 from lstmzip.errors import ArchiveError
 from tests.conftest import SAMPLE_TEXT, TINY
 
 ORIGINAL = SAMPLE_TEXT[:300]
-ARCHIVE = lstmzip.compress(ORIGINAL, level=TINY)
+ARCHIVE = lstmzip.compress(ORIGINAL, level=replace(TINY, word_dictionary="en-2"))  # damage reaches the word codes too
 HEADER_END = container.read_header(ARCHIVE)[1]
+assert codec.read_info(ARCHIVE)[3].dictionary == "en-2"
 
 
 @st.composite
