@@ -127,11 +127,6 @@ def _dictionary_codes(name: str) -> dict[bytes, bytes]:
     return {word: _dictionary_code(rank) for rank, word in enumerate(load_dictionary(name))}
 
 
-def _min_length(index: int, one_byte_codes: int) -> int:
-    """Shortest word that file code number ``index`` may stand for: a code is shorter than its word."""
-    return 2 if index < one_byte_codes else 3
-
-
 def _is_word(token: bytes) -> bool:
     return token[0] in _ASCII_LETTERS
 
@@ -235,7 +230,7 @@ class WordCodes:
 
     def _eligible(self, word: bytes, assigned: int) -> bool:
         """Whether a word without a code, seen for the first time, takes file code number ``assigned``."""
-        return assigned < self.capacity and len(word) >= _min_length(assigned, self.one_byte_codes)
+        return assigned < self.capacity and len(word) >= (2 if assigned < self.one_byte_codes else 3)
 
     def encode(self, data: bytes) -> bytes:
         if not self.active:

@@ -8,11 +8,9 @@ and prints the line that pins its digest in ``words.DICTIONARIES``. Use the prio
 from __future__ import annotations
 
 import argparse
-import hashlib
-import sys
 from pathlib import Path
 
-from texts import read_texts
+from shipped import MODELS, read_texts, write_pinned
 
 from lstmzip import words
 
@@ -21,14 +19,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
     parser.add_argument("texts", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "models")
+    parser.add_argument("--out", type=Path, default=MODELS)
     args = parser.parse_args()
     ranked = words.rank_words(read_texts(args.texts))
-    blob = words.pack_dictionary(ranked)
-    path = args.out / (args.name + words.DICTIONARY_SUFFIX)
-    path.write_bytes(blob)
-    print(f"{path}: {len(blob)} bytes, {len(ranked)} words", file=sys.stderr)
-    print(f'    "{args.name}": "{hashlib.sha256(blob).hexdigest()}",')
+    write_pinned(args.out, args.name, words.DICTIONARY_SUFFIX, words.pack_dictionary(ranked), f"{len(ranked)} words")
 
 
 if __name__ == "__main__":

@@ -11,14 +11,13 @@ in an order shuffled with ``--seed`` (so the learning rate's decay does not favo
 from __future__ import annotations
 
 import argparse
-import hashlib
 import random
 import sys
 import time
 from pathlib import Path
 
 import torch
-from texts import read_texts
+from shipped import MODELS, read_texts, write_pinned
 
 from lstmzip import codec, priors
 from lstmzip.presets import load_preset
@@ -34,7 +33,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=64)
     parser.add_argument("--max-bytes", type=int, default=1 << 40, help="stop after this many bytes of shuffled text")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "models")
+    parser.add_argument("--out", type=Path, default=MODELS)
     args = parser.parse_args()
     torch.set_num_threads(1)
     text = read_texts(args.texts)
@@ -52,11 +51,9 @@ def main() -> None:
         print(f"\r{done / 1e6:.2f} MB coded bytes, {time.perf_counter() - started:.0f} s", end="", file=sys.stderr)
 
     model = codec.train(kept, load_preset(args.level), args.streams, report)
-    blob = priors.pack(model.master)
-    path = args.out / (args.name + priors.SUFFIX)
-    path.write_bytes(blob)
-    print(f"\n{path}: {len(blob)} bytes, {total} bytes of text, {model.step_count} updates", file=sys.stderr)
-    print(f'    "{args.name}": "{hashlib.sha256(blob).hexdigest()}",')
+    print(file=sys.stderr)  # ends the progress line
+    detail = f"{total} bytes of text, {model.step_count} updates"
+    write_pinned(args.out, args.name, priors.SUFFIX, priors.pack(model.master), detail)
 
 
 if __name__ == "__main__":
