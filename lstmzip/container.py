@@ -46,7 +46,9 @@ from typing import Any, TypeVar
 from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError, UnsupportedFormatError
 
 MAGIC = b"\x89LZM"
-FORMAT_MAJOR = 5  # 2: word codes and the coded size in the settings; 3: context model fields; 4: prior; 5: dictionary
+# 2: word codes and the coded size in the settings; 3: context model fields; 4: prior; 5: dictionary;
+# 6: context weights by byte class
+FORMAT_MAJOR = 6
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}

@@ -3,10 +3,12 @@
 An LSTM trained online learns a file's statistics over thousands of updates; a count table learns
 them from the first occurrence. For each configured order k this model keeps, for each context (the
 last k bytes; hashed for k >= 3), how often each byte value followed it. The LSTM's output layer
-adds ``weight[k, confidence] * log(1 + 2 * count[byte])`` to each byte's logit (geometric mixing,
-as in PAQ-style compressors), with weights learned like every other parameter. The confidence
-bucket is the bit length of the context's total count, so a context seen once can be trusted less
-than one seen a thousand times.
+adds ``weight[k, class, confidence] * log(1 + 2 * count[byte])`` to each byte's logit (geometric
+mixing, as in PAQ-style compressors), with weights learned like every other parameter. The
+confidence bucket is the bit length of the context's total count, so a context seen once can be
+trusted less than one seen a thousand times; the class is the kind of byte just read (a word code,
+a letter, a space ...), as PAQ's mixers choose their weight set by a small context: inside a
+spelled-out word the short orders say more than after a space.
 
 Counts are small integers (at most ``count_limit``; a context's row is halved when one of its counts
 would pass it, so old statistics fade). Everything is integer NumPy arithmetic on bytes both sides
@@ -22,6 +24,20 @@ from lstmzip.numerics import log_count_table
 
 CONFIDENCE_BUCKETS = 12  # bit length of a context's total count: 0 (never seen), 1, 2..3, ..., 1024+
 _THRESHOLDS = np.array([1 << k for k in range(CONFIDENCE_BUCKETS - 1)], dtype=np.int64)
+BYTE_CLASSES = 6  # kinds of the byte just read, each with its own mixing weights
+
+
+def _byte_class(byte: int) -> int:
+    """0: bytes >= 0x80 (dictionary word codes), 1: ASCII letters, 2: space, 3: newline, 4: digits, 5: the rest."""
+    if byte >= 0x80:
+        return 0
+    character = chr(byte)
+    if character.isalpha():
+        return 1
+    return {" ": 2, "\n": 3}.get(character, 4 if character.isdigit() else 5)
+
+
+BYTE_CLASS = tuple(_byte_class(byte) for byte in range(256))
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 ORDERS_RULE = "context_orders must be increasing orders 1..8, comma-separated"
 

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 
 from lstmzip.assets import OPTIONAL_NAME
-from lstmzip.contexts import CONFIDENCE_BUCKETS, ORDERS_RULE, parse_orders
+from lstmzip.contexts import BYTE_CLASS, BYTE_CLASSES, CONFIDENCE_BUCKETS, ORDERS_RULE, parse_orders
 from lstmzip.match import BUCKETS
 from lstmzip.numerics import (
     ACT_BITS,
@@ -176,7 +176,8 @@ class ByteLSTM:
         matrices += [(f"below{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(1, L)]
         matrices += [("out_w", (L * H, ALPHABET), 1 / math.sqrt(L * H))]
         K = len(parse_orders(config.context_orders))
-        matrices += [("context", (K, CONFIDENCE_BUCKETS), 0.0)]  # weight of each order's log counts
+        weight_sets = BYTE_CLASSES * CONFIDENCE_BUCKETS
+        matrices += [("context", (K, weight_sets), 0.0)]  # weight of each order's log counts
         specs = tables + matrices
         self.row_table_size = sum(math.prod(shape) for _, shape, _ in row_tables)
         self.table_size = sum(math.prod(shape) for _, shape, _ in tables)
@@ -234,7 +235,8 @@ class ByteLSTM:
         self.rows = torch.arange(B, device=self.device)
         self.context_features = torch.zeros(T, B, K, ALPHABET, **f64)  # [T, B, K, 256] log counts, 2**12
         self.context_index = torch.zeros(T, B, K, dtype=torch.int64, device=self.device)  # [T, B, K] weight used
-        self.context_offsets = torch.arange(K, device=self.device) * CONFIDENCE_BUCKETS  # [K]
+        self.context_offsets = torch.arange(K, device=self.device) * weight_sets  # [K] first weight of each order
+        self.class_offsets = torch.tensor(BYTE_CLASS, device=self.device) * CONFIDENCE_BUCKETS  # [256]
         self.cell_scratch = torch.empty(B, H, **f64)
         # Back-propagation work space, allocated once (fresh large tensors cost page faults each time).
         self.delta = torch.empty(T, B, 4 * H, **f64)  # [T, B, 4H] gate pre-activation gradients
@@ -288,6 +290,7 @@ class ByteLSTM:
         if context is not None:
             features = self.context_features[t].copy_(context[0])  # [B, K, 256] < 2**15
             index = torch.add(context[1], self.context_offsets, out=self.context_index[t])  # [B, K]
+            index.add_(self.class_offsets.index_select(0, x).unsqueeze(1))  # the weight set of the byte just read
             weights = w["context"].view(-1).index_select(0, index.view(-1)).view(B, 1, -1)  # [B, 1, K] < 2**18
             logits.add_(torch.bmm(weights, features).view(B, ALPHABET).mul_(CONTEXT_TO_LOGIT))  # < 2**40
         boost = w["match"].index_select(0, self.match_bucket[t]).mul_(MATCH_SCALE)  # [B] < 2**36

@@ -25,9 +25,9 @@ SCALE_BITS = 12  # stored value = round(weight * 2**12)
 SUFFIX = ".prior.xz"
 
 KNOWN: dict[str, str] = {
-    "text-b3": "aded5dcae1fcc06fa0569978569a981c8f8974739f9bc199862d1b1f47430465",
-    "text-d3": "924cd6a1f677870db52021967260962e8a2509b1e10a53f322f068962bf22402",
-    "text-f3": "77b021d513952d0ddcd673ad08b2f81d8484ff5dcd916446cc21aa6892e83820",
+    "text-b4": "f298eea92db8c2bcc39f980c2387c617f8e2357550036c14c5afd374864ddc8f",
+    "text-d4": "a96299495b29bc92f5a8a01fecf846eeceafb8dbfa3a28465364bc9842a44896",
+    "text-f4": "d02ddeee5d51384dbc39cbde9e136ee4bf567f3387bd3940dee87f9495504c80",
 }
 """Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with."""
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lstmzip import numerics
-from lstmzip.contexts import CONFIDENCE_BUCKETS, ContextModel, parse_orders
+from lstmzip.contexts import BYTE_CLASS, CONFIDENCE_BUCKETS, ContextModel, parse_orders
 
 
 def test_log_count_table_is_pinned_and_accurate() -> None:
@@ -24,6 +24,11 @@ def test_parse_orders() -> None:
     for bad in ("0", "9", "2,1", "1,1", "a", "1,,2"):
         with pytest.raises(ValueError):
             parse_orders(bad)
+
+
+def test_byte_classes() -> None:
+    # word codes and other bytes >= 0x80, letters, space, newline, digits, the rest
+    assert [BYTE_CLASS[byte] for byte in b"\x80\xffaZ \n07.\x00\t"] == [0, 0, 1, 1, 2, 3, 4, 4, 5, 5, 5]
 
 
 def _feed(model: ContextModel, rows: list[bytes]) -> None:

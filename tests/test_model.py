@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from lstmzip.contexts import BYTE_CLASSES, CONFIDENCE_BUCKETS
 from lstmzip.model import ByteLSTM, ModelConfig
 
 
@@ -72,6 +73,18 @@ def test_probabilities_are_a_distribution() -> None:
     p = model.predict(torch.tensor([0, 65, 255]))
     assert p.dtype == torch.float32 and p.shape == (3, 256)
     assert torch.all(p > 0) and torch.allclose(p.sum(dim=1), torch.ones(3))
+
+
+def test_context_weights_are_chosen_by_the_kind_of_byte_just_read() -> None:
+    model = ByteLSTM(ModelConfig(layers=1, hidden=8, streams=3, segment=2, context_orders="1,2"))
+    features = torch.zeros(3, 2, 256, dtype=torch.float64)
+    confidence = torch.tensor([[1, 2]] * 3)
+    model.predict(torch.tensor([ord("a"), ord(" "), 0xC4]), context=(features, confidence))
+    per_order, per_class = BYTE_CLASSES * CONFIDENCE_BUCKETS, CONFIDENCE_BUCKETS
+    letter, space, code = 1, 2, 0  # contexts.BYTE_CLASS of "a", " " and a word code
+    assert model.context_index[0].tolist() == [
+        [kind * per_class + 1, per_order + kind * per_class + 2] for kind in (letter, space, code)
+    ]
 
 
 def test_match_model_only_reads_coded_bytes() -> None:

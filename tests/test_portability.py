@@ -20,13 +20,13 @@ from tests.conftest import SAMPLE_TEXT, sample_bytes
 # It starts from the default level's prior (same network shape), so loading a prior is covered too.
 PROBE_CONFIG = ModelConfig(
     layers=2,
-    hidden=96,
+    hidden=128,
     streams=8,
     segment=5,
     lr_decay_updates=20,
     match_min_length=4,
     context_orders="1,2,3,5,6",
-    prior="text-d3",
+    prior="text-d4",
 )
 PROBE_PRESET = Preset("probe", PROBE_CONFIG, 256, 4096)
 PROBE_INPUT = SAMPLE_TEXT * 3 + sample_bytes(500)
