@@ -25,9 +25,9 @@ SCALE_BITS = 12  # stored value = round(weight * 2**12)
 SUFFIX = ".prior.xz"
 
 KNOWN: dict[str, str] = {
-    "text-b4": "f298eea92db8c2bcc39f980c2387c617f8e2357550036c14c5afd374864ddc8f",
-    "text-d4": "a96299495b29bc92f5a8a01fecf846eeceafb8dbfa3a28465364bc9842a44896",
-    "text-f4": "d02ddeee5d51384dbc39cbde9e136ee4bf567f3387bd3940dee87f9495504c80",
+    "text-b5": "8e2f3884d6d6373af993048d661d433d5487f2a0f61a6fe19cd43987a0283bd5",
+    "text-d5": "b657e7788ff338e1a08b385b195ee80200bb57e16bea10bc63386063271a5396",
+    "text-f5": "0953093e153921a6c08bd4667ff96e0ac87a20a3adf77ea2a8d48ecc0fbed745",
 }
 """Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with."""
 

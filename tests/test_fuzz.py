@@ -23,9 +23,9 @@ from lstmzip.errors import ArchiveError
 from tests.conftest import SAMPLE_TEXT, TINY
 
 ORIGINAL = SAMPLE_TEXT[:300]
-ARCHIVE = lstmzip.compress(ORIGINAL, level=replace(TINY, word_dictionary="en-2"))  # damage reaches the word codes too
+ARCHIVE = lstmzip.compress(ORIGINAL, level=replace(TINY, word_dictionary="en-3"))  # damage reaches the word codes too
 HEADER_END = container.read_header(ARCHIVE)[1]
-assert codec.read_info(ARCHIVE)[3].dictionary == "en-2"
+assert codec.read_info(ARCHIVE)[3].dictionary == "en-3"
 
 
 @st.composite

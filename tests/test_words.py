@@ -55,17 +55,17 @@ def test_round_trip_textish(text: bytes, one_byte_codes: int) -> None:
 
 
 # The shipped dictionary, and one file code prefix (0x01) for the words it lacks.
-WITH_DICTIONARY = WordCodes.from_code_bytes(b"\x01", 0, "en-2")
+WITH_DICTIONARY = WordCodes.from_code_bytes(b"\x01", 0, "en-3")
 
 
 def test_exact_vector_with_the_dictionary() -> None:
     text = b"The cat sat on the mat; the Zorgblax is a caf\xc3\xa9 Zorgblax rabbit."
     # Dictionary ranks: "the" 0 -> 80, "is" 3 -> 83, "The" 20 -> 94, "on" 29 -> 9d (one byte,
-    # 0x80 + rank); "cat" 1295 -> c4 cf, "mat" 7425 -> dc c1 (prefix 0xc0 + (rank - 64) // 256, then
-    # the rest); "rabbit" 32565 -> f8 46 f5 (prefix 0xf8 + (rank - 14400) // 65536, two bytes). Words
-    # it lacks take file codes on first sight: "sat" 01 00, "Zorgblax" 01 01, "caf" 01 02; "a" stays.
-    # Bytes >= 0x80 of the input are escaped with ff.
-    expected = b"\x94 \xc4\xcf sat \x9d \x80 \xdc\xc1; \x80 Zorgblax \x83 a caf\xff\xc3\xff\xa9 \x01\x01 \xf8\x46\xf5."
+    # 0x80 + rank); "cat" 7646 -> dd 9e, "mat" 7664 -> dd b0 (prefix 0xc0 + (rank - 64) // 256, then
+    # the rest: words ending in "at" share a prefix); "rabbit" 23440 -> f8 23 50 (prefix 0xf8 +
+    # (rank - 14400) // 65536, two bytes). Words it lacks take file codes on first sight: "sat" 01 00,
+    # "Zorgblax" 01 01, "caf" 01 02; "a" stays. Bytes >= 0x80 of the input are escaped with ff.
+    expected = b"\x94 \xdd\x9e sat \x9d \x80 \xdd\xb0; \x80 Zorgblax \x83 a caf\xff\xc3\xff\xa9 \x01\x01 \xf8\x23\x50."
     assert WITH_DICTIONARY.encode(text) == expected
     assert WITH_DICTIONARY.decode(expected, len(text)) == text
 
@@ -80,18 +80,18 @@ def test_round_trip_with_the_dictionary(text: bytes, noise: bytes) -> None:
 
 def test_apply_with_a_dictionary() -> None:
     text = sample_words(2000) + b" the cat sat on the mat"
-    codes, coded = WordCodes.apply(text, "en-2")
-    assert codes.dictionary == "en-2" and codes.code_map and max(codes.code_bytes) < 0x80
+    codes, coded = WordCodes.apply(text, "en-3")
+    assert codes.dictionary == "en-3" and codes.code_map and max(codes.code_bytes) < 0x80
     assert codes.decode(coded, len(text)) == text
     short = b"the cat sat on the mat, " * 20  # below MIN_INPUT: the dictionary alone, no code map to store
-    assert WordCodes.apply(short, "en-2")[0] == WordCodes(b"", 0, "en-2")
+    assert WordCodes.apply(short, "en-3")[0] == WordCodes(b"", 0, "en-3")
     accented = "le café où la fenêtre s'ouvre était là, déjà ".encode() * 400  # every byte >= 0x80 would be escaped
-    assert not WordCodes.apply(accented, "en-2")[0].dictionary
-    assert WordCodes.apply(b"", "en-2") == (WordCodes(b"", 0), b"")
+    assert not WordCodes.apply(accented, "en-3")[0].dictionary
+    assert WordCodes.apply(b"", "en-3") == (WordCodes(b"", 0), b"")
 
 
 def test_dictionary_files_are_checked() -> None:
-    assert len(words_module.load_dictionary("en-2")) == 34365
+    assert len(words_module.load_dictionary("en-3")) == 34365
     assert words_module.unpack_dictionary(words_module.pack_dictionary([b"of", b"the", b"cat"])) == (
         b"of",
         b"the",
@@ -109,6 +109,10 @@ def test_rank_words() -> None:
     text = b"to be or not to be: that is the question. The the THE is is"
     # most frequent first, ties in byte order; one-byte ranks take 2-letter words, later ranks 3+
     assert words_module.rank_words(text)[:6] == [b"is", b"be", b"the", b"to", b"THE", b"The"]
+    # past the one-byte codes, each tier holds capitalized words last, each group in the order of the
+    # reversed spelling
+    frequent = b" ".join(bytes((97 + i // 26, 97 + i % 26)) for i in range(64)) + b" "
+    assert words_module.rank_words(frequent * 3 + b"abc Cab bca Acb")[64:] == [b"bca", b"abc", b"Cab", b"Acb"]
     for rank in (0, 63, 64, 14399, 14400, words_module.DICTIONARY_CAPACITY - 1):
         code = words_module._dictionary_code(rank)
         assert words_module._dictionary_rank(code) == rank and len(code) == 1 + (rank >= 64) + (rank >= 14400)
@@ -132,10 +136,10 @@ def test_build_dictionary_script_writes_a_loadable_dictionary(tmp_path: Path) ->
 def test_archive_naming_an_unknown_or_changed_dictionary_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UnsupportedFormatError, match="no-such-words"):
         codec.compress(sample_words(2000), replace(TINY, word_dictionary="no-such-words"))
-    archive = codec.compress(sample_words(2000), replace(TINY, word_dictionary="en-2"))
-    assert codec.read_info(archive)[3].dictionary == "en-2"
+    archive = codec.compress(sample_words(2000), replace(TINY, word_dictionary="en-3"))
+    assert codec.read_info(archive)[3].dictionary == "en-3"
     assert codec.decompress(archive) == sample_words(2000)
-    monkeypatch.setattr(words_module, "DICTIONARIES", {"en-2": "0" * 64})
+    monkeypatch.setattr(words_module, "DICTIONARIES", {"en-3": "0" * 64})
     words_module.load_dictionary.cache_clear()
     try:
         with pytest.raises(UnsupportedFormatError, match="not the one"):
@@ -152,7 +156,7 @@ LONG_INPUTS = (
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.large_base_example])
-@given(LONG_INPUTS, st.sampled_from(["", "en-2"]))
+@given(LONG_INPUTS, st.sampled_from(["", "en-3"]))
 def test_apply_round_trips_or_leaves_the_input_alone(data: bytes, dictionary: str) -> None:
     words, coded = WordCodes.apply(data, dictionary)
     words.validate()
@@ -201,7 +205,7 @@ def test_header_with_bad_word_codes_is_refused() -> None:
         (type(coding)(coding.level, coding.coder, coding.block_steps, header.original_size + 1), config, words),
         (coding, config, WordCodes(b"", 0)),  # no codes, yet fewer bytes coded than the original
         (coding, config, WordCodes(words.code_map, words.one_byte_codes, "No Such")),  # not a dictionary name
-        (coding, config, WordCodes.from_code_bytes(b"\x01\x90", 1, "en-2")),  # file code among the dictionary's
+        (coding, config, WordCodes.from_code_bytes(b"\x01\x90", 1, "en-3")),  # file code among the dictionary's
     ]
     for records in bad_records:
         settings_bytes = b"".join(container.pack_record(record) for record in records)
