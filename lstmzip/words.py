@@ -16,9 +16,10 @@ words, ranked, are always the same codes, from their first occurrence on: ranks 
 byte (0x80 + rank), the next 56 * 256 a prefix byte 0xc0..0xf7 and one more byte, the rest a
 prefix 0xf8..0xfe and two more bytes; a code is always shorter than its word. Within the two- and
 three-byte tiers the capitalized words follow the others, each in the order of their reversed
-spelling, so a prefix byte stands for the case and a family of word endings (``rank_words``). Every byte >= 0x80
-of the input is escaped as 0xff and itself. Because a word has the same code in every file, a
-prior (``priors.py``) learns what the codes mean: the model knows "the" before it reads a file.
+spelling, so a prefix byte stands for the case and a family of word endings (``rank_words``).
+Every byte >= 0x80 of the input is escaped as 0xff and itself. Because a word has the same code in
+every file, a prior (``priors.py``) learns what the codes mean: the model knows "the" before it
+reads a file.
 
 File codes (``code_map``): byte values that never occur in the input and are not letters (below
 0x80 with a dictionary). Both sides give each eligible word that has no code the next free code
