@@ -235,8 +235,10 @@ class ByteLSTM:
         self.rows = torch.arange(B, device=self.device)
         self.context_features = torch.zeros(T, B, K, ALPHABET, **f64)  # [T, B, K, 256] log counts, 2**12
         self.context_index = torch.zeros(T, B, K, dtype=torch.int64, device=self.device)  # [T, B, K] weight used
-        self.context_offsets = torch.arange(K, device=self.device) * weight_sets  # [K] first weight of each order
-        self.class_offsets = torch.tensor(BYTE_CLASS, device=self.device) * CONFIDENCE_BUCKETS  # [256]
+        # Where order k's weights for the class of the byte just read begin; a step adds its confidence bucket.
+        orders = torch.arange(K, device=self.device) * weight_sets  # [K]
+        classes = torch.tensor(BYTE_CLASS, device=self.device) * CONFIDENCE_BUCKETS  # [256]
+        self.weight_offsets = classes.unsqueeze(1) + orders  # [256, K]
         self.cell_scratch = torch.empty(B, H, **f64)
         # Back-propagation work space, allocated once (fresh large tensors cost page faults each time).
         self.delta = torch.empty(T, B, 4 * H, **f64)  # [T, B, 4H] gate pre-activation gradients
@@ -289,8 +291,8 @@ class ByteLSTM:
         logits = torch.addmm(w["out_embed"].index_select(0, x), h_new, w["out_w"])  # [B, 256] < 2**48
         if context is not None:
             features = self.context_features[t].copy_(context[0])  # [B, K, 256] < 2**15
-            index = torch.add(context[1], self.context_offsets, out=self.context_index[t])  # [B, K]
-            index.add_(self.class_offsets.index_select(0, x).unsqueeze(1))  # the weight set of the byte just read
+            offsets = self.weight_offsets.index_select(0, x)  # [B, K] the weight sets of the byte just read
+            index = torch.add(context[1], offsets, out=self.context_index[t])  # [B, K]
             weights = w["context"].view(-1).index_select(0, index.view(-1)).view(B, 1, -1)  # [B, 1, K] < 2**18
             logits.add_(torch.bmm(weights, features).view(B, ALPHABET).mul_(CONTEXT_TO_LOGIT))  # < 2**40
         boost = w["match"].index_select(0, self.match_bucket[t]).mul_(MATCH_SCALE)  # [B] < 2**36
@@ -326,7 +328,7 @@ class ByteLSTM:
         d_expected = d.gather(1, self.match_expected[:T].reshape(TB, 1)).view(TB).mul_(MATCH_SCALE)  # [TB]
         grads["match"].zero_().index_add_(0, self.match_bucket[:T].reshape(TB), d_expected)
         grads["match"][BUCKETS] = 0.0  # "no match" has no boost to learn
-        K = self.context_offsets.numel()
+        K = self.weight_offsets.shape[1]
         if K:  # d weight = sum over bytes of dlogit * log count: 2**32, < 2**36 per step, < 2**48 in all, 2**52 x 16
             per_step = torch.bmm(self.context_features[:T].view(TB, K, ALPHABET), d.view(TB, ALPHABET, 1))
             grads["context"].zero_().view(-1).index_add_(0, self.context_index[:T].view(-1), per_step.view(-1))
