@@ -1,4 +1,4 @@
-"""The archive format, version 5. Bytes in, bytes out; no model and no coder here.
+"""The archive format, version 7. Bytes in, bytes out; no model and no coder here.
 
 All integers are little-endian::
 
@@ -6,7 +6,7 @@ All integers are little-endian::
 
     header   offset  size  field
              0       4     magic b"\\x89LZM" (non-ASCII first byte, as in PNG: never valid text)
-             4       1     format major version (5); a reader refuses other majors
+             4       1     format major version (7); a reader refuses other majors
              5       1     format minor version (0); a newer minor only appends header fields
              6       2     N: length of the header body
              8       N     header body:
@@ -47,8 +47,8 @@ from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArch
 
 MAGIC = b"\x89LZM"
 # 2: word codes and the coded size in the settings; 3: context model fields; 4: prior; 5: dictionary;
-# 6: context weights by byte class
-FORMAT_MAJOR = 6
+# 6: context weights by byte class; 7: file code prefixes by case and ending
+FORMAT_MAJOR = 7
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}

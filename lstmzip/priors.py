@@ -25,9 +25,9 @@ SCALE_BITS = 12  # stored value = round(weight * 2**12)
 SUFFIX = ".prior.xz"
 
 KNOWN: dict[str, str] = {
-    "text-b5": "8e2f3884d6d6373af993048d661d433d5487f2a0f61a6fe19cd43987a0283bd5",
-    "text-d5": "b657e7788ff338e1a08b385b195ee80200bb57e16bea10bc63386063271a5396",
-    "text-f5": "0953093e153921a6c08bd4667ff96e0ac87a20a3adf77ea2a8d48ecc0fbed745",
+    "text-d6": "4ba47c0ddc68046c9a4e28189b22e85e93ff9780092e3b69ddc78479d372de05",
+    "text-f6": "51beab509f6d4e337d3e8126d20656de090ddb1d1ce62dfb45de5c1ab833ddc3",
+    "text-b6": "32af1b1f060148183e30bb14c1b87f8d4c062bc514fe4c604e81afb04d0992a1",
 }
 """Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with."""
 

@@ -38,7 +38,9 @@ def test_codes_run_out_and_words_stay_as_they_are() -> None:
     text = b" ".join(words * 2)
     coded = SMALL.encode(text)
     assert SMALL.decode(coded, len(text)) == text
-    assert SMALL.capacity == 258 and len(coded) < len(text)
+    assert len(coded) < len(text)
+    # 2 one-byte codes and 256 behind the prefix: the 258th new word has a code, the 259th not
+    assert coded.count(words[257]) == 1 and coded.count(words[258]) == 2
 
 
 TEXTISH = st.lists(
@@ -70,12 +72,33 @@ def test_exact_vector_with_the_dictionary() -> None:
     assert WITH_DICTIONARY.decode(expected, len(text)) == text
 
 
+# Two file code prefixes (0x01, 0x02) with the dictionary: one for each case.
+GROUPED = WordCodes.from_code_bytes(b"\x01\x02", 0, "en-3")
+
+
+def test_file_codes_are_grouped_by_case() -> None:
+    codes = GROUPED
+    # Lowercase words take prefix 01 (the even prefixes), capitalized words 02 (the odd ones); the
+    # second byte counts within the prefix, in order of first appearance.
+    text = b"sat Zorgblax caf zzyzx Quix blorp; sat Quix zzyzx blorp caf Zorgblax"
+    expected = b"sat Zorgblax caf zzyzx Quix blorp; \x01\x00 \x02\x01 \x01\x02 \x01\x03 \x01\x01 \x02\x00"
+    assert codes.encode(text) == expected
+    assert codes.decode(expected, len(text)) == text
+    # A full prefix passes its words on to the next one with room (cyclically): the 257th
+    # capitalized word takes prefix 01.
+    names = [b"Q" + bytes((97 + i // 26 % 26, 97 + i % 26)) + b"zq" for i in range(257)]
+    text = b" ".join(names * 2)
+    coded = codes.encode(text)
+    assert coded.endswith(b" \x02\xff \x01\x00") and codes.decode(coded, len(text)) == text
+
+
 @settings(max_examples=200, deadline=None)
 @given(TEXTISH, st.binary(max_size=8))
 def test_round_trip_with_the_dictionary(text: bytes, noise: bytes) -> None:
-    noise = noise.replace(b"\x01", b"")  # the input lacks its file code bytes (apply picks absent ones)
+    noise = noise.translate(None, b"\x01\x02")  # the input lacks its file code bytes (apply picks absent ones)
     data = noise + text + noise
-    assert WITH_DICTIONARY.decode(WITH_DICTIONARY.encode(data), len(data)) == data
+    for codes in (WITH_DICTIONARY, GROUPED):
+        assert codes.decode(codes.encode(data), len(data)) == data
 
 
 def test_apply_with_a_dictionary() -> None:
