@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,8 +12,8 @@ from hypothesis import strategies as st
 
 import lstmzip
 from lstmzip import codec, container
-from lstmzip.errors import ArchiveError, CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError
-from lstmzip.presets import Preset
+from lstmzip.errors import ArchiveError, CorruptArchiveError, NotAnArchiveError, PresetError, TruncatedArchiveError
+from lstmzip.presets import Preset, load_preset
 from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 EDGE_CASES = {
@@ -66,6 +67,22 @@ GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior an
     TINY: (3407, "c6c0daa8409292dccdb0275967bd1ffeb859485fea1956396b765b45296cec5e"),
     "default": (3060, "f4147466f820c287d87110abaaa518ade4db1ad0bb134374f122c52ccc9a422f"),
 }
+
+
+def test_long_inputs_decay_the_step_size_more_slowly() -> None:
+    best = load_preset("best")  # 10 streams x 10 steps: 100 coded bytes per update
+    assert best.config_for(460_005).lr_decay_updates == 400  # book1: 4,600 updates, the preset's 400
+    assert best.config_for(1_501_521).lr_decay_updates == 751  # world192.txt: 5 % of 15,015 updates
+    slow = replace(TINY, lr_decay_min_share=1.0)  # halve the step size only at the end
+    archive = lstmzip.compress(SAMPLE_TEXT, level=slow)
+    _, coding, config, _ = codec.read_info(archive)
+    updates = coding.coded_size // (config.streams * config.segment)
+    assert config.lr_decay_updates == updates > TINY.model.lr_decay_updates  # the header says what was used
+    assert lstmzip.decompress(archive) == SAMPLE_TEXT
+    model = {key: value for key, value in TINY.model.to_dict().items() if key not in ("streams", "numerics")}
+    shape = {"max_streams": 4, "min_stream_bytes": 64, "block_bytes": 256, "model": model}
+    with pytest.raises(PresetError, match="lr_decay_min_share"):
+        Preset.from_dict("broken", {**shape, "lr_decay_min_share": 1.5})
 
 
 @pytest.mark.parametrize("level", GOLDEN, ids=["tiny", "default"])
