@@ -223,9 +223,7 @@ def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress 
     """Yield the archive of ``data`` piece by piece: header, each block, trailer."""
     words, coded = _word_codes(data, preset)
     progress = _original_progress(progress, len(data), len(coded))
-    config = preset.config_for(len(coded))
-    if config.prior and not looks_like_text(data):
-        config = replace(config, prior="")  # the priors learned text; binary data gained nothing or lost (geo)
+    config = preset.config_for(len(coded), looks_like_text(data))
     layout = Layout.for_size(len(coded), config.streams)
     if layout.streams:
         config = replace(config, streams=layout.streams)

@@ -41,19 +41,28 @@ class Preset:
     word_codes: bool = True  # write words as codes before the model (``words.py``)
     word_dictionary: str = ""  # the shipped dictionary whose words are codes ("": codes made per file)
     lr_decay_min_share: float = 0.0  # lr_decay_updates is at least this share of the input's updates
+    min_stream_bytes_from_scratch: int = 0  # min_stream_bytes for a model without a prior (0: the same)
 
-    def config_for(self, size: int) -> ModelConfig:
-        """The model config for an input of ``size`` bytes.
+    def config_for(self, size: int, text: bool = True) -> ModelConfig:
+        """The model config for ``size`` bytes to the model, of text or not.
+
+        Only text starts from the prior: the priors learned text, and binary data gained nothing from
+        one or lost (geo). A model without a prior learns from seeded weights and needs more updates
+        per byte, so it may take fewer streams (``min_stream_bytes_from_scratch``): at the default
+        level geo, obj1, sum and obj2 gained 0.07-0.20 bpb from 16 KiB per stream instead of the
+        text's 2 KiB (docs/DESIGN.md).
 
         A long input keeps a higher step size for longer: with ``lr_decay_min_share`` the step size
         halves no sooner than after that share of the input's updates. Measured at the best level
         (docs/DESIGN.md): world192.txt's 15,000 updates gained 0.011 bpb from halving after 800
         updates instead of 400, while book1 (4,600) and alice29.txt (960) lost 0.004-0.007.
         """
-        streams = max(1, min(self.model.streams, size // self.min_stream_bytes))
+        prior = self.model.prior if text else ""
+        min_bytes = self.min_stream_bytes if prior else self.min_stream_bytes_from_scratch or self.min_stream_bytes
+        streams = max(1, min(self.model.streams, size // min_bytes))
         updates = size // (streams * self.model.segment)
         decay = max(self.model.lr_decay_updates, round(updates * self.lr_decay_min_share))
-        return replace(self.model, streams=streams, lr_decay_updates=decay)
+        return replace(self.model, streams=streams, lr_decay_updates=decay, prior=prior)
 
     def block_steps(self, config: ModelConfig) -> int:
         """Steps per block: a whole number of segments, about ``block_bytes`` of input."""
@@ -73,6 +82,9 @@ class Preset:
             lr_decay_min_share = float(data.get("lr_decay_min_share", 0.0))
             if not 0.0 <= lr_decay_min_share <= 1.0:
                 raise ValueError("lr_decay_min_share must be in [0, 1]")
+            min_stream_bytes_from_scratch = int(data.get("min_stream_bytes_from_scratch", 0))
+            if min_stream_bytes_from_scratch < 0:
+                raise ValueError("min_stream_bytes_from_scratch must be at least 0")
             return cls(
                 name,
                 model,
@@ -82,6 +94,7 @@ class Preset:
                 word_codes,
                 word_dictionary,
                 lr_decay_min_share,
+                min_stream_bytes_from_scratch,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise PresetError(f"preset {name!r} is malformed: {error}") from error

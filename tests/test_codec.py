@@ -69,6 +69,12 @@ GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior an
 }
 
 
+def _tiny_preset_data(**fields: object) -> dict[str, object]:
+    """TINY as a preset file would hold it, with ``fields`` added."""
+    model = {key: value for key, value in TINY.model.to_dict().items() if key not in ("streams", "numerics")}
+    return {"max_streams": 4, "min_stream_bytes": 64, "block_bytes": 256, "model": model, **fields}
+
+
 def test_long_inputs_decay_the_step_size_more_slowly() -> None:
     best = load_preset("best")  # 10 streams x 10 steps: 100 coded bytes per update
     assert best.config_for(460_005).lr_decay_updates == 400  # book1: 4,600 updates, the preset's 400
@@ -79,10 +85,22 @@ def test_long_inputs_decay_the_step_size_more_slowly() -> None:
     updates = coding.coded_size // (config.streams * config.segment)
     assert config.lr_decay_updates == updates > TINY.model.lr_decay_updates  # the header says what was used
     assert lstmzip.decompress(archive) == SAMPLE_TEXT
-    model = {key: value for key, value in TINY.model.to_dict().items() if key not in ("streams", "numerics")}
-    shape = {"max_streams": 4, "min_stream_bytes": 64, "block_bytes": 256, "model": model}
     with pytest.raises(PresetError, match="lr_decay_min_share"):
-        Preset.from_dict("broken", {**shape, "lr_decay_min_share": 1.5})
+        Preset.from_dict("broken", _tiny_preset_data(lr_decay_min_share=1.5))
+
+
+def test_a_model_without_a_prior_takes_fewer_streams() -> None:
+    default = load_preset("default")
+    text, binary = default.config_for(100_000, text=True), default.config_for(100_000, text=False)
+    assert (text.prior, text.streams) == (default.model.prior, 32)  # 2 KiB per stream, from the prior
+    assert (binary.prior, binary.streams) == ("", 100_000 // default.min_stream_bytes_from_scratch)
+    scratch = replace(TINY, min_stream_bytes_from_scratch=256)  # TINY names no prior: every input starts from scratch
+    data = sample_bytes(1000)
+    archive = lstmzip.compress(data, level=scratch)
+    assert codec.read_info(archive)[2].streams == 3 < TINY.model.streams
+    assert lstmzip.decompress(archive) == data
+    with pytest.raises(PresetError, match="min_stream_bytes_from_scratch"):
+        Preset.from_dict("broken", _tiny_preset_data(min_stream_bytes_from_scratch=-1))
 
 
 @pytest.mark.parametrize("level", GOLDEN, ids=["tiny", "default"])
