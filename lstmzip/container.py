@@ -1,12 +1,12 @@
-"""The archive format, version 7. Bytes in, bytes out; no model and no coder here.
+"""The archive format, version 8. Bytes in, bytes out; no model and no coder here.
 
-All integers are little-endian::
+Fixed-size integers are little-endian::
 
     archive  = header, block * block_count, trailer
 
     header   offset  size  field
              0       4     magic b"\\x89LZM" (non-ASCII first byte, as in PNG: never valid text)
-             4       1     format major version (7); a reader refuses other majors
+             4       1     format major version (8); a reader refuses other majors
              5       1     format minor version (0); a newer minor only appends header fields
              6       2     N: length of the header body
              8       N     header body:
@@ -15,7 +15,8 @@ All integers are little-endian::
                              u8   content checksum kind (1 = CRC32)
                              u16  M: length of the settings
                              M    settings: records packed by ``pack_record``, field by field in
-                                  declaration order (int: u32, U64: u64, float: f64, str: u8 length
+                                  declaration order (int and U64: unsigned LEB128, 7 bits a byte,
+                                  least significant first, shortest form; float: f64; str: u8 length
                                   + UTF-8, bytes: u8 length + bytes): the codec's ``CodingSettings``,
                                   the model's ``ModelConfig``, then the text transform's ``WordCodes``
                              ...  fields of later minor versions, skipped by this reader
@@ -47,8 +48,9 @@ from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArch
 
 MAGIC = b"\x89LZM"
 # 2: word codes and the coded size in the settings; 3: context model fields; 4: prior; 5: dictionary;
-# 6: context weights by byte class; 7: file code prefixes by case and ending
-FORMAT_MAJOR = 7
+# 6: context weights by byte class; 7: file code prefixes by case and ending; 8: variable-length
+# integers in the settings (37 bytes less header: 0.002 bpb on alice29.txt, 3 % of grammar.lsp's archive)
+FORMAT_MAJOR = 8
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}
@@ -153,7 +155,8 @@ def minimum_archive_size(header_end: int, block_count: int) -> int:
 
 
 Record = TypeVar("Record")
-_NUMBERS = {"int": struct.Struct("<I"), "U64": struct.Struct("<Q"), "float": struct.Struct("<d")}
+_FLOAT = struct.Struct("<d")
+_INT_BITS = {"int": 32, "U64": 64}
 
 
 U64 = int
@@ -168,8 +171,15 @@ def pack_record(record: Any) -> bytes:
         if field.type in ("str", "bytes"):
             encoded = value.encode() if field.type == "str" else value
             out += bytes([len(encoded)]) + encoded
+        elif field.type == "float":
+            out += _FLOAT.pack(value)
         else:
-            out += _NUMBERS[str(field.type)].pack(value)
+            if not 0 <= value < 1 << _INT_BITS[str(field.type)]:
+                raise ValueError(f"{field.name} = {value} does not fit its field")
+            while value >= 0x80:
+                out.append(value & 0x7F | 0x80)
+                value >>= 7
+            out.append(value)
     return bytes(out)
 
 
@@ -185,10 +195,28 @@ def unpack_record(cls: type[Record], data: bytes, offset: int = 0) -> tuple[Reco
                     raise IndexError
                 values[field.name] = raw.decode() if field.type == "str" else bytes(raw)
                 offset += 1 + length
+            elif field.type == "float":
+                (values[field.name],) = _FLOAT.unpack_from(data, offset)
+                offset += _FLOAT.size
             else:
-                number = _NUMBERS[str(field.type)]
-                (values[field.name],) = number.unpack_from(data, offset)
-                offset += number.size
+                values[field.name], offset = _unpack_varint(data, offset, _INT_BITS[str(field.type)])
     except (IndexError, struct.error, UnicodeDecodeError) as error:
         raise CorruptArchiveError("header settings are malformed") from error
     return cls(**values), offset
+
+
+def _unpack_varint(data: bytes, offset: int, bits: int) -> tuple[int, int]:
+    """The LEB128 integer of at most ``bits`` bits at ``offset``, and the offset after it (IndexError if cut)."""
+    value = shift = 0
+    while True:
+        byte = data[offset]
+        offset += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+        if shift >= bits:
+            raise CorruptArchiveError("header settings are malformed (an integer is too long)")
+    if value >> bits or (byte == 0 and shift > 7):
+        raise CorruptArchiveError("header settings are malformed (an integer out of range or not in its shortest form)")
+    return value, offset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import lstmzip
 from lstmzip import codec, container
+from lstmzip.container import U64
 from lstmzip.errors import ArchiveError, CorruptArchiveError, NotAnArchiveError, PresetError, TruncatedArchiveError
 from lstmzip.presets import Preset, load_preset
 from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
@@ -64,8 +65,8 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # profile version, not a silent change of archives.
 GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
 GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior and dictionary (7,150 coded bytes)
-    TINY: (3407, "c6c0daa8409292dccdb0275967bd1ffeb859485fea1956396b765b45296cec5e"),
-    "default": (3060, "f4147466f820c287d87110abaaa518ade4db1ad0bb134374f122c52ccc9a422f"),
+    TINY: (3367, "b87feab6071edd94bcd0f724656b9156c6c1e429104b89992bcda68981b6d8c5"),
+    "default": (3023, "3be0c8a64ce2826ef6c1b6421c33b03925bbd19817559fd7f1be5b54a1b4b0b2"),
 }
 
 
@@ -170,6 +171,43 @@ def test_absurd_model_dimensions_are_refused(archive: bytes) -> None:
     forged = container.Header(header.original_size, header.block_count, settings).pack() + archive[offset:]
     with pytest.raises(CorruptArchiveError, match="hidden"):
         lstmzip.decompress(forged)
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    small: int
+    large: U64
+    rate: float
+
+
+@pytest.mark.parametrize(
+    "numbers", [_Numbers(0, 0, 0.0), _Numbers(127, 128, 0.5), _Numbers(2**32 - 1, 2**64 - 1, -1e300)]
+)
+def test_settings_integers_take_as_few_bytes_as_they_need(numbers: _Numbers) -> None:
+    packed = container.pack_record(numbers)
+    varint_bytes = [(len(f"{value:b}") + 6) // 7 for value in (numbers.small, numbers.large)]  # 7 bits a byte
+    assert len(packed) == sum(varint_bytes) + 8
+    assert container.unpack_record(_Numbers, packed) == (numbers, len(packed))
+
+
+@pytest.mark.parametrize(
+    "packed",
+    [
+        b"\x80\x00" + b"\x00" * 9,  # zero in two bytes: not the shortest form
+        b"\xff\xff\xff\xff\x10" + b"\x00" * 9,  # 2^32 in a u32 field
+        b"\xff\xff\xff\xff\xff\x01" + b"\x00" * 9,  # six bytes for a u32 field
+        b"\x01\x80",  # cut inside an integer
+    ],
+)
+def test_malformed_settings_integers_are_refused(packed: bytes) -> None:
+    with pytest.raises(CorruptArchiveError, match="settings are malformed"):
+        container.unpack_record(_Numbers, packed)
+
+
+def test_settings_integers_out_of_range_are_not_written() -> None:
+    for numbers in (_Numbers(2**32, 0, 0.0), _Numbers(-1, 0, 0.0), _Numbers(0, 2**64, 0.0)):
+        with pytest.raises(ValueError, match="does not fit"):
+            container.pack_record(numbers)
 
 
 def test_memory_stays_flat() -> None:
