@@ -338,14 +338,14 @@ class _FileCodeBook:
         self.words: dict[bytes, bytes] = {}  # code -> word
         self._ones = codes.code_bytes[: codes.one_byte_codes]
         self._prefixes = codes.code_bytes[codes.one_byte_codes :]
-        self._filled = [0] * len(self._prefixes)  # second bytes given, per prefix
         count = len(self._prefixes)
+        self._filled = [0] * count  # second bytes given, per prefix
         self._by_case = bool(codes.dictionary) and count >= 2
         groups = 2 if self._by_case else 1
         # each group's prefixes in the order it fills them: its own (g, g + 2, ...), then the others
+        # from g on, cyclically
         self._fill_order = [
-            [*range(g, count, groups), *(p % count for p in range(g, g + count) if p % count % groups != g)]
-            for g in range(groups)
+            sorted(range(count), key=lambda p, g=g: (p % groups != g, (p - g) % count)) for g in range(groups)
         ]
 
     def assign(self, word: bytes) -> None:
