@@ -13,7 +13,7 @@ import numpy as np
 
 from lstmzip.errors import CorruptArchiveError
 
-CODER_ID = "constriction-0.5-range-categorical-fast"
+CODER_ID = "constriction-0.5-range-fast"
 """Recorded in the archive header: the quantization of probabilities is part of the format."""
 
 _FAMILY = constriction.stream.model.Categorical(perfect=False)

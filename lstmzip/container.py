@@ -1,32 +1,35 @@
-"""The archive format, version 8. Bytes in, bytes out; no model and no coder here.
+"""The archive format, version 9. Bytes in, bytes out; no model and no coder here.
 
-Fixed-size integers are little-endian::
+Integers written "varint" are unsigned LEB128 (7 bits a byte, least significant first) in their
+shortest form; a reader refuses longer forms and values beyond the field's range. Fixed-size
+integers are little-endian::
 
     archive  = header, block * block_count, trailer
 
     header   offset  size  field
              0       4     magic b"\\x89LZM" (non-ASCII first byte, as in PNG: never valid text)
-             4       1     format major version (8); a reader refuses other majors
+             4       1     format major version (9); a reader refuses other majors
              5       1     format minor version (0); a newer minor only appends header fields
              6       2     N: length of the header body
              8       N     header body:
-                             u64  original size in bytes
-                             u32  block count
-                             u8   content checksum kind (1 = CRC32)
-                             u16  M: length of the settings
-                             M    settings: records packed by ``pack_record``, field by field in
-                                  declaration order (int and U64: unsigned LEB128, 7 bits a byte,
-                                  least significant first, shortest form; float: f64; str: u8 length
-                                  + UTF-8, bytes: u8 length + bytes): the codec's ``CodingSettings``,
-                                  the model's ``ModelConfig``, then the text transform's ``WordCodes``
-                             ...  fields of later minor versions, skipped by this reader
+                             varint  original size in bytes
+                             varint  block count
+                             u8      content checksum kind (1 = CRC32)
+                             varint  M: length of the settings
+                             M       settings: records packed by ``pack_record``, field by field in
+                                     declaration order (int and U64: varint; float: a decimal,
+                                     varint digits and zigzag varint exponent, the shortest that
+                                     gives the value back; str: u8 length + UTF-8; bytes: u8 length
+                                     + bytes): the codec's ``CodingSettings``, the model's
+                                     ``ModelConfig``, then the text transform's ``WordCodes``
+                             ...     fields of later minor versions, skipped by this reader
              8+N     4     CRC32 of bytes [0, 8+N)
 
-    block    u8   kind: 0 = range coded, 1 = stored (the coder would have expanded it)
-             u32  bytes of the coded input in this block (the input after its word codes)
-             u32  C: length of the payload
-             u32  CRC32 of this block's coded input (each stream's part, stream by stream)
-             C    payload: range coder words (little-endian u32), or the coded input as it is
+    block    u8      kind: 0 = range coded, 1 = stored (the coder would have expanded it)
+             varint  bytes of the coded input in this block (the input after its word codes)
+             varint  C: length of the payload
+             u32     CRC32 of this block's coded input (each stream's part, stream by stream)
+             C       payload: range coder words (little-endian u32), or the coded input as it is
 
 A stored block is still fed through the model on both sides, so the model stays in step.
 
@@ -39,6 +42,8 @@ start independent model runs. Every field is checked before anything large is al
 
 from __future__ import annotations
 
+import decimal
+import math
 import struct
 import zlib
 from dataclasses import dataclass, fields
@@ -49,19 +54,20 @@ from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArch
 MAGIC = b"\x89LZM"
 # 2: word codes and the coded size in the settings; 3: context model fields; 4: prior; 5: dictionary;
 # 6: context weights by byte class; 7: file code prefixes by case and ending; 8: variable-length
-# integers in the settings (37 bytes less header: 0.002 bpb on alice29.txt, 3 % of grammar.lsp's archive)
-FORMAT_MAJOR = 8
+# integers in the settings (37 bytes less header: 0.002 bpb on alice29.txt, 3 % of grammar.lsp's archive);
+# 9: the probability map's rate in the settings, floats as short decimals, varints in the header body
+# and block headers
+FORMAT_MAJOR = 9
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}
 DIGEST_SIZE = 4
-BLOCK_HEADER = struct.Struct("<BIII")
 BLOCK_CODED = 0
 BLOCK_STORED = 1
 _PREAMBLE = struct.Struct("<4sBBH")
-_BODY = struct.Struct("<QIBH")
 _CRC = struct.Struct("<I")
 MAX_ORIGINAL_SIZE = 1 << 40
+MIN_BLOCK_HEADER = 1 + 1 + 1 + 4  # kind, two one-byte varints, CRC
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,13 @@ class Header:
     minor: int = FORMAT_MINOR
 
     def pack(self) -> bytes:
-        body = _BODY.pack(self.original_size, self.block_count, self.checksum_kind, len(self.settings)) + self.settings
+        body = (
+            _varint(self.original_size, 64)
+            + _varint(self.block_count, 64)
+            + bytes([self.checksum_kind])
+            + _varint(len(self.settings), 32)
+            + self.settings
+        )
         head = _PREAMBLE.pack(MAGIC, FORMAT_MAJOR, FORMAT_MINOR, len(body)) + body
         return head + _CRC.pack(zlib.crc32(head))
 
@@ -98,10 +110,13 @@ def read_header(buffer: bytes | memoryview) -> tuple[Header, int]:
     (stored_crc,) = _CRC.unpack_from(buffer, end)
     if zlib.crc32(buffer[:end]) != stored_crc:
         raise CorruptArchiveError("header checksum mismatch (archive is damaged)")
-    if body_size < _BODY.size:
-        raise CorruptArchiveError("header is too short")
-    original_size, block_count, checksum_kind, settings_size = _BODY.unpack_from(buffer, _PREAMBLE.size)
-    settings_start = _PREAMBLE.size + _BODY.size
+    try:
+        original_size, offset = _unpack_varint(buffer, _PREAMBLE.size, 64)
+        block_count, offset = _unpack_varint(buffer, offset, 64)
+        checksum_kind = buffer[offset]
+        settings_size, settings_start = _unpack_varint(buffer, offset + 1, 32)
+    except (IndexError, CorruptArchiveError) as error:
+        raise CorruptArchiveError("header body is malformed") from error
     if settings_start + settings_size > end:
         raise CorruptArchiveError("header settings overrun the header")
     if checksum_kind not in CHECKSUM_NAMES:
@@ -121,18 +136,28 @@ class Block:
     payload: bytes
 
     def pack(self) -> bytes:
-        return BLOCK_HEADER.pack(self.kind, self.original_count, len(self.payload), self.original_crc) + self.payload
+        counts = _varint(self.original_count, 32) + _varint(len(self.payload), 32)
+        return bytes([self.kind]) + counts + _CRC.pack(self.original_crc) + self.payload
 
 
 def read_block(buffer: bytes | memoryview, offset: int) -> tuple[Block, int]:
     """Return the block at ``offset`` and the offset after it."""
-    _need(buffer, offset + BLOCK_HEADER.size, "block header")
-    kind, original_count, payload_size, original_crc = BLOCK_HEADER.unpack_from(buffer, offset)
+    _need(buffer, offset + MIN_BLOCK_HEADER, "block header")
+    kind = buffer[offset]
     if kind not in (BLOCK_CODED, BLOCK_STORED):
         raise CorruptArchiveError(f"unknown block kind {kind}")
+    try:
+        original_count, position = _unpack_varint(buffer, offset + 1, 32)
+        payload_size, position = _unpack_varint(buffer, position, 32)
+    except IndexError as error:
+        raise TruncatedArchiveError("archive is truncated (in the block header)") from error
+    except CorruptArchiveError as error:
+        raise CorruptArchiveError("block header is malformed") from error
+    _need(buffer, position + _CRC.size, "block header")
+    (original_crc,) = _CRC.unpack_from(buffer, position)
     if kind == BLOCK_STORED and payload_size != original_count:
         raise CorruptArchiveError("stored block length does not match its size")
-    start = offset + BLOCK_HEADER.size
+    start = position + _CRC.size
     _need(buffer, start + payload_size, "block payload")
     return Block(kind, original_count, original_crc, bytes(buffer[start : start + payload_size])), start + payload_size
 
@@ -151,16 +176,16 @@ def read_trailer(buffer: bytes | memoryview, offset: int) -> int:
 
 def minimum_archive_size(header_end: int, block_count: int) -> int:
     """The smallest archive that can hold ``block_count`` blocks: checked before allocating output."""
-    return header_end + block_count * BLOCK_HEADER.size + DIGEST_SIZE
+    return header_end + block_count * MIN_BLOCK_HEADER + DIGEST_SIZE
 
 
 Record = TypeVar("Record")
-_FLOAT = struct.Struct("<d")
 _INT_BITS = {"int": 32, "U64": 64}
+_MAX_DIGITS = 10**17  # repr() never needs more than 17 significant digits
 
 
 U64 = int
-"""Annotation for an int field packed as u64 (plain ``int`` fields are u32)."""
+"""Annotation for an int field of 64 bits (plain ``int`` fields are 32 bits)."""
 
 
 def pack_record(record: Any) -> bytes:
@@ -172,14 +197,14 @@ def pack_record(record: Any) -> bytes:
             encoded = value.encode() if field.type == "str" else value
             out += bytes([len(encoded)]) + encoded
         elif field.type == "float":
-            out += _FLOAT.pack(value)
+            if not (math.isfinite(value) and value >= 0.0) or math.copysign(1.0, value) < 0:
+                raise ValueError(f"{field.name} = {value} does not fit its field (a finite float >= 0)")
+            digits, exponent = _decimal(value)
+            out += _varint(digits, 64) + _varint(2 * exponent if exponent >= 0 else -2 * exponent - 1, 32)
         else:
             if not 0 <= value < 1 << _INT_BITS[str(field.type)]:
                 raise ValueError(f"{field.name} = {value} does not fit its field")
-            while value >= 0x80:
-                out.append(value & 0x7F | 0x80)
-                value >>= 7
-            out.append(value)
+            out += _varint(value, _INT_BITS[str(field.type)])
     return bytes(out)
 
 
@@ -196,16 +221,45 @@ def unpack_record(cls: type[Record], data: bytes, offset: int = 0) -> tuple[Reco
                 values[field.name] = raw.decode() if field.type == "str" else bytes(raw)
                 offset += 1 + length
             elif field.type == "float":
-                (values[field.name],) = _FLOAT.unpack_from(data, offset)
-                offset += _FLOAT.size
+                digits, offset = _unpack_varint(data, offset, 64)
+                zigzag, offset = _unpack_varint(data, offset, 32)
+                exponent = zigzag >> 1 if not zigzag & 1 else -(zigzag >> 1) - 1
+                value = float(f"{digits}e{exponent}") if digits < _MAX_DIGITS and abs(exponent) < 400 else math.inf
+                if not math.isfinite(value) or _decimal(value) != (digits, exponent):
+                    raise CorruptArchiveError("header settings are malformed (a number not in its shortest form)")
+                values[field.name] = value
             else:
                 values[field.name], offset = _unpack_varint(data, offset, _INT_BITS[str(field.type)])
-    except (IndexError, struct.error, UnicodeDecodeError) as error:
+    except (IndexError, UnicodeDecodeError) as error:
         raise CorruptArchiveError("header settings are malformed") from error
     return cls(**values), offset
 
 
-def _unpack_varint(data: bytes, offset: int, bits: int) -> tuple[int, int]:
+def _decimal(value: float) -> tuple[int, int]:
+    """(digits, exponent) of the shortest decimal that reads back as ``value`` >= 0, without trailing zeros."""
+    _, digit_tuple, exponent = decimal.Decimal(repr(value)).as_tuple()
+    digits = int("".join(map(str, digit_tuple)))
+    if digits == 0:
+        return 0, 0
+    while digits % 10 == 0:
+        digits //= 10
+        exponent += 1  # type: ignore[operator]
+    return digits, int(exponent)
+
+
+def _varint(value: int, bits: int) -> bytes:
+    """``value`` (0 <= value < 2**bits) as LEB128 in its shortest form."""
+    if not 0 <= value < 1 << bits:
+        raise ValueError(f"{value} does not fit {bits} bits")
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _unpack_varint(data: bytes | memoryview, offset: int, bits: int) -> tuple[int, int]:
     """The LEB128 integer of at most ``bits`` bits at ``offset``, and the offset after it (IndexError if cut)."""
     value = shift = 0
     while True:
