@@ -110,11 +110,12 @@ def read_header(buffer: bytes | memoryview) -> tuple[Header, int]:
     (stored_crc,) = _CRC.unpack_from(buffer, end)
     if zlib.crc32(buffer[:end]) != stored_crc:
         raise CorruptArchiveError("header checksum mismatch (archive is damaged)")
+    head = buffer[:end]  # the body's fields must end inside it
     try:
-        original_size, offset = _unpack_varint(buffer, _PREAMBLE.size, 64)
-        block_count, offset = _unpack_varint(buffer, offset, 64)
-        checksum_kind = buffer[offset]
-        settings_size, settings_start = _unpack_varint(buffer, offset + 1, 32)
+        original_size, offset = _unpack_varint(head, _PREAMBLE.size, 64)
+        block_count, offset = _unpack_varint(head, offset, 64)
+        checksum_kind = head[offset]
+        settings_size, settings_start = _unpack_varint(head, offset + 1, 32)
     except (IndexError, CorruptArchiveError) as error:
         raise CorruptArchiveError("header body is malformed") from error
     if settings_start + settings_size > end:
