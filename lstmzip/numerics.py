@@ -125,19 +125,14 @@ class NumericsError(RuntimeError):
     """The exact-arithmetic tables on this machine are not the pinned ones."""
 
 
-def checked_tables() -> tuple[np.ndarray, np.ndarray]:
-    """(sigmoid table, exp table) as int64, after checking them against their pinned digest."""
-    digest = table_digest()
-    if digest != TABLE_DIGEST:
-        raise NumericsError(f"numeric tables of profile {PROFILE} do not match (digest {digest[:12]})")
-    return _tables()
-
-
 class Tables:
     """The lookup tables as float64 tensors on one device."""
 
     def __init__(self, device: torch.device) -> None:
-        sigmoid, exp_table = checked_tables()
+        digest = table_digest()
+        if digest != TABLE_DIGEST:
+            raise NumericsError(f"numeric tables of profile {PROFILE} do not match (digest {digest[:12]})")
+        sigmoid, exp_table = _tables()
         self.sigmoid = torch.from_numpy(sigmoid.astype(np.float64)).to(device)  # [65537]
         self.exp = torch.from_numpy(exp_table.astype(np.float64)).to(device)  # [40961]
         # tanh(x) = 2 * sigmoid(2x) - 1, taken from the sigmoid table entry by entry (exact integers).
