@@ -202,9 +202,7 @@ def pack_record(record: Any) -> bytes:
             digits, exponent = _decimal(value)
             out += _varint(digits, 64) + _varint(2 * exponent if exponent >= 0 else -2 * exponent - 1, 32)
         else:
-            if not 0 <= value < 1 << _INT_BITS[str(field.type)]:
-                raise ValueError(f"{field.name} = {value} does not fit its field")
-            out += _varint(value, _INT_BITS[str(field.type)])
+            out += _varint(value, _INT_BITS[str(field.type)], field.name)
     return bytes(out)
 
 
@@ -247,10 +245,10 @@ def _decimal(value: float) -> tuple[int, int]:
     return digits, int(exponent)
 
 
-def _varint(value: int, bits: int) -> bytes:
-    """``value`` (0 <= value < 2**bits) as LEB128 in its shortest form."""
+def _varint(value: int, bits: int, name: str = "value") -> bytes:
+    """``value`` (0 <= value < 2**bits) as LEB128 in its shortest form; ValueError names ``name`` if not."""
     if not 0 <= value < 1 << bits:
-        raise ValueError(f"{value} does not fit {bits} bits")
+        raise ValueError(f"{name} = {value} does not fit its field ({bits} bits)")
     out = bytearray()
     while value >= 0x80:
         out.append(value & 0x7F | 0x80)
