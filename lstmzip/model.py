@@ -59,6 +59,7 @@ MAX_HIDDEN = 512
 MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
 MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
 CONTEXT_INIT = 0.5  # every order starts with some say (0.25 and 1.0 measured: within 0.004 bpb); learning sets the rest
+ADAM_CHUNK = 32768  # values per chunk of the Adam update (six arrays of 256 KiB fit this core's 2 MiB L2)
 CONTEXT_TO_LOGIT = 2.0 ** (PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS)  # weight x log count -> logit scale
 
 
@@ -246,6 +247,7 @@ class ByteLSTM:
         self.multiplier = torch.empty(T, B, 4, H, **f64)
         self.out_to_cell = torch.empty(T, B, H, **f64)
         self.forget = torch.empty(T, B, H, **f64)
+        self.adam_scratch = torch.empty(2, ADAM_CHUNK, **f64)
         self.t = 0
 
     def _refresh_forward_weights(self, start: int = 0) -> None:
@@ -412,36 +414,64 @@ class ByteLSTM:
         beta1 = 0 their step would be zero anyway, and beta2 ~ 1 makes skipping their decay
         negligible); measured: see docs/DESIGN.md. Separate IEEE operations only.
         """
-        cfg, dense = self.config, self.row_table_size
-        self.grad[: self.table_size - dense].mul_(2.0**-GRAD_BITS)  # the small tables' gradients were at 2**20
-        self.grad[self.table_size - dense :].mul_(2.0 ** -(GRAD_BITS + ACT_BITS))  # matrices' at 2**36
+        cfg, dense, tables = self.config, self.row_table_size, self.table_size
+        # The small tables' gradients (at 2**20) join the matrices' scale, so one factor serves the buffer.
+        self.grad[: tables - dense].mul_(2.0**ACT_BITS)
         self.step_count += 1
         self.beta2_power *= cfg.beta2
         rate, momentum = self.learning_rate(), None
         if self.adam_m is not None:
             self.beta1_power *= cfg.beta1
             rate, momentum = rate / (1.0 - self.beta1_power), self.adam_m[dense:]
-        self._adam_update(self.master[dense:], self.adam_v[dense:], momentum, self.grad, rate)
-        self._refresh_forward_weights(dense)
+        forward = self.forward_weights[dense:]
+        self._adam_update(
+            self.master[dense:], self.adam_v[dense:], momentum, self.grad, GRAD_BITS + ACT_BITS, rate, forward
+        )
+        forward[: tables - dense].mul_(2.0**ACT_BITS)  # byte tables add to products at 2**32
         for name, rows, grad in row_grads:
             master_view, v_view, m_view = self.row_views[name]
             master, v = master_view.index_select(0, rows), v_view.index_select(0, rows)  # [R, width]
             m = None if m_view is None else m_view.index_select(0, rows)
-            self._adam_update(master, v, m, grad.mul_(2.0**-GRAD_BITS), rate)
+            self._adam_update(master, v, m, grad, GRAD_BITS, rate, forward=grad)  # grad's values are spent
             master_view.index_copy_(0, rows, master)
             v_view.index_copy_(0, rows, v)
             if m_view is not None and m is not None:
                 m_view.index_copy_(0, rows, m)
-            self.w[name].index_copy_(0, rows, _to_forward_grid(master, master, master.numel()))
+            self.w[name].index_copy_(0, rows, grad.mul_(2.0**ACT_BITS))
 
     def _adam_update(
-        self, master: torch.Tensor, v: torch.Tensor, m: torch.Tensor | None, grad: torch.Tensor, rate: float
+        self,
+        master: torch.Tensor,
+        v: torch.Tensor,
+        m: torch.Tensor | None,
+        grad: torch.Tensor,
+        grad_bits: int,
+        rate: float,
+        forward: torch.Tensor,
     ) -> None:
-        """Adam with bias correction on these tensors, in place (``grad`` is overwritten)."""
+        """Adam with bias correction on these contiguous tensors, in place; ``grad`` is at 2**grad_bits.
+
+        ``forward`` (which may be ``grad``: each chunk's gradients are spent before it is written)
+        receives the updated weights rounded to 2**16. The work goes in chunks of ``ADAM_CHUNK``
+        values, each through every operation while its arrays sit in the L2 cache, into
+        preallocated scratch: the same operations on the same values as one pass over the whole
+        buffer, so the same bits.
+        """
         cfg = self.config
-        numerator = grad
-        if m is not None:
-            numerator = m.mul_(cfg.beta1).add_(torch.mul(grad, 1.0 - cfg.beta1))
-        v.mul_(cfg.beta2).add_(grad.mul(grad).mul_(1.0 - cfg.beta2))
-        denominator = exact_sqrt_(torch.div(v, 1.0 - self.beta2_power)).add_(cfg.eps)
-        master.sub_(torch.div(numerator, denominator).mul_(rate)).clamp_(-WEIGHT_CLIP, WEIGHT_CLIP)
+        bias_correction = 1.0 - self.beta2_power
+        flat = [t.view(-1) for t in (master, v, grad, forward)]
+        m_flat = None if m is None else m.view(-1)
+        for start in range(0, flat[0].numel(), ADAM_CHUNK):
+            master_c, v_c, grad_c, forward_c = (t[start : start + ADAM_CHUNK] for t in flat)
+            n = master_c.numel()
+            scratch, denominator = self.adam_scratch[0, :n], self.adam_scratch[1, :n]
+            numerator = grad_c.mul_(2.0**-grad_bits)
+            if m_flat is not None:
+                numerator = (
+                    m_flat[start : start + n].mul_(cfg.beta1).add_(torch.mul(grad_c, 1.0 - cfg.beta1, out=scratch))
+                )
+            v_c.mul_(cfg.beta2).add_(torch.mul(grad_c, grad_c, out=scratch).mul_(1.0 - cfg.beta2))
+            exact_sqrt_(torch.div(v_c, bias_correction, out=denominator)).add_(cfg.eps)
+            step = torch.div(numerator, denominator, out=scratch).mul_(rate)
+            master_c.sub_(step).clamp_(-WEIGHT_CLIP, WEIGHT_CLIP)
+            torch.mul(master_c, float(1 << WEIGHT_BITS), out=forward_c).round_()
