@@ -44,6 +44,7 @@ from lstmzip.numerics import (
     PRODUCT_BITS,
     PROFILE,
     WEIGHT_BITS,
+    LookupWork,
     Tables,
     exact_sqrt_,
     rescale_,
@@ -151,6 +152,43 @@ def _to_forward_grid(master: torch.Tensor, out: torch.Tensor, tables: int) -> to
     return out
 
 
+@dataclass(frozen=True)
+class _LayerStep:
+    """Views of one layer's weights and buffers at one step, made once: building a view costs about
+    as much dispatch as an operation on it, and a step would otherwise build some forty."""
+
+    embed: torch.Tensor  # [256, 4H] byte input table (forward weights, updated in place)
+    rec: torch.Tensor  # [H, 4H]
+    below: torch.Tensor | None  # [H, 4H]; None in layer 0, which sees the match model's byte instead
+    h_prev: torch.Tensor  # [B, H] this layer's state after step t - 1
+    h_below: torch.Tensor | None  # [B, H] the layer below after step t
+    h_new: torch.Tensor  # [B, H]
+    gates: torch.Tensor  # [B, 4H] sigmoid outputs
+    i: torch.Tensor  # [B, H] views of ``gates``: input, forget, cell input (as a sigmoid), output
+    f: torch.Tensor
+    g: torch.Tensor
+    o: torch.Tensor
+    c_prev: torch.Tensor  # [B, H]
+    c_new: torch.Tensor  # [B, H]
+    tanh_c: torch.Tensor  # [B, H]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """Views of the segment buffers at step t (see ``_LayerStep``)."""
+
+    x: torch.Tensor  # [B]
+    match_expected: torch.Tensor  # [B]
+    match_bucket: torch.Tensor  # [B]
+    match_input: torch.Tensor  # [B]
+    h_new: torch.Tensor  # [B, L*H]
+    context_features: torch.Tensor  # [B, K, 256]
+    context_index: torch.Tensor  # [B, K]
+    freq: torch.Tensor  # [B, 256]
+    freq_sum: torch.Tensor  # [B, 1]
+    layers: tuple[_LayerStep, ...]
+
+
 class ByteLSTM:
     """The online-learning predictor for ``config.streams`` parallel byte streams."""
 
@@ -240,7 +278,13 @@ class ByteLSTM:
         orders = torch.arange(K, device=self.device) * weight_sets  # [K]
         classes = torch.tensor(BYTE_CLASS, device=self.device) * CONFIDENCE_BUCKETS  # [256]
         self.weight_offsets = classes.unsqueeze(1) + orders  # [256, K]
-        self.cell_scratch = torch.empty(B, H, **f64)
+        self.pre_activation = torch.empty(B, 4 * H, **f64)  # [B, 4H]
+        self.logits = torch.empty(B, ALPHABET, **f64)  # [B, 256]
+        self.probabilities = torch.empty(B, ALPHABET, dtype=torch.float32, device=self.device)  # [B, 256]
+        self.gate_work = LookupWork((B, 4 * H), self.device)
+        self.cell_work = LookupWork((B, H), self.device)
+        self.freq_work = LookupWork((B, ALPHABET), self.device)
+        self.steps = [self._step_views(t) for t in range(T)]
         # Back-propagation work space, allocated once (fresh large tensors cost page faults each time).
         self.delta = torch.empty(T, B, 4 * H, **f64)  # [T, B, 4H] gate pre-activation gradients
         self.slope = torch.empty(T, B, 4 * H, **f64)
@@ -254,6 +298,43 @@ class ByteLSTM:
         """Forward weights [start:] = master weights rounded to the fixed-point grid."""
         _to_forward_grid(self.master[start:], self.forward_weights[start:], self.table_size - start)
 
+    def _step_views(self, t: int) -> _Step:
+        H, w = self.config.hidden, self.w
+        layers = []
+        for l in range(self.config.layers):
+            layer, below = slice(l * H, (l + 1) * H), slice((l - 1) * H, l * H)
+            i, f, g, o = self.gates[l, t].split(H, dim=1)
+            layers.append(
+                _LayerStep(
+                    embed=w[f"embed{l}"],
+                    rec=w[f"rec{l}"],
+                    below=w[f"below{l}"] if l else None,
+                    h_prev=self.hcat[t, :, layer],
+                    h_below=self.hcat[t + 1, :, below] if l else None,
+                    h_new=self.hcat[t + 1, :, layer],
+                    gates=self.gates[l, t],
+                    i=i,
+                    f=f,
+                    g=g,
+                    o=o,
+                    c_prev=self.cell[l, t],
+                    c_new=self.cell[l, t + 1],
+                    tanh_c=self.tanh_cell[l, t],
+                )
+            )
+        return _Step(
+            x=self.x[t],
+            match_expected=self.match_expected[t],
+            match_bucket=self.match_bucket[t],
+            match_input=self.match_input[t],
+            h_new=self.hcat[t + 1],
+            context_features=self.context_features[t],
+            context_index=self.context_index[t],
+            freq=self.freq[t],
+            freq_sum=self.freq_sum[t],
+            layers=tuple(layers),
+        )
+
     @torch.no_grad()
     def predict(
         self,
@@ -264,46 +345,48 @@ class ByteLSTM:
     ) -> torch.Tensor:
         """Consume byte ``x`` [B] (int64) of every stream; return P(next byte) [B, 256] as float32.
 
+        The returned tensor is the model's buffer, overwritten by the next call.
+
         ``expected`` and ``bucket`` [B] come from the match model: the byte a repeat predicts and its
         length bucket (``BUCKETS`` where there is no match). ``context`` comes from the context
         model: log-count features [B, K, 256] at 2**LOG_COUNT_BITS and confidence buckets [B, K].
         """
-        cfg, t = self.config, self.t
-        B, H, w = cfg.streams, cfg.hidden, self.w
-        self.x[t].copy_(x)
+        step, w, tables = self.steps[self.t], self.w, self.tables
+        step.x.copy_(x)
         if expected is not None and bucket is not None:
-            self.match_expected[t].copy_(expected)
-            self.match_bucket[t].copy_(bucket)
-            self.match_input[t].copy_(expected).masked_fill_(bucket == BUCKETS, ALPHABET)
-        h_prev, h_new = self.hcat[t], self.hcat[t + 1]  # [B, L*H] each
-        for l in range(cfg.layers):
-            layer = slice(l * H, (l + 1) * H)
-            a = torch.addmm(w[f"embed{l}"].index_select(0, x), h_prev[:, layer], w[f"rec{l}"])  # [B,4H] < 2**46
-            if l == 0:
-                a.add_(w["match_embed"].index_select(0, self.match_input[t]))
-            if l > 0:
-                a.addmm_(h_new[:, (l - 1) * H : l * H], w[f"below{l}"])  # < 2**47
-            s = self.tables.sigmoid_(a, PRODUCT_BITS, out=self.gates[l, t])  # [B, 4H]
-            i, f, g_sigmoid, o = s.split(H, dim=1)  # [B, H] each
-            g = g_sigmoid * 2.0 - ONE
-            c = torch.mul(f, self.cell[l, t], out=self.cell[l, t + 1]).addcmul_(i, g)  # < 2**36
-            rescale_(c, ACT_BITS).clamp_(-CELL_CLIP, CELL_CLIP)
-            tc = self.tables.tanh(c, ACT_BITS, self.cell_scratch, out=self.tanh_cell[l, t])  # [B, H]
-            rescale_(torch.mul(o, tc, out=h_new[:, layer]), ACT_BITS)
-        logits = torch.addmm(w["out_embed"].index_select(0, x), h_new, w["out_w"])  # [B, 256] < 2**48
+            step.match_expected.copy_(expected)
+            step.match_bucket.copy_(bucket)
+            step.match_input.copy_(expected).masked_fill_(bucket == BUCKETS, ALPHABET)
+        a = self.pre_activation  # [B, 4H]
+        for layer in step.layers:
+            torch.index_select(layer.embed, 0, x, out=a).addmm_(layer.h_prev, layer.rec)  # < 2**46
+            if layer.below is None:
+                a.add_(w["match_embed"].index_select(0, step.match_input))
+            else:
+                a.addmm_(layer.h_below, layer.below)  # < 2**47
+            tables.sigmoid(a, PRODUCT_BITS, self.gate_work, out=layer.gates)  # [B, 4H]
+            # c = f * c_prev + i * g with g = 2 * g_sigmoid - 1, all at 2**32 and exact (< 2**36)
+            c = torch.mul(layer.f, layer.c_prev, out=layer.c_new).addcmul_(layer.i, layer.g, value=2.0)
+            rescale_(c.sub_(layer.i, alpha=ONE), ACT_BITS).clamp_(-CELL_CLIP, CELL_CLIP)
+            tables.tanh(c, ACT_BITS, self.cell_work, out=layer.tanh_c)  # [B, H]
+            rescale_(torch.mul(layer.o, layer.tanh_c, out=layer.h_new), ACT_BITS)
+        logits = torch.index_select(w["out_embed"], 0, x, out=self.logits)  # [B, 256]
+        logits.addmm_(step.h_new, w["out_w"])  # < 2**48
         if context is not None:
-            features = self.context_features[t].copy_(context[0])  # [B, K, 256] < 2**15
+            features = step.context_features.copy_(context[0])  # [B, K, 256] < 2**15
             offsets = self.weight_offsets.index_select(0, x)  # [B, K] the weight sets of the byte just read
-            index = torch.add(context[1], offsets, out=self.context_index[t])  # [B, K]
-            weights = w["context"].view(-1).index_select(0, index.view(-1)).view(B, 1, -1)  # [B, 1, K] < 2**18
-            logits.add_(torch.bmm(weights, features).view(B, ALPHABET).mul_(CONTEXT_TO_LOGIT))  # < 2**40
-        boost = w["match"].index_select(0, self.match_bucket[t]).mul_(MATCH_SCALE)  # [B] < 2**36
-        logits.index_put_((self.rows, self.match_expected[t]), boost, accumulate=True)
-        distance = torch.sub(logits.amax(dim=1, keepdim=True), logits)  # [B, 256] >= 0
-        freq = self.tables.exp_neg_(distance, PRODUCT_BITS, out=self.freq[t])
-        torch.sum(freq, dim=1, keepdim=True, out=self.freq_sum[t])
-        self.t = t + 1
-        return (freq / self.freq_sum[t]).to(torch.float32)
+            index = torch.add(context[1], offsets, out=step.context_index)  # [B, K]
+            weights = w["context"].view(-1).index_select(0, index.view(-1)).mul_(CONTEXT_TO_LOGIT)  # [B*K] < 2**22
+            weights = weights.view_as(index).unsqueeze(1)  # [B, 1, K]
+            logits.unsqueeze(1).baddbmm_(weights, features)  # < 2**40 before the sum with the logits
+        boost = w["match"].index_select(0, step.match_bucket).mul_(MATCH_SCALE)  # [B] < 2**36
+        logits.index_put_((self.rows, step.match_expected), boost, accumulate=True)
+        distance = torch.sub(logits.amax(dim=1, keepdim=True), logits, out=logits)  # [B, 256] >= 0
+        freq = tables.exp_neg(distance, PRODUCT_BITS, self.freq_work, out=step.freq)
+        torch.sum(freq, dim=1, keepdim=True, out=step.freq_sum)
+        self.t += 1
+        # float64 quotients rounded once to float32, as ``.to(float32)`` would
+        return torch.div(freq, step.freq_sum, out=self.probabilities)
 
     @torch.no_grad()
     def learn(self, targets: torch.Tensor, weight: torch.Tensor | None = None) -> None:

@@ -125,6 +125,15 @@ class NumericsError(RuntimeError):
     """The exact-arithmetic tables on this machine are not the pinned ones."""
 
 
+class LookupWork:
+    """Scratch for table lookups on tensors of one shape, allocated once: the fractional table
+    position (float64) and its integer index (int32, which converts and gathers faster than int64)."""
+
+    def __init__(self, shape: tuple[int, ...], device: torch.device) -> None:
+        self.position = torch.empty(shape, dtype=torch.float64, device=device)
+        self.index = torch.empty(shape, dtype=torch.int32, device=device)
+
+
 class Tables:
     """The lookup tables as float64 tensors on one device."""
 
@@ -133,40 +142,53 @@ class Tables:
         if digest != TABLE_DIGEST:
             raise NumericsError(f"numeric tables of profile {PROFILE} do not match (digest {digest[:12]})")
         sigmoid, exp_table = _tables()
-        self.sigmoid = torch.from_numpy(sigmoid.astype(np.float64)).to(device)  # [65537]
-        self.exp = torch.from_numpy(exp_table.astype(np.float64)).to(device)  # [40961]
+        self.sigmoid_values = torch.from_numpy(sigmoid.astype(np.float64)).to(device)  # [65537]
+        self.exp_values = torch.from_numpy(exp_table.astype(np.float64)).to(device)  # [40961]
         # tanh(x) = 2 * sigmoid(2x) - 1, taken from the sigmoid table entry by entry (exact integers).
-        self.tanh_half = self.sigmoid * 2.0 - float(1 << ACT_BITS)  # [65537] tanh((k - 2**15) * 2**-12)
+        self.tanh_values = self.sigmoid_values * 2.0 - float(1 << ACT_BITS)  # [65537] tanh((k - 2**15) * 2**-12)
+        # Table position of x = 0, plus the half that makes truncation round to nearest (halves up).
+        self.sigmoid_origin = torch.tensor(SIG_OFFSET + 0.5, dtype=torch.float64, device=device)
+        self.exp_origin = torch.tensor(0.5, dtype=torch.float64, device=device)
 
-    def sigmoid_(self, x: torch.Tensor, frac_bits: int, out: torch.Tensor) -> torch.Tensor:
-        """out = sigmoid(x * 2**-frac_bits) at scale 2**ACT_BITS; ``x`` is overwritten.
+    def sigmoid(self, x: torch.Tensor, frac_bits: int, work: LookupWork, out: torch.Tensor) -> torch.Tensor:
+        """out = sigmoid(x * 2**-frac_bits) at scale 2**ACT_BITS.
 
         Nearest table entry (halves up); inputs beyond +-16 saturate. |x| < 2**(frac_bits + 36)
         keeps the index arithmetic exact.
         """
-        return self._lookup(self.sigmoid, x, frac_bits, x, out)
+        scale = 2.0 ** (SIG_STEP_BITS - frac_bits)
+        return self._lookup(self.sigmoid_values, self.sigmoid_origin, SIG_MAX_INDEX, x, scale, work, out)
 
-    def tanh(self, x: torch.Tensor, frac_bits: int, scratch: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """out = tanh(x * 2**-frac_bits) = 2 * sigmoid(2x) - 1 at scale 2**ACT_BITS; ``x`` is kept.
+    def tanh(self, x: torch.Tensor, frac_bits: int, work: LookupWork, out: torch.Tensor) -> torch.Tensor:
+        """out = tanh(x * 2**-frac_bits) = 2 * sigmoid(2x) - 1 at scale 2**ACT_BITS.
 
-        The same table entries as ``2 * sigmoid_(x, frac_bits - 1) - 1``, in fewer operations.
+        The same table entries as ``2 * sigmoid(x, frac_bits - 1) - 1``, in fewer operations.
         """
-        return self._lookup(self.tanh_half, x, frac_bits - 1, scratch, out)
+        scale = 2.0 ** (SIG_STEP_BITS - frac_bits + 1)
+        return self._lookup(self.tanh_values, self.sigmoid_origin, SIG_MAX_INDEX, x, scale, work, out)
+
+    def exp_neg(self, d: torch.Tensor, frac_bits: int, work: LookupWork, out: torch.Tensor) -> torch.Tensor:
+        """out = exp(-d * 2**-frac_bits) at scale 2**EXP_BITS for d >= 0."""
+        scale = 2.0 ** (EXP_STEP_BITS - frac_bits)
+        return self._lookup(self.exp_values, self.exp_origin, EXP_MAX_INDEX, d, scale, work, out)
 
     @staticmethod
     def _lookup(
-        table: torch.Tensor, x: torch.Tensor, frac_bits: int, scratch: torch.Tensor, out: torch.Tensor
+        table: torch.Tensor,
+        origin: torch.Tensor,
+        max_index: int,
+        x: torch.Tensor,
+        scale: float,
+        work: LookupWork,
+        out: torch.Tensor,
     ) -> torch.Tensor:
-        index = torch.mul(x, 2.0 ** (SIG_STEP_BITS - frac_bits), out=scratch)
-        index.add_(SIG_OFFSET + 0.5).clamp_(0, SIG_MAX_INDEX)
-        # truncation == floor, the values are >= 0
-        return torch.index_select(table, 0, index.to(torch.int64).view(-1), out=out.view(-1)).view_as(out)
-
-    def exp_neg_(self, d: torch.Tensor, frac_bits: int, out: torch.Tensor) -> torch.Tensor:
-        """out = exp(-d * 2**-frac_bits) at scale 2**EXP_BITS for d >= 0; ``d`` is overwritten."""
-        d.mul_(2.0 ** (EXP_STEP_BITS - frac_bits)).add_(0.5).clamp_(max=EXP_MAX_INDEX)
-        index = d.to(torch.int64)
-        return torch.index_select(self.exp, 0, index.view(-1), out=out.view(-1)).view_as(out)
+        """out = table[floor(origin + x * scale)], the position clamped to the table."""
+        # ``scale`` is a power of two, so the product is exact and the one rounding of the sum is
+        # the same with or without a fused multiply-add.
+        position = torch.add(origin, x, alpha=scale, out=work.position)
+        position.clamp_(0, max_index)
+        index = work.index.copy_(position)  # truncation == floor, the values are >= 0
+        return torch.index_select(table, 0, index.view(-1), out=out.view(-1)).view_as(out)
 
 
 def rescale_(x: torch.Tensor, shift: int) -> torch.Tensor:
