@@ -174,6 +174,20 @@ class _LayerStep:
 
 
 @dataclass(frozen=True)
+class _BackStep:
+    """Views of one layer's back-propagation buffers at one step (see ``_LayerStep``)."""
+
+    dh: torch.Tensor  # [B, H] gradient reaching this layer's output from above
+    delta: torch.Tensor  # [B, 4H] gate pre-activation gradients
+    delta_ifg: torch.Tensor  # [B, 3, H] of those, the input, forget and cell-input gates'
+    delta_o: torch.Tensor  # [B, H] the output gate's
+    mult_ifg: torch.Tensor  # [B, 3, H] cell-state gradient -> gate gradient multipliers
+    mult_o: torch.Tensor  # [B, H] output gradient -> output gate gradient multiplier
+    out_to_cell: torch.Tensor  # [B, H] output gradient -> cell-state gradient
+    forget: torch.Tensor  # [B, H] cell-state gradient -> the previous step's
+
+
+@dataclass(frozen=True)
 class _Step:
     """Views of the segment buffers at step t (see ``_LayerStep``)."""
 
@@ -291,12 +305,40 @@ class ByteLSTM:
         self.multiplier = torch.empty(T, B, 4, H, **f64)
         self.out_to_cell = torch.empty(T, B, H, **f64)
         self.forget = torch.empty(T, B, H, **f64)
+        self.dh = torch.empty(T, B, L * H, **f64)  # [T, B, L*H] gradients of the hidden states
+        self.dc = torch.empty(B, H, **f64)  # [B, H] cell-state gradient carried back through a segment
+        self.dh_step = torch.empty(B, H, **f64)  # [B, H] hidden-state gradient at one step
+        self.dh_scratch = torch.empty(B, H, **f64)
+        # The recurrent matrices transposed into contiguous copies (refreshed with the weights): the
+        # back-propagation's product by each at every step runs 1.5-1.8x faster than through a
+        # transposed view (measured: 64 -> 43 us at H128 B32, 65 -> 37 us at H192 B10).
+        self.rec_transposed = [torch.empty(4 * H, H, **f64) for _ in range(L)]  # [4H, H] each
+        self._refresh_transposed()
+        self.back_steps = [[self._back_step_views(l, t) for t in range(T)] for l in range(L)]
         self.adam_scratch = torch.empty(2, ADAM_CHUNK, **f64)
         self.t = 0
 
     def _refresh_forward_weights(self, start: int = 0) -> None:
         """Forward weights [start:] = master weights rounded to the fixed-point grid."""
         _to_forward_grid(self.master[start:], self.forward_weights[start:], self.table_size - start)
+
+    def _refresh_transposed(self) -> None:
+        for l, transposed in enumerate(self.rec_transposed):
+            transposed.copy_(self.w[f"rec{l}"].T)
+
+    def _back_step_views(self, l: int, t: int) -> _BackStep:
+        H = self.config.hidden
+        delta = self.delta[t].view(-1, 4, H)  # [B, 4, H]
+        return _BackStep(
+            dh=self.dh[t, :, l * H : (l + 1) * H],
+            delta=self.delta[t],
+            delta_ifg=delta[:, :3],
+            delta_o=delta[:, 3],
+            mult_ifg=self.multiplier[t, :, :3],
+            mult_o=self.multiplier[t, :, 3],
+            out_to_cell=self.out_to_cell[t],
+            forget=self.forget[t],
+        )
 
     def _step_views(self, t: int) -> _Step:
         H, w = self.config.hidden, self.w
@@ -409,7 +451,8 @@ class ByteLSTM:
         torch.mm(hidden_out.T, d, out=grads["out_w"])  # 2**36, < 2**48
         x_rows, x_inverse = torch.unique(x, return_inverse=True)  # [R] bytes of this segment, [TB] their row
         row_grads = [("out_embed", x_rows, d.new_zeros(len(x_rows), ALPHABET).index_add_(0, x_inverse, d))]  # 2**20
-        dh = rescale_(torch.mm(d, w["out_w"].T), WEIGHT_BITS).view(T, B, L * H)  # 2**20, < 2**46 before
+        dh = self.dh[:T]  # [T, B, L*H]
+        rescale_(torch.mm(d, w["out_w"].T, out=dh.view(TB, L * H)), WEIGHT_BITS)  # 2**20, < 2**46 before
         d_expected = d.gather(1, self.match_expected[:T].reshape(TB, 1)).view(TB).mul_(MATCH_SCALE)  # [TB]
         grads["match"].zero_().index_add_(0, self.match_bucket[:T].reshape(TB), d_expected)
         grads["match"][BUCKETS] = 0.0  # "no match" has no boost to learn
@@ -437,22 +480,20 @@ class ByteLSTM:
             out_to_cell = torch.mul(tc, tc, out=self.out_to_cell[:T])  # [T, B, H]
             rescale_(out_to_cell, ACT_BITS).sub_(ONE).mul_(o).mul_(-1.0)  # o * (1 - tanh^2), 2**32
             rescale_(out_to_cell, ACT_BITS).mul_(2.0**-ACT_BITS)
-            forget = torch.mul(f, 2.0**-ACT_BITS, out=self.forget[:T])
-            rec_t = w[f"rec{l}"].T  # [4H, H]
+            torch.mul(f, 2.0**-ACT_BITS, out=self.forget[:T])
 
-            delta = self.delta[:T].view(T, B, 4, H)
-            dh_layer = dh[:, :, layer]
-            dc = torch.zeros(B, H, **self._f64())
-            dh_rec = torch.zeros(B, H, **self._f64())
+            rec_t = self.rec_transposed[l]  # [4H, H]
+            dc, dh_t = self.dc.zero_(), self.dh_step.zero_()  # [B, H] each
             for t in reversed(range(T)):
-                dh_t = dh_rec.add_(dh_layer[t]).clamp_(-GRAD_ONE, GRAD_ONE)  # [B, H]
-                torch.mul(dh_t, mult[t, :, 3], out=delta[t, :, 3])
-                dc.add_((dh_t * out_to_cell[t]).round_()).clamp_(-GRAD_ONE, GRAD_ONE)
-                torch.mul(dc.unsqueeze(1), mult[t, :, :3], out=delta[t, :, :3])
-                delta_t = self.delta[t].round_()  # [B, 4H] < 2**21
+                back = self.back_steps[l][t]
+                dh_t.add_(back.dh).clamp_(-GRAD_ONE, GRAD_ONE)
+                torch.mul(dh_t, back.mult_o, out=back.delta_o)
+                dc.add_(torch.mul(dh_t, back.out_to_cell, out=self.dh_scratch).round_()).clamp_(-GRAD_ONE, GRAD_ONE)
+                torch.mul(dc.unsqueeze(1), back.mult_ifg, out=back.delta_ifg)
+                back.delta.round_()  # [B, 4H] < 2**21
                 if t:  # what flows on to step t - 1
-                    dc.mul_(forget[t]).round_()
-                    dh_rec = rescale_(torch.mm(delta_t, rec_t), WEIGHT_BITS)  # < 2**53 for H <= 512
+                    dc.mul_(back.forget).round_()
+                    rescale_(torch.mm(back.delta, rec_t, out=dh_t), WEIGHT_BITS)  # < 2**53 for H <= 512
             delta_flat = self.delta[:T].view(TB, 4 * H)
             torch.mm(self.hcat[:T, :, layer].reshape(TB, H).T, delta_flat, out=grads[f"rec{l}"])  # < 2**49
             e_grad = delta_flat.new_zeros(len(x_rows), 4 * H).index_add_(0, x_inverse, delta_flat)
@@ -511,6 +552,7 @@ class ByteLSTM:
             self.master[dense:], self.adam_v[dense:], momentum, self.grad, GRAD_BITS + ACT_BITS, rate, forward
         )
         forward[: tables - dense].mul_(2.0**ACT_BITS)  # byte tables add to products at 2**32
+        self._refresh_transposed()
         for name, rows, grad in row_grads:
             master_view, v_view, m_view = self.row_views[name]
             master, v = master_view.index_select(0, rows), v_view.index_select(0, rows)  # [R, width]
