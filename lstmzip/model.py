@@ -240,11 +240,14 @@ class ByteLSTM:
         init = []
         for salt, (_, shape, scale) in enumerate(specs):
             init.append(torch.from_numpy(uniform(config.seed, salt, math.prod(shape))) * scale)
-        self.master = torch.cat(init).to(self.device)  # [P] real-valued weights
+        # Master weights and Adam's moments are float32: Adam's passes over them are bound by memory
+        # traffic, and float32's separate IEEE operations are as exact and portable as float64's.
+        f32 = {"dtype": torch.float32, "device": self.device}
+        self.master = torch.cat(init).to(**f32)  # [P] real-valued weights
         self.forward_weights = torch.empty(size, **f64)  # [P] integers: tables 2**32, matrices 2**16
         self.grad = torch.empty(size - self.row_table_size, **f64)  # [P - row tables] gradients of ``dense``
-        self.adam_v = torch.zeros(size, **f64)  # [P]
-        self.adam_m = torch.zeros(size, **f64) if config.beta1 > 0 else None
+        self.adam_v = torch.zeros(size, **f32)  # [P]
+        self.adam_m = torch.zeros(size, **f32) if config.beta1 > 0 else None
         self.step_count = 0
         self.beta1_power = 1.0
         self.beta2_power = 1.0
@@ -315,7 +318,7 @@ class ByteLSTM:
         self.rec_transposed = [torch.empty(4 * H, H, **f64) for _ in range(L)]  # [4H, H] each
         self._refresh_transposed()
         self.back_steps = [[self._back_step_views(l, t) for t in range(T)] for l in range(L)]
-        self.adam_scratch = torch.empty(2, ADAM_CHUNK, **f64)
+        self.adam_scratch = torch.empty(3, ADAM_CHUNK, dtype=torch.float32, device=self.device)
         self.t = 0
 
     def _refresh_forward_weights(self, start: int = 0) -> None:
@@ -574,7 +577,8 @@ class ByteLSTM:
         rate: float,
         forward: torch.Tensor,
     ) -> None:
-        """Adam with bias correction on these contiguous tensors, in place; ``grad`` is at 2**grad_bits.
+        """Adam with bias correction on these contiguous tensors, in place; ``grad`` (float64) is at
+        2**grad_bits, ``master``, ``v`` and ``m`` are float32.
 
         ``forward`` (which may be ``grad``: each chunk's gradients are spent before it is written)
         receives the updated weights rounded to 2**16. The work goes in chunks of ``ADAM_CHUNK``
@@ -589,14 +593,15 @@ class ByteLSTM:
         for start in range(0, flat[0].numel(), ADAM_CHUNK):
             master_c, v_c, grad_c, forward_c = (t[start : start + ADAM_CHUNK] for t in flat)
             n = master_c.numel()
-            scratch, denominator = self.adam_scratch[0, :n], self.adam_scratch[1, :n]
-            numerator = grad_c.mul_(2.0**-grad_bits)
+            gradient, scratch, denominator = self.adam_scratch[:, :n]
+            # the exact float64 gradient times a power of two, rounded once to float32
+            numerator = torch.mul(grad_c, 2.0**-grad_bits, out=gradient)
             if m_flat is not None:
                 numerator = (
-                    m_flat[start : start + n].mul_(cfg.beta1).add_(torch.mul(grad_c, 1.0 - cfg.beta1, out=scratch))
+                    m_flat[start : start + n].mul_(cfg.beta1).add_(torch.mul(gradient, 1.0 - cfg.beta1, out=scratch))
                 )
-            v_c.mul_(cfg.beta2).add_(torch.mul(grad_c, grad_c, out=scratch).mul_(1.0 - cfg.beta2))
+            v_c.mul_(cfg.beta2).add_(torch.mul(gradient, gradient, out=scratch).mul_(1.0 - cfg.beta2))
             exact_sqrt_(torch.div(v_c, bias_correction, out=denominator)).add_(cfg.eps)
             step = torch.div(numerator, denominator, out=scratch).mul_(rate)
             master_c.sub_(step).clamp_(-WEIGHT_CLIP, WEIGHT_CLIP)
-            torch.mul(master_c, float(1 << WEIGHT_BITS), out=forward_c).round_()
+            torch.mul(master_c, float(1 << WEIGHT_BITS), out=forward_c).round_()  # exact in float32, |w| <= 4

@@ -16,10 +16,10 @@ float32 does not: summation order inside a matrix product, fused multiply-adds a
   profile name, so a change of tables is a new profile, never a silent change. The context
   model's ``ln(1 + 2c)`` table comes from ``decimal`` (correctly rounded by its specification)
   and is pinned the same way.
-* **Real-valued optimizer arithmetic** (Adam) uses only separate IEEE-754 ``+ - * /`` and
-  ``sqrt``, which are correctly rounded everywhere. ``torch.sqrt`` on float64 CPU tensors is *not*
-  correctly rounded (measured here: 1.4 % of results differ from ``math.sqrt``), so
-  :func:`exact_sqrt_` goes through NumPy on the CPU.
+* **Real-valued optimizer arithmetic** (Adam, on float32 master weights and moments) uses only
+  separate IEEE-754 ``+ - * /`` and ``sqrt``, which are correctly rounded everywhere.
+  ``torch.sqrt`` on float64 CPU tensors is *not* correctly rounded (measured here: 1.4 % of
+  results differ from ``math.sqrt``), so :func:`exact_sqrt_` goes through NumPy on the CPU.
 * **Random initialisation** is a counter-based splitmix64 hash in NumPy uint64 arithmetic, not a
   library RNG whose normal sampler calls ``log``/``cos``.
 """
@@ -33,10 +33,11 @@ import hashlib
 import numpy as np
 import torch
 
-PROFILE = "fx16-v2"
-"""Name of this arithmetic (scales + tables). Recorded in every archive header and checked.
+PROFILE = "fx16-v3"
+"""Name of this arithmetic (scales, tables, optimizer precision). Recorded in every archive header and checked.
 
 v2 added the log-count table of the context model (v1 archives are refused: format 3 is needed anyway).
+v3 keeps Adam's master weights and moments in float32 (v2: float64); v2 archives are refused.
 """
 
 ACT_BITS = 16

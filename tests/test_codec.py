@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 import lstmzip
 from lstmzip import codec, container
 from lstmzip.container import U64
-from lstmzip.errors import ArchiveError, CorruptArchiveError, NotAnArchiveError, PresetError, TruncatedArchiveError
+from lstmzip.errors import (
+    ArchiveError,
+    CorruptArchiveError,
+    NotAnArchiveError,
+    PresetError,
+    TruncatedArchiveError,
+    UnsupportedFormatError,
+)
 from lstmzip.presets import Preset, load_preset
 from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
@@ -66,8 +73,8 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # profile version, not a silent change of archives.
 GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
 GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior and dictionary (7,150 coded bytes)
-    TINY: (3226, "9ccf52ec8d618fecd50c6f18398e9e4f22197f0d1b68b6e76c9969766d1a9777"),
-    "default": (2975, "018f650f9f5e23d86650d7822e4d0600563dc693fe4a105fb71fdf7870f5e491"),
+    TINY: (3222, "3fd7b215d1ced93dfa3e62c9d9a8bfcb528e120dd9bf55cc1fa8b9ec055d3bf6"),
+    "default": (2975, "0c75b929a84df66ea85e7c9b8fa6865dfa87c4bec4c8da796ecbbb9f8fb72e75"),
 }
 
 
@@ -179,6 +186,17 @@ def test_absurd_model_dimensions_are_refused(archive: bytes) -> None:
     settings = b"".join(container.pack_record(record) for record in (coding, forged_config, words))
     forged = container.Header(header.original_size, header.block_count, settings).pack() + archive[offset:]
     with pytest.raises(CorruptArchiveError, match="hidden"):
+        lstmzip.decompress(forged)
+
+
+def test_archive_of_another_numeric_profile_is_refused(archive: bytes) -> None:
+    """fx16-v2 (0.9.0) kept Adam's state in float64: its archives would decode to garbage here."""
+    header, offset = container.read_header(archive)
+    coding, config, words = codec._settings(header)
+    older = type(config)(**{**config.to_dict(), "numerics": "fx16-v2"})
+    settings = b"".join(container.pack_record(record) for record in (coding, older, words))
+    forged = container.Header(header.original_size, header.block_count, settings).pack() + archive[offset:]
+    with pytest.raises(UnsupportedFormatError, match="fx16-v2"):
         lstmzip.decompress(forged)
 
 

@@ -42,6 +42,10 @@ def test_exact_sqrt_is_correctly_rounded() -> None:
     values = torch.from_numpy(np.random.default_rng(1).random(20_000) * 1e3)
     roots = numerics.exact_sqrt_(values.clone())
     assert roots.tolist() == [math.sqrt(v) for v in values.tolist()]
+    # float32 (Adam's moments): the double root rounded to float32 is the correctly rounded one
+    singles = values.to(torch.float32)
+    expected = torch.tensor([math.sqrt(v) for v in singles.tolist()], dtype=torch.float64).to(torch.float32)
+    assert torch.equal(numerics.exact_sqrt_(singles.clone()), expected)
 
 
 def test_rescale_rounds_half_to_even() -> None:
