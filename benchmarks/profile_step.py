@@ -41,7 +41,7 @@ PARTS = {
 }
 
 
-MATRIX_OPS = ("mm", "addmm", "addmm_", "bmm")  # torch's matrix-product calls, as cProfile names them
+MATRIX_OPS = ("mm", "addmm", "addmm_", "bmm", "baddbmm_")  # torch's matrix-product calls, as cProfile names them
 
 
 def matmul_flops_per_byte(model: ByteLSTM) -> tuple[float, list[tuple[int, int, int]]]:
