@@ -60,6 +60,7 @@ MAX_HIDDEN = 512
 MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
 MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
 CONTEXT_INIT = 0.5  # every order starts with some say (0.25 and 1.0 measured: within 0.004 bpb); learning sets the rest
+MIN_EPS = 1e-30  # Adam's eps, far above float32's smallest normal number (1.2e-38)
 ADAM_CHUNK = 32768  # values per chunk of the Adam update (six arrays of 256 KiB fit this core's 2 MiB L2)
 CONTEXT_TO_LOGIT = 2.0 ** (PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS)  # weight x log count -> logit scale
 
@@ -98,7 +99,8 @@ class ModelConfig:
             (0 <= self.lr_decay_updates < 2**32, "lr_decay_updates must be a 32-bit unsigned integer"),
             (0.0 <= self.beta1 < 1.0, "beta1 must be in [0, 1)"),
             (0.0 < self.beta2 < 1.0, "beta2 must be in (0, 1)"),
-            (0.0 < self.eps <= 1.0, "eps must be in (0, 1]"),
+            # Adam runs in float32: a smaller eps would round to 0 there, and 0 / 0 to NaN
+            (MIN_EPS <= self.eps <= 1.0, f"eps must be in [{MIN_EPS:g}, 1]"),
             (0 <= self.seed < 2**32, "seed must be a 32-bit unsigned integer"),
             (self.match_min_length == 0 or 2 <= self.match_min_length <= 32, "match_min_length must be 0 or 2..32"),
             (10 <= self.match_hash_bits <= 24, "match_hash_bits must be 10..24"),
