@@ -274,9 +274,23 @@ class ByteLSTM:
             self.master.copy_(initial)
         self.w = views(self.forward_weights, specs)
         self.g = views(self.grad, dense_specs)
-        by_buffer = [views(b, specs) if b is not None else {} for b in (self.master, self.adam_v, self.adam_m)]
-        # name -> (master, v, m) views [rows, width] of a row table; m is None without momentum
-        self.row_views = {name: tuple(v.get(name) for v in by_buffer) for name, _, _ in row_tables}
+        # name -> (master, v, m, forward) views [rows, width] of a row table; m is None without
+        # momentum. The layers' byte input tables lie one after the other and a segment touches the
+        # same rows of each, so Adam updates them as one table "embed" [L, 256, 4H].
+        embed_size = L * ALPHABET * 4 * H
+
+        def row_table(buffer: torch.Tensor, name: str) -> torch.Tensor:
+            return buffer[:embed_size].view(L, ALPHABET, 4 * H) if name == "embed" else views(buffer, specs)[name]
+
+        self.row_views: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]] = {
+            name: (
+                row_table(self.master, name),
+                row_table(self.adam_v, name),
+                None if self.adam_m is None else row_table(self.adam_m, name),
+                row_table(self.forward_weights, name),
+            )
+            for name in ["embed", *(name for name, _, _ in row_tables[L:])]
+        }
         self._refresh_forward_weights()
 
         # Segment buffers: row 0 of hcat/cell holds the state carried in from the previous segment.
@@ -456,6 +470,8 @@ class ByteLSTM:
         torch.mm(hidden_out.T, d, out=grads["out_w"])  # 2**36, < 2**48
         x_rows, x_inverse = torch.unique(x, return_inverse=True)  # [R] bytes of this segment, [TB] their row
         row_grads = [("out_embed", x_rows, d.new_zeros(len(x_rows), ALPHABET).index_add_(0, x_inverse, d))]  # 2**20
+        embed_grad = d.new_zeros(L, len(x_rows), 4 * H)  # [L, R, 4H] every layer's byte input rows
+        row_grads.append(("embed", x_rows, embed_grad))
         dh = self.dh[:T]  # [T, B, L*H]
         rescale_(torch.mm(d, w["out_w"].T, out=dh.view(TB, L * H)), WEIGHT_BITS)  # 2**20, < 2**46 before
         d_expected = d.gather(1, self.match_expected[:T].reshape(TB, 1)).view(TB).mul_(MATCH_SCALE)  # [TB]
@@ -501,8 +517,7 @@ class ByteLSTM:
                     rescale_(torch.mm(back.delta, rec_t, out=dh_t), WEIGHT_BITS)  # < 2**53 for H <= 512
             delta_flat = self.delta[:T].view(TB, 4 * H)
             torch.mm(self.hcat[:T, :, layer].reshape(TB, H).T, delta_flat, out=grads[f"rec{l}"])  # < 2**49
-            e_grad = delta_flat.new_zeros(len(x_rows), 4 * H).index_add_(0, x_inverse, delta_flat)
-            row_grads.append((f"embed{l}", x_rows, e_grad))
+            embed_grad[l].index_add_(0, x_inverse, delta_flat)
             if l == 0:
                 m_rows, m_inverse = torch.unique(self.match_input[:T].reshape(TB), return_inverse=True)
                 m_grad = delta_flat.new_zeros(len(m_rows), 4 * H).index_add_(0, m_inverse, delta_flat)
@@ -538,7 +553,7 @@ class ByteLSTM:
     def _adam_step(self, row_grads: list[tuple[str, torch.Tensor, torch.Tensor]]) -> None:
         """One Adam update: the dense part of the buffer whole, and the touched rows of the row tables.
 
-        ``row_grads`` holds (table name, rows [R] ascending, gradients [R, width] at 2**20). Rows that
+        ``row_grads`` holds (table name, rows [R] ascending, gradients [(L,) R, width] at 2**20). Rows that
         no byte of the segment touched keep their weights and moments as they are (lazy Adam: with
         beta1 = 0 their step would be zero anyway, and beta2 ~ 1 makes skipping their decay
         negligible); measured: see docs/DESIGN.md. Separate IEEE operations only.
@@ -559,15 +574,15 @@ class ByteLSTM:
         forward[: tables - dense].mul_(2.0**ACT_BITS)  # byte tables add to products at 2**32
         self._refresh_transposed()
         for name, rows, grad in row_grads:
-            master_view, v_view, m_view = self.row_views[name]
-            master, v = master_view.index_select(0, rows), v_view.index_select(0, rows)  # [R, width]
-            m = None if m_view is None else m_view.index_select(0, rows)
+            master_view, v_view, m_view, forward_view = self.row_views[name]
+            master, v = master_view.index_select(-2, rows), v_view.index_select(-2, rows)  # [(L,) R, width]
+            m = None if m_view is None else m_view.index_select(-2, rows)
             self._adam_update(master, v, m, grad, GRAD_BITS, rate, forward=grad)  # grad's values are spent
-            master_view.index_copy_(0, rows, master)
-            v_view.index_copy_(0, rows, v)
+            master_view.index_copy_(-2, rows, master)
+            v_view.index_copy_(-2, rows, v)
             if m_view is not None and m is not None:
-                m_view.index_copy_(0, rows, m)
-            self.w[name].index_copy_(0, rows, grad.mul_(2.0**ACT_BITS))
+                m_view.index_copy_(-2, rows, m)
+            forward_view.index_copy_(-2, rows, grad.mul_(2.0**ACT_BITS))
 
     def _adam_update(
         self,

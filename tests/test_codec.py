@@ -189,6 +189,15 @@ def test_absurd_model_dimensions_are_refused(archive: bytes) -> None:
         lstmzip.decompress(forged)
 
 
+def test_adam_with_momentum_round_trips() -> None:
+    """beta1 > 0 (no shipped level uses it) keeps a first moment for the dense buffer and the row tables."""
+    data = sample_words(400)
+    with_momentum = replace(TINY, model=replace(TINY.model, beta1=0.5))
+    archive = lstmzip.compress(data, level=with_momentum)
+    assert lstmzip.decompress(archive) == data
+    assert archive != lstmzip.compress(data, level=TINY)
+
+
 def test_archive_of_another_numeric_profile_is_refused(archive: bytes) -> None:
     """fx16-v2 (0.9.0) kept Adam's state in float64: its archives would decode to garbage here."""
     header, offset = container.read_header(archive)
