@@ -6,7 +6,8 @@ the master weights of the same network after it read a few megabytes of English 
 (``scripts/train_prior.py``); started from it, the model only has to adapt to the file.
 
 Exactness: a prior holds every master weight as an int16 multiple of 2**-12 (weights are clipped
-to +-4, so 16384 at most), so loading it gives the same float64 values on every machine. The
+to +-4, so 16384 at most), so loading it gives the same values on every machine, exact in the
+model's float32 master weights (15 significant bits). The
 archive header names the prior (``ModelConfig.prior``); this module knows each name's SHA-256,
 so a build without that exact file refuses to decode rather than decode garbage.
 """
