@@ -146,12 +146,11 @@ def _orders_valid(text: str) -> bool:
     return True
 
 
-def _to_forward_grid(master: torch.Tensor, out: torch.Tensor, tables: int) -> torch.Tensor:
-    """``out`` = master weights rounded to the fixed-point grid: integers at 2**16, and the first
-    ``tables`` values (byte tables, which add to products at 2**32) at 2**32. ``out`` may be ``master``."""
-    torch.mul(master, float(1 << WEIGHT_BITS), out=out).round_()
-    out.view(-1)[:tables].mul_(float(1 << ACT_BITS))
-    return out
+def _to_weight_grid(master: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``out`` (float64) = master weights (float32) rounded to integers at 2**16: the forward weights
+    of the matrices; the byte tables' are these times 2**16 more. Exact: |w| <= 4, so w * 2**16 is a
+    float32 with no rounding."""
+    return torch.mul(master, float(1 << WEIGHT_BITS), out=out).round_()
 
 
 @dataclass(frozen=True)
@@ -291,7 +290,8 @@ class ByteLSTM:
             )
             for name in ["embed", *(name for name, _, _ in row_tables[L:])]
         }
-        self._refresh_forward_weights()
+        _to_weight_grid(self.master, self.forward_weights)
+        self.forward_weights[: self.table_size].mul_(float(1 << ACT_BITS))  # byte tables add to products at 2**32
 
         # Segment buffers: row 0 of hcat/cell holds the state carried in from the previous segment.
         self.x = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] input bytes
@@ -336,10 +336,6 @@ class ByteLSTM:
         self.back_steps = [[self._back_step_views(l, t) for t in range(T)] for l in range(L)]
         self.adam_scratch = torch.empty(3, ADAM_CHUNK, dtype=torch.float32, device=self.device)
         self.t = 0
-
-    def _refresh_forward_weights(self, start: int = 0) -> None:
-        """Forward weights [start:] = master weights rounded to the fixed-point grid."""
-        _to_forward_grid(self.master[start:], self.forward_weights[start:], self.table_size - start)
 
     def _refresh_transposed(self) -> None:
         for l, transposed in enumerate(self.rec_transposed):
@@ -571,7 +567,7 @@ class ByteLSTM:
         self._adam_update(
             self.master[dense:], self.adam_v[dense:], momentum, self.grad, GRAD_BITS + ACT_BITS, rate, forward
         )
-        forward[: tables - dense].mul_(2.0**ACT_BITS)  # byte tables add to products at 2**32
+        forward[: tables - dense].mul_(float(1 << ACT_BITS))  # the small byte tables, as in __init__
         self._refresh_transposed()
         for name, rows, grad in row_grads:
             master_view, v_view, m_view, forward_view = self.row_views[name]
@@ -621,4 +617,4 @@ class ByteLSTM:
             exact_sqrt_(torch.div(v_c, bias_correction, out=denominator)).add_(cfg.eps)
             step = torch.div(numerator, denominator, out=scratch).mul_(rate)
             master_c.sub_(step).clamp_(-WEIGHT_CLIP, WEIGHT_CLIP)
-            torch.mul(master_c, float(1 << WEIGHT_BITS), out=forward_c).round_()  # exact in float32, |w| <= 4
+            _to_weight_grid(master_c, forward_c)
