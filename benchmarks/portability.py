@@ -112,23 +112,29 @@ def markdown(checks: list[Check], command: str) -> str:
             f"| {'yes' if c.decoded else 'NO'} |"
         )
     lines.append("")
-    groups: dict[tuple[str, str], list[Check]] = {}
-    for c in checks:
-        groups.setdefault((c.level, c.file), []).append(c)
-    for (level, file), group in groups.items():
-        same = len({c.digest for c in group}) == 1 and all(c.decoded for c in group)
+    for (level, file), group in _groups(checks).items():
         used = sorted({c.reported for c in group})
-        verdict = "identical, and each decodes in another setting" if same else "**DIFFERENT or not decoded**"
+        verdict = "identical, and each decodes in another setting" if _agree(group) else "**DIFFERENT or not decoded**"
         lines.append(f"- {level}, {file}: {len(group)} archives ({', '.join(used)} used): {verdict}")
     return "\n".join(lines) + "\n"
 
 
+def _groups(checks: list[Check]) -> dict[tuple[str, str], list[Check]]:
+    """The checks by (level, file)."""
+    groups: dict[tuple[str, str], list[Check]] = {}
+    for c in checks:
+        groups.setdefault((c.level, c.file), []).append(c)
+    return groups
+
+
+def _agree(group: list[Check]) -> bool:
+    """One archive for every setting, and every setting decoded it."""
+    return len({c.digest for c in group}) == 1 and all(c.decoded for c in group)
+
+
 def consistent(checks: list[Check]) -> bool:
     """Whether every level and file gave one archive that every setting decoded."""
-    groups: dict[tuple[str, str], set[str]] = {}
-    for c in checks:
-        groups.setdefault((c.level, c.file), set()).add(c.digest)
-    return all(len(digests) == 1 for digests in groups.values()) and all(c.decoded for c in checks)
+    return all(_agree(group) for group in _groups(checks).values())
 
 
 def main() -> int:

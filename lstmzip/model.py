@@ -567,7 +567,7 @@ class ByteLSTM:
         self._adam_update(
             self.master[dense:], self.adam_v[dense:], momentum, self.grad, GRAD_BITS + ACT_BITS, rate, forward
         )
-        forward[: tables - dense].mul_(float(1 << ACT_BITS))  # the small byte tables, as in __init__
+        forward[: tables - dense].mul_(2.0**ACT_BITS)  # the small byte tables, as in __init__
         self._refresh_transposed()
         for name, rows, grad in row_grads:
             master_view, v_view, m_view, forward_view = self.row_views[name]
