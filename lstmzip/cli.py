@@ -280,6 +280,8 @@ def _info_one(job: Job, name: str) -> int:
     learning_rate = f"{config.learning_rate:g}"
     if config.lr_decay_updates:
         learning_rate += f" / (1 + k/{config.lr_decay_updates}) at update k"
+    if (config.input_rate_scale, config.matrix_rate_scale) != (1.0, 1.0):
+        learning_rate += f" (x{config.input_rate_scale:g} byte input tables, x{config.matrix_rate_scale:g} matrices)"
     side_models = []
     if config.match_min_length:
         side_models.append(f"match ({config.match_min_length}-byte contexts, 2^{config.match_hash_bits} slots)")

@@ -55,8 +55,9 @@ MAGIC = b"\x89LZM"
 # 2: word codes and the coded size in the settings; 3: context model fields; 4: prior; 5: dictionary;
 # 6: context weights by byte class; 7: file code prefixes by case and ending; 8: variable-length
 # integers in the settings (37 bytes less header: 0.002 bpb on alice29.txt, 3 % of grammar.lsp's archive);
-# 9: floats as short decimals, varints in the header body and block headers (48-51 bytes less)
-FORMAT_MAJOR = 9
+# 9: floats as short decimals, varints in the header body and block headers (48-51 bytes less);
+# 10: step-size factors of the byte input tables and the weight matrices in the model config
+FORMAT_MAJOR = 10
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}

@@ -60,6 +60,7 @@ MAX_HIDDEN = 512
 MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
 MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
 CONTEXT_INIT = 0.5  # every order starts with some say (0.25 and 1.0 measured: within 0.004 bpb); learning sets the rest
+MAX_RATE_SCALE = 16.0  # a group's step size at most 16 x learning_rate
 MIN_EPS = 1e-30  # Adam's eps, far above float32's smallest normal number (1.2e-38)
 ADAM_CHUNK = 32768  # values per chunk of the Adam update (six arrays of 256 KiB fit this core's 2 MiB L2)
 CONTEXT_TO_LOGIT = 2.0 ** (PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS)  # weight x log count -> logit scale
@@ -78,6 +79,11 @@ class ModelConfig:
     beta1: float = 0.0
     beta2: float = 0.9999
     eps: float = 1e-6
+    # Step sizes of two groups relative to ``learning_rate`` (the other weights: 1). The byte input
+    # tables learn from the few segments that touch each row and want larger steps; the weight
+    # matrices (recurrent, layer to layer, output) learn from every step and want smaller ones.
+    input_rate_scale: float = 1.0  # the layers' byte input tables E_l
+    matrix_rate_scale: float = 1.0  # R_l, V_l and W
     seed: int = 0
     match_min_length: int = 0  # 0: no match model; else the context length it hashes
     match_hash_bits: int = 20
@@ -101,6 +107,8 @@ class ModelConfig:
             (0.0 < self.beta2 < 1.0, "beta2 must be in (0, 1)"),
             # Adam runs in float32: a smaller eps would round to 0 there, and 0 / 0 to NaN
             (MIN_EPS <= self.eps <= 1.0, f"eps must be in [{MIN_EPS:g}, 1]"),
+            (0.0 < self.input_rate_scale <= MAX_RATE_SCALE, f"input_rate_scale must be in (0, {MAX_RATE_SCALE:g}]"),
+            (0.0 < self.matrix_rate_scale <= MAX_RATE_SCALE, f"matrix_rate_scale must be in (0, {MAX_RATE_SCALE:g}]"),
             (0 <= self.seed < 2**32, "seed must be a 32-bit unsigned integer"),
             (self.match_min_length == 0 or 2 <= self.match_min_length <= 32, "match_min_length must be 0 or 2..32"),
             (10 <= self.match_hash_bits <= 24, "match_hash_bits must be 10..24"),
@@ -229,6 +237,8 @@ class ByteLSTM:
         matrices = [(f"rec{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(L)]
         matrices += [(f"below{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(1, L)]
         matrices += [("out_w", (L * H, ALPHABET), 1 / math.sqrt(L * H))]
+        rate_scales = {name: config.matrix_rate_scale for name, _, _ in matrices}
+        rate_scales |= {f"embed{l}": config.input_rate_scale for l in range(L)}
         K = len(parse_orders(config.context_orders))
         weight_sets = BYTE_CLASSES * CONFIDENCE_BUCKETS
         matrices += [("context", (K, weight_sets), 0.0)]  # weight of each order's log counts
@@ -237,6 +247,15 @@ class ByteLSTM:
         self.table_size = sum(math.prod(shape) for _, shape, _ in tables)
         size = sum(math.prod(shape) for _, shape, _ in specs)
         dense_specs = specs[len(row_tables) :]
+        # (start, stop, step-size factor) of the dense part's runs of weights that share a factor
+        self.dense_rate_groups: list[tuple[int, int, float]] = []
+        stop = 0
+        for name, shape, _ in dense_specs:
+            start, stop, factor = stop, stop + math.prod(shape), rate_scales.get(name, 1.0)
+            if self.dense_rate_groups and self.dense_rate_groups[-1][2] == factor:
+                start = self.dense_rate_groups.pop()[0]
+            self.dense_rate_groups.append((start, stop, factor))
+        self.row_rate_scales = {"embed": config.input_rate_scale}  # the other row tables: 1
 
         init = []
         for salt, (_, shape, scale) in enumerate(specs):
@@ -552,7 +571,9 @@ class ByteLSTM:
         ``row_grads`` holds (table name, rows [R] ascending, gradients [(L,) R, width] at 2**20). Rows that
         no byte of the segment touched keep their weights and moments as they are (lazy Adam: with
         beta1 = 0 their step would be zero anyway, and beta2 ~ 1 makes skipping their decay
-        negligible); measured: see docs/DESIGN.md. Separate IEEE operations only.
+        negligible); measured: see docs/DESIGN.md. Each group's step size is the schedule's times its
+        factor (``input_rate_scale``, ``matrix_rate_scale``), one more IEEE multiplication. Separate IEEE
+        operations only.
         """
         cfg, dense, tables = self.config, self.row_table_size, self.table_size
         # The small tables' gradients (at 2**20) join the matrices' scale, so one factor serves the buffer.
@@ -563,17 +584,25 @@ class ByteLSTM:
         if self.adam_m is not None:
             self.beta1_power *= cfg.beta1
             rate, momentum = rate / (1.0 - self.beta1_power), self.adam_m[dense:]
-        forward = self.forward_weights[dense:]
-        self._adam_update(
-            self.master[dense:], self.adam_v[dense:], momentum, self.grad, GRAD_BITS + ACT_BITS, rate, forward
-        )
-        forward[: tables - dense].mul_(2.0**ACT_BITS)  # the small byte tables, as in __init__
+        for start, stop, factor in self.dense_rate_groups:
+            part = slice(dense + start, dense + stop)
+            self._adam_update(
+                self.master[part],
+                self.adam_v[part],
+                None if momentum is None else momentum[start:stop],
+                self.grad[start:stop],
+                GRAD_BITS + ACT_BITS,
+                rate * factor,
+                self.forward_weights[part],
+            )
+        self.forward_weights[dense:tables].mul_(2.0**ACT_BITS)  # the small byte tables, as in __init__
         self._refresh_transposed()
         for name, rows, grad in row_grads:
             master_view, v_view, m_view, forward_view = self.row_views[name]
             master, v = master_view.index_select(-2, rows), v_view.index_select(-2, rows)  # [(L,) R, width]
             m = None if m_view is None else m_view.index_select(-2, rows)
-            self._adam_update(master, v, m, grad, GRAD_BITS, rate, forward=grad)  # grad's values are spent
+            factor = self.row_rate_scales.get(name, 1.0)
+            self._adam_update(master, v, m, grad, GRAD_BITS, rate * factor, forward=grad)  # grad's values are spent
             master_view.index_copy_(-2, rows, master)
             v_view.index_copy_(-2, rows, v)
             if m_view is not None and m is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -19,6 +20,7 @@ def test_config_round_trips_and_rejects_bad_fields() -> None:
     with pytest.raises(ValueError, match="hidden"):
         ModelConfig.from_dict({**config.to_dict(), "hidden": "32"})
     bad_values = [("hidden", 4096), ("layers", 0), ("streams", 0), ("beta2", 1.0), ("numerics", "x")]
+    bad_values += [("input_rate_scale", 0.0), ("matrix_rate_scale", 17.0)]
     bad_values += [("eps", 1e-46)]  # 0 in Adam's float32: found by the slow fuzz test (0 / 0 became NaN)
     bad_values += [("context_orders", "3,2"), ("context_hash_bits", 21), ("context_count_limit", 256)]
     for field, value in bad_values:
@@ -57,6 +59,31 @@ def test_learning_rate_decays_as_configured() -> None:
     assert constant.step_count == decaying.step_count == 15
     assert constant.learning_rate() == 0.02
     assert decaying.learning_rate() == 0.02 / (1.0 + 15 / 4)  # the step size its 15th update used
+
+
+def test_step_size_factors_scale_their_groups_only() -> None:
+    """Adam's first step moves each weight by about the step size (it divides the gradient by its own
+    size), so the factors show as ratios: the byte input tables x2, the matrices x0.5, the bigram table x1."""
+    config = ModelConfig(layers=2, hidden=16, streams=1, segment=8, learning_rate=0.01)
+    plain, scaled = ByteLSTM(config), ByteLSTM(replace(config, input_rate_scale=2.0, matrix_rate_scale=0.5))
+    start = plain.master.clone()
+    for model in (plain, scaled):
+        _run(model, b"abcdefgh")  # one segment: one update
+        assert model.step_count == 1
+    moved_plain, moved_scaled = plain.master - start, scaled.master - start
+
+    def ratios(name: str) -> torch.Tensor:
+        """moved_scaled / moved_plain over the weights of ``name`` that moved."""
+        offset = (plain.w[name].data_ptr() - plain.forward_weights.data_ptr()) // plain.forward_weights.itemsize
+        part = slice(offset, offset + plain.w[name].numel())
+        moved = moved_plain[part] != 0
+        assert moved.sum() > 0, name
+        return moved_scaled[part][moved] / moved_plain[part][moved]
+
+    for name, factor in [("embed0", 2.0), ("embed1", 2.0), ("rec0", 0.5), ("rec1", 0.5), ("below1", 0.5)]:
+        assert torch.allclose(ratios(name), torch.tensor(factor), rtol=1e-3), name
+    assert torch.allclose(ratios("out_w"), torch.tensor(0.5), rtol=1e-3)
+    assert torch.equal(ratios("out_embed"), torch.ones_like(ratios("out_embed")))  # the same operations exactly
 
 
 def test_every_value_stays_on_its_fixed_point_grid() -> None:
