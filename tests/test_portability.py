@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -24,6 +27,8 @@ PROBE_CONFIG = ModelConfig(
     streams=8,
     segment=5,
     lr_decay_updates=20,
+    input_rate_scale=2.0,
+    matrix_rate_scale=0.5,
     match_min_length=4,
     context_orders="1,2,3,5,6",
     prior="text-d6",
@@ -94,3 +99,30 @@ def test_cuda_gives_the_cpu_bytes() -> None:
     cuda = lstmzip.compress(PROBE_INPUT, level=PROBE_PRESET, device="cuda")
     assert cuda == cpu
     assert lstmzip.decompress(cpu, device="cuda") == PROBE_INPUT
+
+
+def _portability_script() -> ModuleType:
+    """``benchmarks/portability.py``, which records this property for the shipped levels on real files."""
+    path = Path(__file__).parent.parent / "benchmarks" / "portability.py"
+    spec = importlib.util.spec_from_file_location("portability_script", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_portability_script_records_and_judges(tmp_path: Path) -> None:
+    script = _portability_script()
+    sample = tmp_path / "sample.txt"
+    sample.write_bytes(SAMPLE_TEXT)
+    settings = (("default", 1), ("avx2", 2))
+    checks = script.check(sample, "fast", 400, tmp_path, settings)
+    assert [(c.capability, c.threads, c.size) for c in checks] == [("default", 1, 400), ("avx2", 2, 400)]
+    assert [c.decoded_under for c in checks] == [settings[1], settings[0]]  # each decoded under the other
+    assert len({c.digest for c in checks}) == 1 and script.consistent(checks)
+    assert "- fast, sample.txt: 2 archives" in script.markdown(checks, "cmd")
+    assert "identical, and each decodes" in script.markdown(checks, "cmd")
+    for broken in (replace(checks[1], digest="0" * 64), replace(checks[1], decoded=False)):
+        assert not script.consistent([checks[0], broken])
+        assert "**DIFFERENT or not decoded**" in script.markdown([checks[0], broken], "cmd")
