@@ -26,9 +26,9 @@ SCALE_BITS = 12  # stored value = round(weight * 2**12)
 SUFFIX = ".prior.xz"
 
 KNOWN: dict[str, str] = {
-    "text-d6": "4ba47c0ddc68046c9a4e28189b22e85e93ff9780092e3b69ddc78479d372de05",
-    "text-f6": "51beab509f6d4e337d3e8126d20656de090ddb1d1ce62dfb45de5c1ab833ddc3",
-    "text-b6": "32af1b1f060148183e30bb14c1b87f8d4c062bc514fe4c604e81afb04d0992a1",
+    "text-d7": "e28fe7c75607f771c7b887882a5cd11329401dce31d1d9c9af01fe21857eb58b",
+    "text-f7": "d00a43940a1665476eeb6a687d5a6e38aedf4b46a0d74200c45eff60cf93f675",
+    "text-b7": "c39f496ec0bcbe77ed72182713dfc54ab0954fd0b2f6b30a0e52b5f99f84fd3e",
 }
 """Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with."""
 

@@ -31,7 +31,7 @@ PROBE_CONFIG = ModelConfig(
     matrix_rate_scale=0.5,
     match_min_length=4,
     context_orders="1,2,3,5,6",
-    prior="text-d6",
+    prior="text-d7",
 )
 PROBE_PRESET = Preset("probe", PROBE_CONFIG, 256, 4096)
 PROBE_INPUT = SAMPLE_TEXT * 3 + sample_bytes(500)
