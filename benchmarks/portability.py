@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lstmzip.bench import machine_summary
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = (("default", 1), ("avx2", 1), ("avx2", 2), ("avx512", 1), ("avx512", 2))
 
@@ -94,10 +96,12 @@ def check(
     return checks
 
 
-def markdown(checks: list[Check], command: str) -> str:
-    """``portability.md``: one row per archive, and per level and file whether all are the same bytes."""
+def markdown(checks: list[Check], command: str, machine: dict[str, str]) -> str:
+    """``portability.md``: the machine, one row per archive, and per level and file whether all are the same bytes."""
     lines = [
         "# Archive bytes across instruction sets and thread counts",
+        "",
+        *(f"- **{key}**: {value}" for key, value in machine.items()),
         "",
         f"Command: `{command}`. Each archive was made in a fresh process with `ATEN_CPU_CAPABILITY`",
         "set as shown (torch reports what it used) and decoded in a process with the next setting.",
@@ -152,7 +156,7 @@ def main() -> int:
                 print(f"{path.name} {level}: {len({c.digest for c in checks[-len(SETTINGS) :]})} distinct archive(s)")
     command = "python benchmarks/portability.py " + " ".join(sys.argv[1:])
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "portability.md").write_text(markdown(checks, command), encoding="utf-8")
+    (args.out / "portability.md").write_text(markdown(checks, command, machine_summary()), encoding="utf-8")
     return 0 if consistent(checks) else 1
 
 

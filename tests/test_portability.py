@@ -121,8 +121,9 @@ def test_the_portability_script_records_and_judges(tmp_path: Path) -> None:
     assert [(c.capability, c.threads, c.size) for c in checks] == [("default", 1, 400), ("avx2", 2, 400)]
     assert [c.decoded_under for c in checks] == [settings[1], settings[0]]  # each decoded under the other
     assert len({c.digest for c in checks}) == 1 and script.consistent(checks)
-    assert "- fast, sample.txt: 2 archives" in script.markdown(checks, "cmd")
-    assert "identical, and each decodes" in script.markdown(checks, "cmd")
+    report = script.markdown(checks, "cmd", {"CPU": "Test CPU"})
+    assert "- **CPU**: Test CPU" in report and "- fast, sample.txt: 2 archives" in report
+    assert "identical, and each decodes" in report
     for broken in (replace(checks[1], digest="0" * 64), replace(checks[1], decoded=False)):
         assert not script.consistent([checks[0], broken])
-        assert "**DIFFERENT or not decoded**" in script.markdown([checks[0], broken], "cmd")
+        assert "**DIFFERENT or not decoded**" in script.markdown([checks[0], broken], "cmd", {})
