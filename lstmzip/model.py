@@ -238,7 +238,9 @@ class ByteLSTM:
         matrices = [(f"rec{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(L)]
         matrices += [(f"below{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(1, L)]
         matrices += [("out_w", (L * H, ALPHABET), 1 / math.sqrt(L * H))]
-        rate_scales = {name: config.matrix_rate_scale for name, _, _ in matrices}  # the dense part's; others 1
+        # step-size factor by weight name ("embed": the layers' byte input tables, updated as one); others 1
+        self.rate_scales = {name: config.matrix_rate_scale for name, _, _ in matrices}
+        self.rate_scales["embed"] = config.input_rate_scale
         K = len(parse_orders(config.context_orders))
         weight_sets = BYTE_CLASSES * CONFIDENCE_BUCKETS
         matrices += [("context", (K, weight_sets), 0.0)]  # weight of each order's log counts
@@ -251,11 +253,10 @@ class ByteLSTM:
         self.dense_rate_groups: list[tuple[int, int, float]] = []
         stop = 0
         for name, shape, _ in dense_specs:
-            start, stop, factor = stop, stop + math.prod(shape), rate_scales.get(name, 1.0)
+            start, stop, factor = stop, stop + math.prod(shape), self.rate_scales.get(name, 1.0)
             if self.dense_rate_groups and self.dense_rate_groups[-1][2] == factor:
                 start = self.dense_rate_groups.pop()[0]
             self.dense_rate_groups.append((start, stop, factor))
-        self.row_rate_scales = {"embed": config.input_rate_scale}  # the other row tables: 1
 
         init = []
         for salt, (_, shape, scale) in enumerate(specs):
@@ -601,7 +602,7 @@ class ByteLSTM:
             master_view, v_view, m_view, forward_view = self.row_views[name]
             master, v = master_view.index_select(-2, rows), v_view.index_select(-2, rows)  # [(L,) R, width]
             m = None if m_view is None else m_view.index_select(-2, rows)
-            factor = self.row_rate_scales.get(name, 1.0)
+            factor = self.rate_scales.get(name, 1.0)
             self._adam_update(master, v, m, grad, GRAD_BITS, rate * factor, forward=grad)  # grad's values are spent
             master_view.index_copy_(-2, rows, master)
             v_view.index_copy_(-2, rows, v)
