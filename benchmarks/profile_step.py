@@ -36,6 +36,7 @@ PARTS = {
     "LSTM learn (BPTT + Adam)": [("model.py", "learn")],
     "match model": [("match.py", "predict"), ("match.py", "update")],
     "context model": [("contexts.py", "predict"), ("contexts.py", "update")],
+    "probability map": [("apm.py", "refine"), ("apm.py", "update")],
     "range coder": [("coder.py", "code"), ("coder.py", "finish")],
     "word codes": [("words.py", "apply")],
 }

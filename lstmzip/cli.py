@@ -306,6 +306,7 @@ def _info_one(job: Job, name: str) -> int:
         "word codes": word_codes,
         "model": model,
         "side model": ", ".join(side_models) or "none",
+        "refinement": f"probability map, rate 2^-{config.apm_rate_bits}" if config.apm_rate_bits else "none",
         "training": f"Adam lr {learning_rate}, beta1 {config.beta1:g}, beta2 {config.beta2:g}",
         "start": f"prior {config.prior}" if config.prior else f"random weights, seed {config.seed}",
         "numerics": config.numerics,

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from lstmzip import container, priors
+from lstmzip.apm import ProbabilityMap
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
 from lstmzip.container import U64
 from lstmzip.contexts import ContextModel, parse_orders
@@ -127,6 +128,7 @@ def _code_blocks(
     counter = (
         ContextModel(layout.streams, orders, config.context_hash_bits, config.context_count_limit) if orders else None
     )
+    refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
     expected = bucket = context = None
     for start in range(0, layout.steps, block_steps):
         stop = min(start + block_steps, layout.steps)
@@ -138,9 +140,15 @@ def _code_blocks(
                     expected, bucket = (torch.from_numpy(a).to(device) for a in matcher.predict())
                 if counter is not None:
                     context = tuple(torch.from_numpy(a).to(device) for a in counter.predict())
-                probabilities = model.predict(previous, expected, bucket, context).cpu().numpy()  # [N, 256] float32
                 active = layout.active(t)
-                matrix[:active, t] = coder.code(matrix[:active, t], probabilities[:active])
+                weights = model.predict(previous, expected, bucket, context).cpu().numpy()[:active]  # [active, 256]
+                if refiner is None:  # float64 quotients (exact sums of integers) rounded once to float32
+                    probabilities = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+                else:
+                    probabilities = refiner.refine(weights)
+                matrix[:active, t] = coder.code(matrix[:active, t], probabilities)
+                if refiner is not None:
+                    refiner.update(matrix[:active, t])
                 previous = torch.from_numpy(matrix[:, t].astype(np.int64)).to(device)
                 if matcher is not None:
                     matcher.update(t)

@@ -91,6 +91,7 @@ class ModelConfig:
     context_orders: str = ""  # orders of the count-based side inputs, e.g. "1,2,3,4"; "" for none
     context_hash_bits: int = 16  # rows of each hashed order's count table: 2**this
     context_count_limit: int = 255  # a context's counts are halved when one would pass this
+    apm_rate_bits: int = 0  # 0: code the model's distribution as it is; else refine it (``apm.py``) at rate 2**-this
     prior: str = ""  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
     numerics: str = PROFILE
 
@@ -117,6 +118,7 @@ class ModelConfig:
             # 2**20 rows of 256 counts: 256 MB per hashed order at most, whatever a header asks for
             (8 <= self.context_hash_bits <= 20, "context_hash_bits must be 8..20"),
             (2 <= self.context_count_limit <= MAX_COUNT, f"context_count_limit must be 2..{MAX_COUNT}"),
+            (self.apm_rate_bits == 0 or 2 <= self.apm_rate_bits <= 16, "apm_rate_bits must be 0 or 2..16"),
             (
                 re.fullmatch(OPTIONAL_NAME, self.prior) is not None,
                 "prior must be empty or a name of 1-40 of [a-z0-9.-]",
@@ -333,7 +335,6 @@ class ByteLSTM:
         self.weight_offsets = classes.unsqueeze(1) + orders  # [256, K]
         self.pre_activation = torch.empty(B, 4 * H, **f64)  # [B, 4H]
         self.logits = torch.empty(B, ALPHABET, **f64)  # [B, 256]
-        self.probabilities = torch.empty(B, ALPHABET, dtype=torch.float32, device=self.device)  # [B, 256]
         self.gate_work = LookupWork((B, 4 * H), self.device)
         self.cell_work = LookupWork((B, H), self.device)
         self.freq_work = LookupWork((B, ALPHABET), self.device)
@@ -420,9 +421,11 @@ class ByteLSTM:
         bucket: torch.Tensor | None = None,
         context: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Consume byte ``x`` [B] (int64) of every stream; return P(next byte) [B, 256] as float32.
+        """Consume byte ``x`` [B] (int64) of every stream; return the next byte's weights [B, 256].
 
-        The returned tensor is the model's buffer, overwritten by the next call.
+        The weights are integers >= 1 (``exp`` table values at 2**``numerics.EXP_BITS``) in float64;
+        P(next byte) is proportional to them, and the caller turns them into coding probabilities
+        (``codec``). The returned tensor is the model's buffer, which learning reads.
 
         ``expected`` and ``bucket`` [B] come from the match model: the byte a repeat predicts and its
         length bucket (``BUCKETS`` where there is no match). ``context`` comes from the context
@@ -462,8 +465,7 @@ class ByteLSTM:
         freq = tables.exp_neg(distance, PRODUCT_BITS, self.freq_work, out=step.freq)
         torch.sum(freq, dim=1, keepdim=True, out=step.freq_sum)
         self.t += 1
-        # float64 quotients rounded once to float32, as ``.to(float32)`` would
-        return torch.div(freq, step.freq_sum, out=self.probabilities)
+        return freq
 
     @torch.no_grad()
     def learn(self, targets: torch.Tensor, weight: torch.Tensor | None = None) -> None:

@@ -135,14 +135,19 @@ class LookupWork:
         self.index = torch.empty(shape, dtype=torch.int32, device=device)
 
 
+def checked_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(sigmoid table, exp table) as int64, after checking them against their pinned digest."""
+    digest = table_digest()
+    if digest != TABLE_DIGEST:
+        raise NumericsError(f"numeric tables of profile {PROFILE} do not match (digest {digest[:12]})")
+    return _tables()
+
+
 class Tables:
     """The lookup tables as float64 tensors on one device."""
 
     def __init__(self, device: torch.device) -> None:
-        digest = table_digest()
-        if digest != TABLE_DIGEST:
-            raise NumericsError(f"numeric tables of profile {PROFILE} do not match (digest {digest[:12]})")
-        sigmoid, exp_table = _tables()
+        sigmoid, exp_table = checked_tables()
         self.sigmoid_values = torch.from_numpy(sigmoid.astype(np.float64)).to(device)  # [65537]
         self.exp_values = torch.from_numpy(exp_table.astype(np.float64)).to(device)  # [40961]
         # tanh(x) = 2 * sigmoid(2x) - 1, taken from the sigmoid table entry by entry (exact integers).

@@ -20,7 +20,7 @@ def test_config_round_trips_and_rejects_bad_fields() -> None:
     with pytest.raises(ValueError, match="hidden"):
         ModelConfig.from_dict({**config.to_dict(), "hidden": "32"})
     bad_values = [("hidden", 4096), ("layers", 0), ("streams", 0), ("beta2", 1.0), ("numerics", "x")]
-    bad_values += [("input_rate_scale", 0.0), ("matrix_rate_scale", 17.0)]
+    bad_values += [("input_rate_scale", 0.0), ("matrix_rate_scale", 17.0), ("apm_rate_bits", 1), ("apm_rate_bits", 17)]
     bad_values += [("eps", 1e-46)]  # 0 in Adam's float32: found by the slow fuzz test (0 / 0 became NaN)
     bad_values += [("context_orders", "3,2"), ("context_hash_bits", 21), ("context_count_limit", 256)]
     for field, value in bad_values:
@@ -36,8 +36,8 @@ def _run(model: ByteLSTM, data: bytes) -> list[float]:
         targets = torch.tensor(list(data[start : start + segment]), dtype=torch.int64).view(-1, 1)
         bits = 0.0
         for target in targets:
-            p = model.predict(previous)
-            bits -= math.log2(float(p[0, target]))
+            weights = model.predict(previous)
+            bits -= math.log2(float(weights[0, target] / weights[0].sum()))
             previous = target
         model.learn(targets)
         costs.append(bits)
@@ -96,11 +96,12 @@ def test_every_value_stays_on_its_fixed_point_grid() -> None:
     assert model.forward_weights.abs().max() < 2**53
 
 
-def test_probabilities_are_a_distribution() -> None:
+def test_byte_weights_are_positive_integers() -> None:
     model = ByteLSTM(ModelConfig(layers=1, hidden=16, streams=3, segment=4))
-    p = model.predict(torch.tensor([0, 65, 255]))
-    assert p.dtype == torch.float32 and p.shape == (3, 256)
-    assert torch.all(p > 0) and torch.allclose(p.sum(dim=1), torch.ones(3))
+    weights = model.predict(torch.tensor([0, 65, 255]))
+    assert weights.dtype == torch.float64 and weights.shape == (3, 256)
+    assert torch.all(weights >= 1) and torch.equal(weights, weights.round())
+    assert torch.all(weights.sum(dim=1) < 2**53)  # so their sum, and each quotient by it, is exact
 
 
 def test_context_weights_are_chosen_by_the_kind_of_byte_just_read() -> None:
@@ -134,3 +135,24 @@ def test_match_model_only_reads_coded_bytes() -> None:
         seen_full.update(t)
         seen_partial.update(t)
     assert hits > 100
+
+
+def test_a_match_found_by_a_colliding_hash_is_dropped() -> None:
+    """A position found by hash is checked against the stream's own last bytes: another context that
+    hashed alike predicts nothing."""
+    import numpy as np
+
+    from lstmzip.match import BUCKETS, MatchModel
+
+    def after(data: bytes, hash_bits: int) -> tuple[int, int]:
+        matrix = np.frombuffer(data, dtype=np.uint8).reshape(1, -1).copy()
+        model = MatchModel(matrix, 4, hash_bits)
+        for t in range(len(data)):
+            model.update(t)
+        expected, bucket = model.predict()
+        return int(expected[0]), int(bucket[0])
+
+    # "ABCD..." predicts "1", sees "2"; then "FGH2" is found after "ZZZZEFGH", a true match
+    assert after(b"ABCDEFGH1" + b"ZZZZEFGH2" + b"ABCDEFGH2", 20) == (ord("A"), 0)
+    # two table slots: "wxyz" finds another context's position, which is no match
+    assert after(b"ABCDEFGHwxyz", 1)[1] == BUCKETS

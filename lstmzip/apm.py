@@ -1,0 +1,101 @@
+"""Adaptive probability map (SSE): a learned correction of the model's distribution before coding.
+
+Why: a network that learns online with a high step size is not calibrated. Where it says 0.9 the
+byte comes, on average, more or less often than that, and the bias depends on where in the byte's
+range the decision lies. PAQ-style compressors end with such maps (secondary symbol estimation):
+they count what actually happened at each level of the model's confidence and code with that.
+Measured (docs/DESIGN.md, "The probability map again"): -0.003 bpb on enwik6 and book1, -0.006 to
+-0.009 on alice29.txt, at the default (rate 2**-8) and best (2**-9) levels, for about 5 % of their
+speed; the fast level goes without.
+
+How: a byte is eight binary decisions, most significant bit first, so the 256 values are the
+leaves of a binary tree of 255 nodes (heap order: node 1 is the root, node n has the children 2n
+and 2n + 1, leaf 256 + b is byte b). The model's probability that node n goes right is the weight
+of its right subtree over the weight of both. The map holds, for each node, 33 probabilities at
+the points -8, -7.5, ..., 8 of ``stretch(p) = ln(p / (1 - p))``; a node's refined probability
+interpolates between the two points around the model's stretch. Each point starts at the
+probability it stands for (no correction) and moves toward every decision it helped predict, by
+``2**-rate_bits`` of the distance times its interpolation weight. A byte's refined probability is
+the product of the refined decisions on its path.
+
+Exactness: the weights in, the table (integers at 2**22) and the updates are integers; stretch is
+a search in the pinned sigmoid table of ``numerics``; the path products are IEEE multiplications
+in a fixed order. Encoder and decoder update the map with the same bytes in the same order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstmzip.numerics import ACT_BITS, SIG_OFFSET, SIG_STEP_BITS, checked_tables
+
+NODES = 255
+DEPTH = 8
+STRETCH_RANGE = 8  # points from stretch -8 to 8; 12 measured: the same archives within 4 bytes
+POINTS = 4 * STRETCH_RANGE + 1  # stretch -8, -7.5, ..., 8
+TABLE_BITS = 22  # the map's probabilities; 16 bits would stall small updates
+OUT_BITS = 16  # refined decision probabilities
+_POINT_SHIFT = SIG_STEP_BITS - 1  # sigmoid table entries between two points (0.5 apart): 2**10
+_FIRST_POINT = SIG_OFFSET - (STRETCH_RANGE << SIG_STEP_BITS)  # table index of stretch -8
+_LAST_POSITION = ((POINTS - 1) << _POINT_SHIFT) - 1
+_MIN_OUT = 1 << (OUT_BITS - 11)  # no decision surer than 1 - 2**-11 (2**-16 measured: the same within 4 bytes)
+_PATH = np.stack([((256 + np.arange(256)) >> (DEPTH - d)) - 1 for d in range(DEPTH)], axis=1)  # [256, 8] node - 1
+_BITS = (np.arange(256)[:, None] >> (DEPTH - 1 - np.arange(DEPTH))) & 1  # [256, 8] the decisions of byte b
+_NODE_START = np.arange(NODES) * POINTS  # [255] where each node's points begin in the table
+
+
+class ProbabilityMap:
+    """One map shared by every stream: all streams' decisions train it."""
+
+    def __init__(self, rate_bits: int) -> None:
+        self.rate_bits = rate_bits
+        sigmoid = checked_tables()[0]  # [65537] int64 at 2**16, non-decreasing
+        points = sigmoid[_FIRST_POINT + (np.arange(POINTS) << _POINT_SHIFT)] << (TABLE_BITS - ACT_BITS)
+        self.table = np.tile(points, NODES)  # [255 * 33] int64 at 2**22
+        # stretch(p) for p = 0, 2**-16, ..., 1, as a position among the points (at 2**10 per point)
+        chances = np.arange((1 << ACT_BITS) + 1)
+        self.position = np.clip(np.searchsorted(sigmoid, chances) - _FIRST_POINT, 0, _LAST_POSITION)  # [65537]
+        self.low = np.zeros((0, NODES), dtype=np.int64)  # [n, 255] entry below each node's stretch
+        self.share = np.zeros((0, NODES), dtype=np.int64)  # [n, 255] the weight of the entry above, of 2**10
+
+    def refine(self, weights: np.ndarray) -> np.ndarray:
+        """Coding probabilities [n, 256] float32 from the model's byte weights [n, 256] (integers >= 1, float64)."""
+        n = len(weights)
+        # Subtree weights in heap order (node k at column k, byte b at 256 + b), level by level from
+        # the leaves: sums of integers below 2**53, exact in float64.
+        mass = np.empty((n, 512))
+        mass[:, 256:] = weights
+        for depth in reversed(range(DEPTH)):
+            children = mass[:, 2 << depth : 4 << depth]
+            np.add(children[:, 0::2], children[:, 1::2], out=mass[:, 1 << depth : 2 << depth])
+        chance = np.floor(mass[:, 3::2] * float(1 << ACT_BITS) / mass[:, 1:256])  # [n, 255] P(right) at 2**16
+        position = self.position[chance.astype(np.int64)]
+        self.low = (position >> _POINT_SHIFT) + _NODE_START  # [n, 255]
+        self.share = position & ((1 << _POINT_SHIFT) - 1)
+        low, high = self.table[self.low], self.table[self.low + 1]
+        refined = low * ((1 << _POINT_SHIFT) - self.share) + high * self.share  # [n, 255] < 2**33
+        refined >>= _POINT_SHIFT + TABLE_BITS - OUT_BITS
+        np.clip(refined, _MIN_OUT, (1 << OUT_BITS) - _MIN_OUT, out=refined)
+        # A byte's probability, root first: each level's values are their parent's times the decision
+        # that leads to them (one IEEE multiplication per value and level, the same order everywhere).
+        right = refined.astype(np.float64)  # [n, 255] at 2**16
+        left = float(1 << OUT_BITS) - right
+        probabilities = np.stack([left[:, 0], right[:, 0]], axis=1)  # [n, 2] the root's subtrees
+        for depth in range(1, DEPTH):
+            nodes = slice((1 << depth) - 1, (2 << depth) - 1)  # the nodes at this depth, in byte order
+            children = np.empty((n, 1 << depth, 2))
+            np.multiply(probabilities, left[:, nodes], out=children[:, :, 0])
+            np.multiply(probabilities, right[:, nodes], out=children[:, :, 1])
+            probabilities = children.reshape(n, 2 << depth)
+        return (probabilities * 2.0 ** (-OUT_BITS * DEPTH)).astype(np.float32)
+
+    def update(self, symbols: np.ndarray) -> None:
+        """The bytes ``symbols`` [n] were coded with the last :meth:`refine`: move the entries they used."""
+        rows = np.arange(len(symbols))[:, None]
+        nodes = _PATH[symbols]  # [n, 8]
+        low, share = self.low[rows, nodes].reshape(-1), self.share[rows, nodes].reshape(-1)  # [8n]
+        target = _BITS[symbols].reshape(-1) << TABLE_BITS
+        entries = np.concatenate([low, low + 1])
+        shares = np.concatenate([(1 << _POINT_SHIFT) - share, share])
+        steps = ((np.concatenate([target, target]) - self.table[entries]) * shares) >> (_POINT_SHIFT + self.rate_bits)
+        np.add.at(self.table, entries, steps)  # entries two streams share move twice, in any order alike
