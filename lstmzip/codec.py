@@ -123,7 +123,11 @@ def _code_blocks(
     """
     config, device = model.config, model.device
     previous = torch.zeros(layout.streams, dtype=torch.int64, device=device)  # [N] context of step 0
-    matcher = MatchModel(matrix, config.match_min_length, config.match_hash_bits) if config.match_min_length else None
+    matcher = (
+        MatchModel(matrix, config.match_min_length, config.match_hash_bits, config.match_long_length)
+        if config.match_min_length
+        else None
+    )
     orders = parse_orders(config.context_orders)
     counter = (
         ContextModel(layout.streams, orders, config.context_hash_bits, config.context_count_limit) if orders else None

@@ -6,6 +6,11 @@ of the last ``min_length`` bytes, where that context last occurred, and predicts
 followed it there. The model turns (predicted byte, length of the current match) into a learned
 boost of that byte's logit (``ByteLSTM.predict``).
 
+With ``long_length``, a second table does the same for longer contexts and is asked first: where a
+short context occurred many times (a date in a log, a phrase of a licence), the last occurrence of
+the longer context is more likely the one that goes on. A position found by hash counts only if its
+context really is the stream's own (hash collisions are dropped).
+
 Everything is integer NumPy arithmetic on the byte matrix [N, S] that both encoder and decoder hold,
 so both sides see the same predictions. Positions are flat indices into that matrix, which equal
 offsets in the original file (streams are contiguous chunks), so a match can run from one stream's
@@ -23,12 +28,16 @@ _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 
 class MatchModel:
-    def __init__(self, matrix: np.ndarray, min_length: int, hash_bits: int) -> None:
+    def __init__(self, matrix: np.ndarray, min_length: int, hash_bits: int, long_length: int = 0) -> None:
         self.matrix = matrix  # [N, S] uint8, filled in step by step on the decoding side
         self.flat = matrix.reshape(-1)  # [N*S] the file, zero-padded
-        self.min_length, self.hash_bits = min_length, hash_bits
+        self.hash_bits = hash_bits
         streams, steps = matrix.shape
-        self.table = np.full(1 << hash_bits, NO_MATCH, dtype=np.int64)  # context hash -> position after it
+        # (context length, table: context hash -> position after it), the longer context asked first
+        self.tables = [
+            (length, np.full(1 << hash_bits, NO_MATCH, dtype=np.int64))
+            for length in sorted({min_length, long_length} - {0}, reverse=True)
+        ]
         self.pointer = np.full(streams, NO_MATCH, dtype=np.int64)  # [N] position of the predicted byte
         self.length = np.zeros(streams, dtype=np.int64)  # [N] bytes predicted right in a row
         self.next_positions = np.arange(streams, dtype=np.int64) * steps  # [N] flat index of (stream, 0)
@@ -48,26 +57,28 @@ class MatchModel:
         self.length = np.where(hit, self.length + 1, 0)
         self.pointer = np.where(hit, self.pointer + 1, NO_MATCH)
         self.pointer[self.pointer >= self.flat.size] = NO_MATCH
-        if t + 1 < self.min_length:
-            return
-        context = self.matrix[:, t + 1 - self.min_length : t + 1].astype(np.uint64)  # [N, min_length]
-        key = np.zeros(len(actual), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for column in context.T:
-                key = (key ^ column) * _MULTIPLIER
-        key = (key >> np.uint64(64 - self.hash_bits)).astype(np.int64)  # [N]
-        fresh = np.flatnonzero(self.pointer == NO_MATCH)
-        self.pointer[fresh] = self.table[key[fresh]]
-        self._drop_collisions(fresh[self.pointer[fresh] != NO_MATCH], t)
-        # Insert (stream, t + 1) for each context; where streams share a key, the last stream wins.
-        last_first = key[::-1]
-        keys, index = np.unique(last_first, return_index=True)
-        self.table[keys] = (self.next_positions + t + 1)[::-1][index]
+        for length, table in self.tables:
+            if t + 1 < length:
+                continue
+            # A byte at a time, xor then multiply: a sum of bytes times powers of the multiplier (one
+            # NumPy call for all bytes) was measured 261 bytes worse on book1 at the default level.
+            key = np.zeros(len(actual), dtype=np.uint64)
+            with np.errstate(over="ignore"):
+                for column in self.matrix[:, t + 1 - length : t + 1].T.astype(np.uint64):
+                    key = (key ^ column) * _MULTIPLIER
+            key = (key >> np.uint64(64 - self.hash_bits)).astype(np.int64)  # [N]
+            fresh = np.flatnonzero(self.pointer == NO_MATCH)
+            self.pointer[fresh] = table[key[fresh]]
+            self._drop_collisions(fresh[self.pointer[fresh] != NO_MATCH], t, length)
+            # Insert (stream, t + 1) for each context; where streams share a key, the last stream wins.
+            keys, index = np.unique(key[::-1], return_index=True)
+            table[keys] = (self.next_positions + t + 1)[::-1][index]
 
-    def _drop_collisions(self, streams: np.ndarray, t: int) -> None:
-        """Drop the new matches of ``streams`` whose context is not the stream's own last
-        ``min_length`` bytes (up to byte t) but another that hashed alike. Both contexts lie within
-        their streams' rows, in bytes already coded.
+    def _drop_collisions(self, streams: np.ndarray, t: int, length: int) -> None:
+        """Drop the new matches of ``streams`` whose context is not the stream's own last ``length``
+        bytes (up to byte t) but another that hashed alike. Both contexts lie within their streams'
+        rows (a table holds a position only once its row has ``length`` bytes before it), in bytes
+        already coded.
 
         Measured (docs/DESIGN.md, "Match model: hash collisions"): enwik6 -196 bytes at the default
         level. Starting a verified match at the length its context agrees on beyond ``min_length``
@@ -77,7 +88,7 @@ class MatchModel:
         if not len(streams):
             return
         row, column = np.divmod(self.pointer[streams] - 1, self.matrix.shape[1])  # [n] the byte before each match
-        back = np.arange(self.min_length)  # [m]
+        back = np.arange(length)  # [m]
         theirs = self.matrix[row[:, None], column[:, None] - back]  # [n, m]
         ours = self.matrix[streams[:, None], t - back]  # [n, m]
         self.pointer[streams[(theirs != ours).any(axis=1)]] = NO_MATCH

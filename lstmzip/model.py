@@ -87,6 +87,7 @@ class ModelConfig:
     matrix_rate_scale: float = 1.0  # R_l, V_l and W
     seed: int = 0
     match_min_length: int = 0  # 0: no match model; else the context length it hashes
+    match_long_length: int = 0  # 0: one table; else a second, looked up first, for contexts this long
     match_hash_bits: int = 20
     context_orders: str = ""  # orders of the count-based side inputs, e.g. "1,2,3,4"; "" for none
     context_hash_bits: int = 16  # rows of each hashed order's count table: 2**this
@@ -113,6 +114,10 @@ class ModelConfig:
             (0.0 < self.matrix_rate_scale <= MAX_RATE_SCALE, f"matrix_rate_scale must be in (0, {MAX_RATE_SCALE:g}]"),
             (0 <= self.seed < 2**32, "seed must be a 32-bit unsigned integer"),
             (self.match_min_length == 0 or 2 <= self.match_min_length <= 32, "match_min_length must be 0 or 2..32"),
+            (
+                self.match_long_length == 0 or 0 < self.match_min_length < self.match_long_length <= 32,
+                "match_long_length must be 0 or longer than match_min_length, at most 32",
+            ),
             (10 <= self.match_hash_bits <= 24, "match_hash_bits must be 10..24"),
             (_orders_valid(self.context_orders), ORDERS_RULE),
             # 2**20 rows of 256 counts: 256 MB per hashed order at most, whatever a header asks for

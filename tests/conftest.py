@@ -24,6 +24,7 @@ TINY = Preset(
         input_rate_scale=2.0,
         matrix_rate_scale=0.5,
         match_min_length=4,
+        match_long_length=8,
         match_hash_bits=12,
         context_orders="1,2,3",
         context_hash_bits=10,

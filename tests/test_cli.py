@@ -184,7 +184,7 @@ def test_info_reads_the_header(archive_file: Path) -> None:
     assert "original   : 684 bytes" in result.stdout and "level      : tiny" in result.stdout
     assert "fx16-v3" in result.stdout and "crc32" in result.stdout
     assert "at update k (x2 byte input tables, x0.5 matrices)" in result.stdout  # TINY's step-size factors
-    assert "side model : match (4-byte contexts, 2^12 slots), counts of orders 1,2,3 (2^10" in result.stdout
+    assert "side model : match (8- or 4-byte contexts, 2^12 slots), counts of orders 1,2,3 (2^10" in result.stdout
     assert "refinement : probability map, rate 2^-6" in result.stdout
     assert "word codes : none" in result.stdout  # 684 bytes: too short for word codes
 

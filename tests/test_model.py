@@ -20,6 +20,7 @@ def test_config_round_trips_and_rejects_bad_fields() -> None:
     with pytest.raises(ValueError, match="hidden"):
         ModelConfig.from_dict({**config.to_dict(), "hidden": "32"})
     bad_values = [("hidden", 4096), ("layers", 0), ("streams", 0), ("beta2", 1.0), ("numerics", "x")]
+    bad_values += [("match_long_length", 12), ("match_long_length", 33)]  # needs match_min_length < it <= 32
     bad_values += [("input_rate_scale", 0.0), ("matrix_rate_scale", 17.0), ("apm_rate_bits", 1), ("apm_rate_bits", 17)]
     bad_values += [("eps", 1e-46)]  # 0 in Adam's float32: found by the slow fuzz test (0 / 0 became NaN)
     bad_values += [("context_orders", "3,2"), ("context_hash_bits", 21), ("context_count_limit", 256)]
@@ -156,3 +157,21 @@ def test_a_match_found_by_a_colliding_hash_is_dropped() -> None:
     assert after(b"ABCDEFGH1" + b"ZZZZEFGH2" + b"ABCDEFGH2", 20) == (ord("A"), 0)
     # two table slots: "wxyz" finds another context's position, which is no match
     assert after(b"ABCDEFGHwxyz", 1)[1] == BUCKETS
+
+
+def test_the_longer_context_chooses_the_match() -> None:
+    """At the end, " A:12" was last followed by "Z", so the match breaks at "3" and a new one is looked
+    up: the 4-byte table knows the last ":123", followed by ":y"; the 6-byte table " A:123", by ":x"."""
+    import numpy as np
+
+    from lstmzip.match import MatchModel
+
+    data = b" A:123:x A:12Z B:123:y A:123:"
+    expected = {}
+    for long_length in (0, 6):
+        matrix = np.frombuffer(data, dtype=np.uint8).reshape(1, -1).copy()
+        model = MatchModel(matrix, 4, 16, long_length)
+        for t in range(len(data)):
+            model.update(t)
+        expected[long_length] = chr(model.predict()[0][0])
+    assert expected == {0: "y", 6: "x"}

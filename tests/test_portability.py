@@ -30,7 +30,9 @@ PROBE_CONFIG = ModelConfig(
     input_rate_scale=2.0,
     matrix_rate_scale=0.5,
     match_min_length=4,
+    match_long_length=12,
     context_orders="1,2,3,5,6",
+    apm_rate_bits=8,
     prior="text-d7",
 )
 PROBE_PRESET = Preset("probe", PROBE_CONFIG, 256, 4096)
