@@ -284,9 +284,8 @@ def _info_one(job: Job, name: str) -> int:
         learning_rate += f" (x{config.input_rate_scale:g} byte input tables, x{config.matrix_rate_scale:g} matrices)"
     side_models = []
     if config.match_min_length:
-        lengths = f"{config.match_long_length}- or {config.match_min_length}"
-        if not config.match_long_length:
-            lengths = str(config.match_min_length)
+        shorter = f"{config.match_min_length}"
+        lengths = f"{config.match_long_length}- or {shorter}" if config.match_long_length else shorter
         side_models.append(f"match ({lengths}-byte contexts, 2^{config.match_hash_bits} slots)")
     if config.context_orders:
         side_models.append(

@@ -57,6 +57,7 @@ MAGIC = b"\x89LZM"
 # integers in the settings (37 bytes less header: 0.002 bpb on alice29.txt, 3 % of grammar.lsp's archive);
 # 9: floats as short decimals, varints in the header body and block headers (48-51 bytes less);
 # 10: step-size factors of the byte input tables and the weight matrices in the model config
+# 11: the probability map's rate and the match model's long context length in the model config
 FORMAT_MAJOR = 11
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
