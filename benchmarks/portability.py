@@ -3,9 +3,11 @@
     python benchmarks/portability.py [--bytes 65536] [--levels fast,default,best] [--out benchmarks/results] FILE...
 
 For each FILE and level, compresses the first ``--bytes`` in a fresh process per setting
-(``ATEN_CPU_CAPABILITY`` default, avx2 and avx512, one and two torch threads), decodes each
-archive in a process of the next setting, and writes ``portability.md``: each archive's size and
-SHA-256, the instruction set torch reported, and whether the archives are all the same bytes.
+(``ATEN_CPU_CAPABILITY`` default, avx2 and avx512, one and two torch threads; NumPy's SIMD
+dispatch limited to the same level with ``NPY_DISABLE_CPU_FEATURES``, since the match model, the
+context counts and the probability map run in NumPy), decodes each archive in a process of the
+next setting, and writes ``portability.md``: each archive's size and SHA-256, the instruction sets
+torch and NumPy reported, and whether the archives are all the same bytes.
 ``tests/test_portability.py`` checks the same property on a small probe in every test run (and this
 script on a few hundred bytes); this script records it for the shipped levels on real files.
 """
@@ -25,12 +27,20 @@ from lstmzip.bench import machine_summary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = (("default", 1), ("avx2", 1), ("avx2", 2), ("avx512", 1), ("avx512", 2))
+# NumPy's dispatch targets (x86-64 builds) above each torch capability: a process that runs torch
+# without AVX2 runs NumPy's kernels at its SSE4.2 baseline too. Names a build lacks are ignored.
+NUMPY_DISABLED = {
+    "default": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
+    "avx2": "X86_V4 AVX512_ICL AVX512_SPR",
+    "avx512": "",
+}
 
 # argv: compress|decompress, threads, level, input file, byte count, archive path
 _WORKER = """
 import sys
 from pathlib import Path
 import torch
+from numpy.lib.introspect import opt_func_info
 import lstmzip
 torch.set_num_threads(int(sys.argv[2]))
 data = Path(sys.argv[4]).read_bytes()[: int(sys.argv[5])]
@@ -39,7 +49,7 @@ if sys.argv[1] == "compress":
     archive.write_bytes(lstmzip.compress(data, level=sys.argv[3]))
 elif lstmzip.decompress(archive.read_bytes()) != data:
     sys.exit("decoded bytes differ")
-print(torch.backends.cpu.get_cpu_capability())
+print(torch.backends.cpu.get_cpu_capability(), "/ numpy", opt_func_info("^add$")["add"]["ddd"]["current"])
 """
 
 
@@ -49,7 +59,7 @@ class Check:
     file: str
     size: int  # bytes of the file that were compressed
     capability: str  # ATEN_CPU_CAPABILITY asked for
-    reported: str  # what torch used
+    reported: str  # what torch used, and NumPy's kernel for float64 addition
     threads: int
     archive_size: int
     digest: str  # SHA-256 of the archive
@@ -57,8 +67,13 @@ class Check:
     decoded: bool
 
 
+def environment(capability: str) -> dict[str, str]:
+    """This process's environment with torch's and NumPy's instruction sets limited to ``capability``."""
+    return {**os.environ, "ATEN_CPU_CAPABILITY": capability, "NPY_DISABLE_CPU_FEATURES": NUMPY_DISABLED[capability]}
+
+
 def _run(capability: str, threads: int, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ATEN_CPU_CAPABILITY": capability}
+    env = environment(capability)
     command = [sys.executable, "-c", _WORKER, args[0], str(threads), *args[1:]]
     return subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO_ROOT, check=False)
 
@@ -104,9 +119,12 @@ def markdown(checks: list[Check], command: str, machine: dict[str, str]) -> str:
         *(f"- **{key}**: {value}" for key, value in machine.items()),
         "",
         f"Command: `{command}`. Each archive was made in a fresh process with `ATEN_CPU_CAPABILITY`",
-        "set as shown (torch reports what it used) and decoded in a process with the next setting.",
+        "set as shown and NumPy's SIMD targets above it disabled (`NPY_DISABLE_CPU_FEATURES`); the",
+        "processes report what torch used and NumPy's kernel for float64 addition. Each archive was",
+        "decoded in a process with the next setting.",
         "",
-        "| level | input | ATEN_CPU_CAPABILITY (used) | threads | archive bytes | SHA-256 | decoded under | decoded |",
+        "| level | input | ATEN_CPU_CAPABILITY (torch / NumPy used) | threads | archive bytes | SHA-256 "
+        "| decoded under | decoded |",
         "|---|---|---|---|---:|---|---|---|",
     ]
     for c in checks:

@@ -1,13 +1,14 @@
-"""Archives are the same bytes on every instruction set, thread count and device, and decode across them."""
+"""Archives are the same bytes on every instruction set (torch's and NumPy's), thread count and device, and decode
+across them."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import subprocess
 import sys
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -40,6 +41,7 @@ PROBE_INPUT = SAMPLE_TEXT * 3 + sample_bytes(500)
 
 _SCRIPT = """
 import sys, torch
+from numpy.lib.introspect import opt_func_info
 from pathlib import Path
 from tests.test_portability import PROBE_INPUT, PROBE_PRESET
 import lstmzip
@@ -50,17 +52,16 @@ if sys.argv[1] == "compress":
 else:
     assert lstmzip.decompress(Path(sys.argv[4]).read_bytes()) == PROBE_INPUT
     out.write_bytes(b"ok")
-print(torch.backends.cpu.get_cpu_capability())
+print(torch.backends.cpu.get_cpu_capability(), opt_func_info("^add$")["add"]["ddd"]["current"])
 """
 
 SETTINGS = [("default", 1), ("avx2", 1), ("avx512", 2), ("avx512", 1)]
 
 
 def _run(capability: str, threads: int, *args: str) -> str:
-    env = {**os.environ, "ATEN_CPU_CAPABILITY": capability}
     result = subprocess.run(
         [sys.executable, "-c", _SCRIPT, args[0], str(threads), *args[1:]],
-        env=env,
+        env=_portability_script().environment(capability),
         capture_output=True,
         text=True,
         check=True,
@@ -77,7 +78,9 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], 
         path = folder / f"{capability}-{threads}.lstmz"
         seen.add(_run(capability, threads, "compress", str(path)))
         made[capability, threads] = path
-    assert len(seen) >= 2, f"ATEN_CPU_CAPABILITY changed nothing here: {seen}"
+    torch_used, numpy_used = zip(*map(str.split, seen), strict=True)
+    assert len(set(torch_used)) >= 2, f"ATEN_CPU_CAPABILITY changed nothing here: {seen}"
+    assert len(set(numpy_used)) >= 2, f"NPY_DISABLE_CPU_FEATURES changed nothing here: {seen}"
     return made
 
 
@@ -103,6 +106,7 @@ def test_cuda_gives_the_cpu_bytes() -> None:
     assert lstmzip.decompress(cpu, device="cuda") == PROBE_INPUT
 
 
+@cache
 def _portability_script() -> ModuleType:
     """``benchmarks/portability.py``, which records this property for the shipped levels on real files."""
     path = Path(__file__).parent.parent / "benchmarks" / "portability.py"
