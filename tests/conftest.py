@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -11,6 +16,21 @@ from lstmzip.model import ModelConfig
 from lstmzip.presets import Preset
 
 torch.set_num_threads(1)  # what the CLI does; the portability tests check that 2 threads give the same bytes
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def load_script(relative_path: str) -> ModuleType:
+    """A script of the repository (``benchmarks/...``, ``scripts/...``) imported as a module, to test its parts."""
+    path = REPO_ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem + "_script", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a dataclass looks its module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
 
 TINY = Preset(
     "tiny",

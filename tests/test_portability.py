@@ -4,13 +4,10 @@ across them."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import subprocess
 import sys
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
@@ -18,7 +15,7 @@ import torch
 import lstmzip
 from lstmzip.model import ModelConfig
 from lstmzip.presets import Preset
-from tests.conftest import SAMPLE_TEXT, sample_bytes
+from tests.conftest import SAMPLE_TEXT, load_script, sample_bytes
 
 # Big enough that BLAS blocks and splits its products differently across settings.
 # It starts from the default level's prior (same network shape), so loading a prior is covered too.
@@ -61,7 +58,7 @@ SETTINGS = [("default", 1), ("avx2", 1), ("avx512", 2), ("avx512", 1)]
 def _run(capability: str, threads: int, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", _SCRIPT, args[0], str(threads), *args[1:]],
-        env=_portability_script().environment(capability),
+        env=load_script("benchmarks/portability.py").environment(capability),
         capture_output=True,
         text=True,
         check=True,
@@ -106,20 +103,8 @@ def test_cuda_gives_the_cpu_bytes() -> None:
     assert lstmzip.decompress(cpu, device="cuda") == PROBE_INPUT
 
 
-@cache
-def _portability_script() -> ModuleType:
-    """``benchmarks/portability.py``, which records this property for the shipped levels on real files."""
-    path = Path(__file__).parent.parent / "benchmarks" / "portability.py"
-    spec = importlib.util.spec_from_file_location("portability_script", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up while being defined
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_portability_script_records_and_judges(tmp_path: Path) -> None:
-    script = _portability_script()
+    script = load_script("benchmarks/portability.py")
     sample = tmp_path / "sample.txt"
     sample.write_bytes(SAMPLE_TEXT)
     settings = (("default", 1), ("avx2", 2))

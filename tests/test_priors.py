@@ -15,7 +15,7 @@ from lstmzip import codec, priors
 from lstmzip.errors import UnsupportedFormatError
 from lstmzip.model import ByteLSTM
 from lstmzip.presets import load_preset
-from tests.conftest import TINY, sample_words
+from tests.conftest import TINY, load_script, sample_words
 
 
 def test_pack_is_exact_on_the_grid() -> None:
@@ -86,6 +86,18 @@ def test_shipped_priors_fit_their_levels() -> None:
             ByteLSTM(replace(config, streams=1), initial=priors.load(config.prior))
 
 
+def test_every_known_prior_still_decodes_its_archives() -> None:
+    """Priors a level no longer starts from (an earlier text-b*) still decode the archives that name them."""
+    level_of = {"f": "fast", "d": "default", "b": "best"}  # text-<level letter><generation>
+    text = sample_words(80, seed=5)
+    for name in priors.KNOWN:
+        preset = load_preset(level_of[name.split("-")[1][0]])
+        preset = replace(preset, model=replace(preset.model, prior=name))
+        archive = codec.compress(text, preset)
+        assert codec.read_info(archive)[2].prior == name
+        assert codec.decompress(archive) == text
+
+
 def test_train_prior_script_writes_a_loadable_prior(tmp_path: Path) -> None:
     text = tmp_path / "text.txt"
     text.write_bytes(sample_words(600, seed=4))
@@ -110,3 +122,13 @@ def test_text_starts_from_the_prior_and_binary_does_not() -> None:
     assert codec.read_info(text_archive)[2].prior == load_preset("default").model.prior != ""
     assert codec.read_info(binary_archive)[2].prior == ""
     assert codec.decompress(binary_archive) == bytes(range(256)) * 8
+
+
+def test_prior_texts_leave_out_fortune_indexes_and_book_quotes(tmp_path: Path) -> None:
+    fortunes = tmp_path / "fortunes"
+    (fortunes / "off").mkdir(parents=True)
+    for name in ("wisdom", "wisdom.dat", "wisdom.u8", "literature", "ascii-art"):
+        (fortunes / name).write_text("A fortune.\n%\n")
+    (tmp_path / "guide.txt").write_text("A guide.\n")
+    found = load_script("scripts/prior_texts.py").texts((f"{tmp_path}/guide.txt", f"{tmp_path}/fortunes/*"))
+    assert found == [fortunes / "wisdom", tmp_path / "guide.txt"]
