@@ -32,7 +32,7 @@ PROSE = (
     "/usr/share/games/fortunes/*",
     "/usr/share/perl/5.36.0/pod/*.pod",
 )
-FORTUNES_LEFT_OUT = {"literature", "ascii-art", "off"}  # quotes of books; pictures; a folder
+FORTUNES_LEFT_OUT = {"literature", "ascii-art"}  # quotes of books; pictures (folders, such as off/, are not files)
 
 
 def texts(patterns: tuple[str, ...]) -> list[Path]:
