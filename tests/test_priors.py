@@ -124,11 +124,15 @@ def test_text_starts_from_the_prior_and_binary_does_not() -> None:
     assert codec.decompress(binary_archive) == bytes(range(256)) * 8
 
 
-def test_prior_texts_leave_out_fortune_indexes_and_book_quotes(tmp_path: Path) -> None:
-    fortunes = tmp_path / "fortunes"
+def test_prior_texts_leave_out_fortune_indexes_book_quotes_and_pythons_info_manual(tmp_path: Path) -> None:
+    fortunes, info = tmp_path / "fortunes", tmp_path / "info"
     (fortunes / "off").mkdir(parents=True)
+    info.mkdir()
     for name in ("wisdom", "wisdom.dat", "wisdom.u8", "literature", "ascii-art"):
         (fortunes / name).write_text("A fortune.\n%\n")
+    for name in ("grep.info.gz", "python3.11.info.gz"):
+        (info / name).write_text("A manual.\n")
     (tmp_path / "guide.txt").write_text("A guide.\n")
-    found = load_script("scripts/prior_texts.py").texts((f"{tmp_path}/guide.txt", f"{tmp_path}/fortunes/*"))
-    assert found == [fortunes / "wisdom", tmp_path / "guide.txt"]
+    patterns = (f"{tmp_path}/guide.txt", f"{tmp_path}/fortunes/*", f"{tmp_path}/info/*.gz")
+    found = load_script("scripts/prior_texts.py").texts(patterns)
+    assert found == [fortunes / "wisdom", tmp_path / "guide.txt", info / "grep.info.gz"]
