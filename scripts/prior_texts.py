@@ -13,7 +13,7 @@ Sets:
       and perl-doc (``apt-get install jargon-text fortunes perl-doc``), the Jargon File, the
       fortune cookie files and Perl's manual pages. text-f8, text-d8 and text-b8 were trained on
       it (docs/DESIGN.md, "Priors from more kinds of text").
-  ``wide`` (48,433,898 bytes, 2,072 files): ``prose`` and, from the packages python3.11-doc,
+  ``wide`` (48,433,898 bytes, 2,071 files): ``prose`` and, from the packages python3.11-doc,
       linux-doc, debian-handbook and debian-reference-en, Python's manual as reStructuredText, three
       parts of the kernel's documentation (admin-guide, process, filesystems), the Debian
       Administrator's Handbook in HTML and the Debian Reference as text. Priors trained on it gained
@@ -47,19 +47,23 @@ WIDE = (
     "/usr/share/doc/debian-handbook/html/en-US/*.html",
     "/usr/share/debian-reference/debian-reference.en.txt.gz",
 )
-FORTUNES_LEFT_OUT = {"literature", "ascii-art"}  # quotes of books; pictures (folders, such as off/, are not files)
-INFO_LEFT_OUT = {"python3.11.info.gz"}  # python3.11-doc's manual again; ``wide`` reads its rst sources
+LEFT_OUT = {
+    "fortunes/literature",  # quotes of books
+    "fortunes/ascii-art",  # pictures (folders, such as fortunes/off/, are not files)
+    "info/python3.11.info.gz",  # python3.11-doc's manual again; ``wide`` reads its rst sources
+}
+"""Files no set reads, as folder/name."""
+
+
+def _left_out(path: Path) -> bool:
+    folder = path.parent.name
+    return f"{folder}/{path.name}" in LEFT_OUT or (folder == "fortunes" and "." in path.name)  # fortune's indexes
 
 
 def texts(patterns: tuple[str, ...]) -> list[Path]:
     """The files the glob ``patterns`` name, without fortune's index files and left-out files, sorted."""
     found = {path for pattern in patterns for path in Path("/").glob(pattern.lstrip("/")) if path.is_file()}
-    return sorted(
-        path
-        for path in found
-        if not (path.parent.name == "fortunes" and ("." in path.name or path.name in FORTUNES_LEFT_OUT))
-        and path.name not in INFO_LEFT_OUT
-    )
+    return sorted(path for path in found if not _left_out(path))
 
 
 def main() -> None:
