@@ -292,6 +292,8 @@ def _info_one(job: Job, name: str) -> int:
             f"counts of orders {config.context_orders} (2^{config.context_hash_bits} rows per hashed order, "
             f"counts up to {config.context_count_limit})"
         )
+    if config.context_columns:
+        side_models.append(f"counts by column (up to {config.context_columns - 1}) and the last byte's kind")
     word_codes = "none"
     if words.active:
         kinds = [f"dictionary {words.dictionary}"] if words.dictionary else []

@@ -37,7 +37,7 @@ from lstmzip.errors import CorruptArchiveError, LstmzipError, UnsupportedFormatE
 from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
-from lstmzip.words import NO_WORD_CODES, WordCodes, load_dictionary
+from lstmzip.words import NO_WORD_CODES, Columns, WordCodes, load_dictionary
 
 Progress = Callable[[int, int], None]
 """Called after each block with (original bytes done, archive bytes written so far)."""
@@ -115,11 +115,17 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _code_blocks(
-    model: ByteLSTM, layout: Layout, block_steps: int, matrix: np.ndarray, coder_for_block: Callable[[int, int], Coder]
+    model: ByteLSTM,
+    layout: Layout,
+    block_steps: int,
+    matrix: np.ndarray,
+    coder_for_block: Callable[[int, int], Coder],
+    words: WordCodes,
 ) -> Iterator[tuple[int, int]]:
     """Run the model over every step; yield (first step, end step) after each block.
 
-    ``matrix`` [N, S] holds the bytes: read by an encoder's coder, filled in by a decoder's.
+    ``matrix`` [N, S] holds the bytes: read by an encoder's coder, filled in by a decoder's;
+    ``words`` says which of them are word codes (for the column context).
     """
     config, device = model.config, model.device
     previous = torch.zeros(layout.streams, dtype=torch.int64, device=device)  # [N] context of step 0
@@ -129,8 +135,11 @@ def _code_blocks(
         else None
     )
     orders = parse_orders(config.context_orders)
+    columns = Columns(words, layout.streams, config.context_columns) if config.context_columns else None
     counter = (
-        ContextModel(layout.streams, orders, config.context_hash_bits, config.context_count_limit) if orders else None
+        ContextModel(layout.streams, orders, config.context_hash_bits, config.context_count_limit, columns)
+        if orders or columns
+        else None
     )
     refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
     expected = bucket = context = None
@@ -197,7 +206,10 @@ def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Pr
     config = replace(preset.model, streams=layout.streams, prior="")
     model = ByteLSTM(config)
     matrix = _input_matrix(layout, coded)
-    for _, stop in _code_blocks(model, layout, preset.block_steps(config), matrix, lambda _start, _stop: Replay()):
+    # Each document has its own file codes; the column context sees them as the dictionary alone would.
+    words = WordCodes(b"", 0, preset.word_dictionary) if preset.word_codes else NO_WORD_CODES
+    block_steps = preset.block_steps(config)
+    for _, stop in _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: Replay(), words):
         if progress:
             progress(min(stop * layout.streams, layout.size), 0)
     return model
@@ -250,7 +262,7 @@ def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress 
         matrix = _input_matrix(layout, coded)
         model = _model(config, device)
         encoder = Encoder()
-        for start, stop in _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder):
+        for start, stop in _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder, words):
             original, payload = layout.block_bytes(matrix, start, stop), encoder.finish()
             if len(payload) < len(original):
                 block = container.Block(container.BLOCK_CODED, len(original), zlib.crc32(original), payload).pack()
@@ -338,7 +350,7 @@ def decompress(archive: bytes | memoryview, device: str = "cpu", progress: Progr
             layout.fill_block(matrix, start, stop, block.payload)
             return Replay()
 
-        for start, stop in _code_blocks(model, layout, block_steps, matrix, coder_for_block):
+        for start, stop in _code_blocks(model, layout, block_steps, matrix, coder_for_block, words):
             original = layout.block_bytes(matrix, start, stop)
             if (len(original), zlib.crc32(original)) != (blocks[-1].original_count, blocks[-1].original_crc):
                 raise CorruptArchiveError(f"block {len(blocks) - 1} does not match its checksum (archive is damaged)")

@@ -1,4 +1,5 @@
-"""The archive format, version 9. Bytes in, bytes out; no model and no coder here.
+"""The archive format, version 12 (the layout of version 9 with more model settings). Bytes in, bytes out;
+no model and no coder here.
 
 Integers written "varint" are unsigned LEB128 (7 bits a byte, least significant first) in their
 shortest form; a reader refuses longer forms and values beyond the field's range. Fixed-size
@@ -8,7 +9,7 @@ integers are little-endian::
 
     header   offset  size  field
              0       4     magic b"\\x89LZM" (non-ASCII first byte, as in PNG: never valid text)
-             4       1     format major version (9); a reader refuses other majors
+             4       1     format major version (12); a reader refuses other majors
              5       1     format minor version (0); a newer minor only appends header fields
              6       2     N: length of the header body
              8       N     header body:
@@ -58,7 +59,8 @@ MAGIC = b"\x89LZM"
 # 9: floats as short decimals, varints in the header body and block headers (48-51 bytes less);
 # 10: step-size factors of the byte input tables and the weight matrices in the model config
 # 11: the probability map's rate and the match model's long context length in the model config
-FORMAT_MAJOR = 11
+# 12: the column context (``context_columns``) in the model config
+FORMAT_MAJOR = 12
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}

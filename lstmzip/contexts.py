@@ -14,13 +14,22 @@ Counts are small integers (at most ``count_limit``; a context's row is halved wh
 would pass it, so old statistics fade). Everything is integer NumPy arithmetic on bytes both sides
 already know, in the same order, so encoder and decoder hold identical tables. The log table is
 ``numerics.log_count_table`` (pinned by its SHA-256).
+
+One more context, after the orders, where a level asks for it: the column in the original text
+(``words.Columns``) with the class of the byte just read, which is what says where wrapped text
+breaks its lines (after a word at column 70, rarely at column 20).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from lstmzip.numerics import log_count_table
+
+if TYPE_CHECKING:
+    from lstmzip.words import Columns
 
 CONFIDENCE_BUCKETS = 12  # bit length of a context's total count: 0 (never seen), 1, 2..3, ..., 1024+
 _THRESHOLDS = np.array([1 << k for k in range(CONFIDENCE_BUCKETS - 1)], dtype=np.int64)
@@ -38,6 +47,7 @@ def _byte_class(byte: int) -> int:
 
 
 BYTE_CLASS = tuple(_byte_class(byte) for byte in range(256))
+_BYTE_CLASS = np.array(BYTE_CLASS, dtype=np.int64)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 ORDERS_RULE = "context_orders must be increasing orders 1..8, comma-separated"
 
@@ -53,10 +63,15 @@ def parse_orders(text: str) -> tuple[int, ...]:
 
 
 class ContextModel:
-    """Count tables of every order in one array, so a step costs the same few NumPy calls for any K."""
+    """Count tables of every order in one array, so a step costs the same few NumPy calls for any K.
 
-    def __init__(self, streams: int, orders: tuple[int, ...], hash_bits: int, count_limit: int) -> None:
-        self.count_limit, self.hash_bits = count_limit, hash_bits
+    With ``columns``, the column context follows the orders as one more (K + 1 features).
+    """
+
+    def __init__(
+        self, streams: int, orders: tuple[int, ...], hash_bits: int, count_limit: int, columns: Columns | None = None
+    ) -> None:
+        self.count_limit, self.hash_bits, self.columns = count_limit, hash_bits, columns
         self.log_counts = log_count_table()  # [256] checked against its pinned digest
         # Orders whose contexts fit a table of 2**hash_bits rows are indexed directly (no collisions);
         # longer ones are hashed. Each order owns a range of rows of the one table.
@@ -65,9 +80,13 @@ class ContextModel:
         self.first_row = np.cumsum([0, *rows[:-1]]).astype(np.int64)[:, None]  # [K, 1]
         self.masks = np.array([(1 << (8 * k)) - 1 for k in orders], dtype=np.uint64)[:, None]  # [K, 1]
         self.salts = np.array(orders, dtype=np.uint64)[:, None]  # [K, 1]: equal contexts of two orders differ
-        self.counts = np.zeros((sum(rows), 256), dtype=np.uint8)  # [rows, 256]
+        self.column_row = sum(rows)  # first row of the column context: (column, class of the byte just read)
+        column_rows = columns.limit * BYTE_CLASSES if columns else 0
+        self.counts = np.zeros((sum(rows) + column_rows, 256), dtype=np.uint8)  # [rows, 256]
         self.history = np.zeros(streams, dtype=np.uint64)  # [N] the last 8 bytes of each stream
         self.rows = np.repeat(self.first_row, streams, axis=1)  # [K, N] each stream's row of each order
+        if columns:
+            self.rows = np.vstack([self.rows, np.full((1, streams), self.column_row, dtype=np.int64)])  # [K+1, N]
 
     def predict(self) -> tuple[np.ndarray, np.ndarray]:
         """(log-count features [N, K, 256] at 2**LOG_COUNT_BITS as float64, confidence bucket [N, K])."""
@@ -88,3 +107,6 @@ class ContextModel:
             context = self.history & self.masks  # [K, N]
             hashed = ((context + self.salts) * _MULTIPLIER) >> np.uint64(64 - self.hash_bits)
         self.rows = self.first_row + np.where(self.direct[:, None], context, hashed).astype(np.int64)
+        if self.columns:
+            column = self.columns.update(actual) * BYTE_CLASSES + _BYTE_CLASS[actual]  # [N]
+            self.rows = np.vstack([self.rows, self.column_row + column[None, :]])

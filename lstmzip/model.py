@@ -57,6 +57,7 @@ GRAD_ONE = float(1 << GRAD_BITS)  # 1.0 as a gradient
 WEIGHT_CLIP = 4.0  # |w| <= 4  ->  forward weights below 2**18
 CELL_CLIP = 8.0 * ONE  # tanh is flat beyond 8; keeps forget-gate gradients below 2**21
 MAX_HIDDEN = 512
+MAX_COLUMNS = 1024  # column context rows: 1024 x 6 classes x 256 counts = 1.5 MB at most
 MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
 MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
 CONTEXT_INIT = 0.5  # every order starts with some say (0.25 and 1.0 measured: within 0.004 bpb); learning sets the rest
@@ -92,6 +93,7 @@ class ModelConfig:
     context_orders: str = ""  # orders of the count-based side inputs, e.g. "1,2,3,4"; "" for none
     context_hash_bits: int = 16  # rows of each hashed order's count table: 2**this
     context_count_limit: int = 255  # a context's counts are halved when one would pass this
+    context_columns: int = 0  # 0: no column context; else columns 0..this-1 (``words.Columns``), after the orders
     apm_rate_bits: int = 0  # 0: code the model's distribution as it is; else refine it (``apm.py``) at rate 2**-this
     prior: str = ""  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
     numerics: str = PROFILE
@@ -123,6 +125,10 @@ class ModelConfig:
             # 2**20 rows of 256 counts: 256 MB per hashed order at most, whatever a header asks for
             (8 <= self.context_hash_bits <= 20, "context_hash_bits must be 8..20"),
             (2 <= self.context_count_limit <= MAX_COUNT, f"context_count_limit must be 2..{MAX_COUNT}"),
+            (
+                self.context_columns == 0 or 2 <= self.context_columns <= MAX_COLUMNS,
+                f"context_columns must be 0 or 2..{MAX_COLUMNS}",
+            ),
             (self.apm_rate_bits == 0 or 2 <= self.apm_rate_bits <= 16, "apm_rate_bits must be 0 or 2..16"),
             (
                 re.fullmatch(OPTIONAL_NAME, self.prior) is not None,
@@ -248,7 +254,7 @@ class ByteLSTM:
         # step-size factor by weight name ("embed": the layers' byte input tables, updated as one); others 1
         self.rate_scales = {name: config.matrix_rate_scale for name, _, _ in matrices}
         self.rate_scales["embed"] = config.input_rate_scale
-        K = len(parse_orders(config.context_orders))
+        K = len(parse_orders(config.context_orders)) + (config.context_columns > 0)  # the column context last
         weight_sets = BYTE_CLASSES * CONFIDENCE_BUCKETS
         matrices += [("context", (K, weight_sets), 0.0)]  # weight of each order's log counts
         specs = tables + matrices

@@ -26,16 +26,13 @@ SCALE_BITS = 12  # stored value = round(weight * 2**12)
 SUFFIX = ".prior.xz"
 
 KNOWN: dict[str, str] = {
-    "text-d7": "e28fe7c75607f771c7b887882a5cd11329401dce31d1d9c9af01fe21857eb58b",
-    "text-f7": "d00a43940a1665476eeb6a687d5a6e38aedf4b46a0d74200c45eff60cf93f675",
-    "text-b7": "c39f496ec0bcbe77ed72182713dfc54ab0954fd0b2f6b30a0e52b5f99f84fd3e",
-    "text-d8": "1bcb21e3d0a7d506c18ccaf7bdfdc89ebed438a663326195d26e278581142e69",
-    "text-f8": "39b474a0d21ed2d47311b79db83ca527adb05d5edbadaad3eebb1c6f0c305869",
-    "text-b8": "05e9d019589f589dac0f4c66e92bebcdea29fa6cce85f8277d4cf11cac2dde4b",
+    "text-f9": "de58f496fe4722b6dca547c950fc0c5c337673ab41b2750768f1ce91d895c10d",
+    "text-d9": "992ba95c35e344008fa086bc7ab6eadd083b9356ccb0bb9af4b0133fbf69f7b3",
+    "text-b9": "fda0dacbc0fce30629abfca4bb272f09ad4f47f1687ceb0acbf0aa48a860de17",
 }
 """Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with. A prior
-that no level starts from any more (the *7 priors since 0.13.0) stays as long as the archive format
-does, so that the archives made with it still decode."""
+that no level starts from any more stays as long as the archive format does, so that the archives
+made with it still decode (the *7 and *8 priors left with format 11)."""
 
 
 def pack(master: torch.Tensor) -> bytes:

@@ -48,6 +48,7 @@ TINY = Preset(
         match_hash_bits=12,
         context_orders="1,2,3",
         context_hash_bits=10,
+        context_columns=32,
         apm_rate_bits=6,
     ),
     min_stream_bytes=64,

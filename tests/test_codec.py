@@ -73,8 +73,8 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # profile version, not a silent change of archives.
 GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
 GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior and dictionary (7,150 coded bytes)
-    TINY: (3152, "6723b0f4b756b5d758d0bce8affcb700febaf73c5510e99afd30f84b2fb4a3dc"),
-    "default": (2941, "9af2e1b7bafc3b9d643cc857eef0d311d80b2febf20f752001c0ce90adb9bc45"),  # prior text-d8
+    TINY: (3072, "0853caa2f3922f3a4c046211083d49d03e57b5ce53f9e632737c4ba0e673c7cd"),
+    "default": (2947, "29c75e439c4ee7ecc689394cc71ac485a22c93a234d9b9022d8870512d189bd8"),  # prior text-d9
 }
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from lstmzip import numerics
-from lstmzip.contexts import BYTE_CLASS, CONFIDENCE_BUCKETS, ContextModel, parse_orders
+from lstmzip.contexts import BYTE_CLASS, BYTE_CLASSES, CONFIDENCE_BUCKETS, ContextModel, parse_orders
+from lstmzip.words import NO_WORD_CODES, Columns
 
 
 def test_log_count_table_is_pinned_and_accurate() -> None:
@@ -86,3 +87,15 @@ def test_inactive_streams_are_not_counted() -> None:
     model = ContextModel(3, (1,), hash_bits=16, count_limit=255)
     model.update(np.frombuffer(b"abc", dtype=np.uint8), 2)
     assert int(model.counts.sum()) == 2
+
+
+def test_the_column_context_follows_the_orders() -> None:
+    """One stream of lines "ab": at column 2 after a letter a newline followed, twice."""
+    model = ContextModel(1, (1,), hash_bits=16, count_limit=255, columns=Columns(NO_WORD_CODES, 1, 16))
+    _feed(model, [bytes([byte]) for byte in b"ab\nab\nab"])
+    features, confidence = model.predict()
+    log = numerics.log_count_table()
+    assert features.shape == (1, 2, 256)
+    assert features[0, 1, ord("\n")] == log[2] and features[0, 1].sum() == log[2]
+    assert confidence[0, 1] == 2
+    assert model.rows[1, 0] == model.column_row + 2 * BYTE_CLASSES + BYTE_CLASS[ord("b")]

@@ -24,6 +24,7 @@ def test_config_round_trips_and_rejects_bad_fields() -> None:
     bad_values += [("input_rate_scale", 0.0), ("matrix_rate_scale", 17.0), ("apm_rate_bits", 1), ("apm_rate_bits", 17)]
     bad_values += [("eps", 1e-46)]  # 0 in Adam's float32: found by the slow fuzz test (0 / 0 became NaN)
     bad_values += [("context_orders", "3,2"), ("context_hash_bits", 21), ("context_count_limit", 256)]
+    bad_values += [("context_columns", 1), ("context_columns", 1025)]
     for field, value in bad_values:
         with pytest.raises(ValueError):
             ModelConfig(**{**config.to_dict(), field: value}).validate()

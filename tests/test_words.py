@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ import lstmzip
 from lstmzip import codec, container
 from lstmzip import words as words_module
 from lstmzip.errors import CorruptArchiveError, UnsupportedFormatError
-from lstmzip.words import MIN_INPUT, WordCodes
+from lstmzip.words import FILE_CODE_WIDTH, MIN_INPUT, NO_WORD_CODES, Columns, WordCodes
 from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 # Two one-byte codes (0x01, 0x02), then one prefix (0x03) for 256 words of three or more letters.
@@ -70,6 +71,38 @@ def test_exact_vector_with_the_dictionary() -> None:
     expected = b"\x94 \xdd\x9e sat \x9d \x80 \xdd\xb0; \x80 Zorgblax \x83 a caf\xff\xc3\xff\xa9 \x01\x01 \xf8\x23\x50."
     assert WITH_DICTIONARY.encode(text) == expected
     assert WITH_DICTIONARY.decode(expected, len(text)) == text
+
+
+def _columns(codes: WordCodes, coded: bytes, limit: int = 128) -> list[int]:
+    """The column after each coded byte, one stream."""
+    columns = Columns(codes, 1, limit)
+    return [int(columns.update(np.array([byte], dtype=np.uint8))[0]) for byte in coded]
+
+
+def test_columns_count_the_characters_that_codes_stand_for() -> None:
+    text = b"The cat sat on the mat; the Zorgblax is a caf\xc3\xa9 Zorgblax rabbit.\nThe"
+    coded = WITH_DICTIONARY.encode(text)
+    columns = _columns(WITH_DICTIONARY, coded)
+    assert columns[:4] == [3, 4, 4, 7]  # "The" (one byte), " ", "cat" (two bytes: no width until its last)
+    line = text.split(b"\n")[0]
+    # Every character counts once, except the file-coded second "Zorgblax", which counts FILE_CODE_WIDTH.
+    newline = coded.index(b"\n")
+    assert columns[newline - 1] == len(line) - len(b"Zorgblax") + FILE_CODE_WIDTH
+    assert columns[newline:] == [0, 3]  # the line starts again
+    # Without word codes every byte counts one; the column stops at the limit.
+    assert _columns(NO_WORD_CODES, b"ab\nabcdef", limit=4) == [1, 2, 0, 1, 2, 3, 3, 3, 3]
+
+
+def test_a_newline_that_is_a_file_code_starts_no_line() -> None:
+    codes = WordCodes.from_code_bytes(b"\n\x0b", 1)  # 0x0a a one-byte code, 0x0b a prefix
+    assert _columns(codes, b"a\nb\x0b\nc") == [
+        1,
+        1 + FILE_CODE_WIDTH,
+        2 + FILE_CODE_WIDTH,
+        2 + FILE_CODE_WIDTH,
+        2 + 2 * FILE_CODE_WIDTH,
+        3 + 2 * FILE_CODE_WIDTH,
+    ]
 
 
 # Two file code prefixes (0x01, 0x02) with the dictionary: one for each case.
