@@ -77,16 +77,17 @@ class ContextModel:
         # longer ones are hashed. Each order owns a range of rows of the one table.
         rows = [min(1 << (8 * k), 1 << hash_bits) for k in orders]
         self.direct = np.array([r == 1 << (8 * k) for r, k in zip(rows, orders, strict=True)])  # [K]
-        self.first_row = np.cumsum([0, *rows[:-1]]).astype(np.int64)[:, None]  # [K, 1]
+        self.first_row = np.cumsum([0, *rows], dtype=np.int64)[:-1, None]  # [K, 1] (K may be 0)
         self.masks = np.array([(1 << (8 * k)) - 1 for k in orders], dtype=np.uint64)[:, None]  # [K, 1]
         self.salts = np.array(orders, dtype=np.uint64)[:, None]  # [K, 1]: equal contexts of two orders differ
         self.column_row = sum(rows)  # first row of the column context: (column, class of the byte just read)
         column_rows = columns.limit * BYTE_CLASSES if columns else 0
         self.counts = np.zeros((sum(rows) + column_rows, 256), dtype=np.uint8)  # [rows, 256]
         self.history = np.zeros(streams, dtype=np.uint64)  # [N] the last 8 bytes of each stream
-        self.rows = np.repeat(self.first_row, streams, axis=1)  # [K, N] each stream's row of each order
-        if columns:
-            self.rows = np.vstack([self.rows, np.full((1, streams), self.column_row, dtype=np.int64)])  # [K+1, N]
+        # [K(+1), N] each stream's row of each order (and of the column context), rewritten in place each step
+        self.rows = np.empty((len(orders) + bool(columns), streams), dtype=np.int64)
+        self.rows[: len(orders)] = self.first_row
+        self.rows[len(orders) :] = self.column_row
 
     def predict(self) -> tuple[np.ndarray, np.ndarray]:
         """(log-count features [N, K, 256] at 2**LOG_COUNT_BITS as float64, confidence bucket [N, K])."""
@@ -106,7 +107,7 @@ class ContextModel:
             self.history = (self.history << np.uint64(8)) | actual.astype(np.uint64)
             context = self.history & self.masks  # [K, N]
             hashed = ((context + self.salts) * _MULTIPLIER) >> np.uint64(64 - self.hash_bits)
-        self.rows = self.first_row + np.where(self.direct[:, None], context, hashed).astype(np.int64)
+        orders = len(self.first_row)
+        self.rows[:orders] = self.first_row + np.where(self.direct[:, None], context, hashed).astype(np.int64)
         if self.columns:
-            column = self.columns.update(actual) * BYTE_CLASSES + _BYTE_CLASS[actual]  # [N]
-            self.rows = np.vstack([self.rows, self.column_row + column[None, :]])
+            self.rows[orders] = self.column_row + self.columns.update(actual) * BYTE_CLASSES + _BYTE_CLASS[actual]

@@ -99,3 +99,14 @@ def test_the_column_context_follows_the_orders() -> None:
     assert features[0, 1, ord("\n")] == log[2] and features[0, 1].sum() == log[2]
     assert confidence[0, 1] == 2
     assert model.rows[1, 0] == model.column_row + 2 * BYTE_CLASSES + BYTE_CLASS[ord("b")]
+
+
+def test_the_column_context_works_without_orders() -> None:
+    """A header may ask for the column context alone: one feature from the first step on."""
+    model = ContextModel(2, (), hash_bits=16, count_limit=255, columns=Columns(NO_WORD_CODES, 2, 16))
+    assert model.predict()[0].shape == (2, 1, 256)
+    _feed(model, [b"ab", b"\n\n", b"cd"])
+    features, _ = model.predict()
+    assert features.shape == (2, 1, 256) and model.rows.tolist() == [
+        [6 + BYTE_CLASS[ord("c")], 6 + BYTE_CLASS[ord("d")]]
+    ]
