@@ -277,6 +277,8 @@ def _info_one(job: Job, name: str) -> int:
     size, packed = header.original_size, len(archive)
     ratio = f"{100 * packed / size:.2f}% ({8 * packed / size:.3f} bpb)" if size else "-"
     model = f"{config.layers} x {config.hidden} LSTM, {config.streams} streams, segment {config.segment}"
+    if config.column_input:
+        model += ", the first layer also reads the column"
     learning_rate = f"{config.learning_rate:g}"
     if config.lr_decay_updates:
         learning_rate += f" / (1 + k/{config.lr_decay_updates}) at update k"

@@ -154,7 +154,9 @@ def _code_blocks(
                 if counter is not None:
                     context = tuple(torch.from_numpy(a).to(device) for a in counter.predict())
                 active = layout.active(t)
-                weights = model.predict(previous, expected, bucket, context).cpu().numpy()[:active]  # [active, 256]
+                column = torch.from_numpy(columns.column).to(device) if columns and config.column_input else None
+                weights = model.predict(previous, expected, bucket, context, column)  # [N, 256]
+                weights = weights.cpu().numpy()[:active]  # [active, 256]
                 if refiner is None:  # float64 quotients (exact sums of integers) rounded once to float32
                     probabilities = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
                 else:

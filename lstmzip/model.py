@@ -6,6 +6,7 @@ source of truth for the network and its training; it travels in every archive he
 Network (NNCP/lstm-compress style), for streams b = 1..B in lock-step and layers l = 0..L-1::
 
     a_l   = E_l[x_t] + h_{l-1,t} @ V_l + h_{l,t-1} @ R_l      # every layer sees the input byte x_t
+    a_0  += M[match byte] + C[column]                        # layer 0 also: the match model's byte, the column
     i, f, o = sigmoid(a_l blocks);  g = 2*sigmoid(a_l block) - 1
     c_l,t = f * c_l,t-1 + i * g;    h_l,t = o * tanh(c_l,t)
     logits = Y[x_t] + [h_0,t .. h_L-1,t] @ W                 # the output reads every layer
@@ -94,6 +95,9 @@ class ModelConfig:
     context_hash_bits: int = 16  # rows of each hashed order's count table: 2**this
     context_count_limit: int = 255  # a context's counts are halved when one would pass this
     context_columns: int = 0  # 0: no column context; else columns 0..this-1 (``words.Columns``), after the orders
+    # 1: layer 0 also reads the column in the original text (``words.Columns``) through a table of
+    # context_columns rows, so the network can weigh a line break against the word it expects next
+    column_input: int = 0
     apm_rate_bits: int = 0  # 0: code the model's distribution as it is; else refine it (``apm.py``) at rate 2**-this
     prior: str = ""  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
     numerics: str = PROFILE
@@ -129,6 +133,8 @@ class ModelConfig:
                 self.context_columns == 0 or 2 <= self.context_columns <= MAX_COLUMNS,
                 f"context_columns must be 0 or 2..{MAX_COLUMNS}",
             ),
+            (self.column_input in (0, 1), "column_input must be 0 or 1"),
+            (self.column_input == 0 or self.context_columns > 0, "column_input needs context_columns"),
             (self.apm_rate_bits == 0 or 2 <= self.apm_rate_bits <= 16, "apm_rate_bits must be 0 or 2..16"),
             (
                 re.fullmatch(OPTIONAL_NAME, self.prior) is not None,
@@ -175,6 +181,13 @@ def _to_weight_grid(master: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return torch.mul(master, float(1 << WEIGHT_BITS), out=out).round_()
 
 
+def _sums_by_row(index: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows of a table that ``index`` [n] names (ascending, [R]) and the sum of ``values`` [n, width]
+    that falls on each ([R, width]): a row table's gradient."""
+    rows, inverse = torch.unique(index, return_inverse=True)
+    return rows, values.new_zeros(len(rows), values.shape[1]).index_add_(0, inverse, values)
+
+
 @dataclass(frozen=True)
 class _LayerStep:
     """Views of one layer's weights and buffers at one step, made once: building a view costs about
@@ -218,6 +231,7 @@ class _Step:
     match_expected: torch.Tensor  # [B]
     match_bucket: torch.Tensor  # [B]
     match_input: torch.Tensor  # [B]
+    column: torch.Tensor  # [B]
     h_new: torch.Tensor  # [B, L*H]
     context_features: torch.Tensor  # [B, K, 256]
     context_index: torch.Tensor  # [B, K]
@@ -247,6 +261,8 @@ class ByteLSTM:
         row_tables = [(f"embed{l}", (ALPHABET, 4 * H), 0.25) for l in range(L)]
         row_tables += [("out_embed", (ALPHABET, ALPHABET), 0.0)]
         row_tables += [("match_embed", (ALPHABET + 1, 4 * H), 0.0)]  # layer 0 sees the predicted byte; row 256: none
+        if config.column_input:  # layer 0 sees the column in the original text; starts at 0 (no say)
+            row_tables += [("column_embed", (config.context_columns, 4 * H), 0.0)]
         tables = [*row_tables, ("match", (BUCKETS + 1,), 0.0)]  # logit boost per match-length bucket; last: "none"
         matrices = [(f"rec{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(L)]
         matrices += [(f"below{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(1, L)]
@@ -337,6 +353,7 @@ class ByteLSTM:
         self.match_expected = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] predicted byte
         self.match_bucket = torch.full((T, B), BUCKETS, dtype=torch.int64, device=self.device)  # [T, B]
         self.match_input = torch.full((T, B), ALPHABET, dtype=torch.int64, device=self.device)  # [T, B]
+        self.column = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] column after byte x
         self.rows = torch.arange(B, device=self.device)
         self.context_features = torch.zeros(T, B, K, ALPHABET, **f64)  # [T, B, K, 256] log counts, 2**12
         self.context_index = torch.zeros(T, B, K, dtype=torch.int64, device=self.device)  # [T, B, K] weight used
@@ -416,6 +433,7 @@ class ByteLSTM:
             match_expected=self.match_expected[t],
             match_bucket=self.match_bucket[t],
             match_input=self.match_input[t],
+            column=self.column[t],
             h_new=self.hcat[t + 1],
             context_features=self.context_features[t],
             context_index=self.context_index[t],
@@ -431,6 +449,7 @@ class ByteLSTM:
         expected: torch.Tensor | None = None,
         bucket: torch.Tensor | None = None,
         context: tuple[torch.Tensor, torch.Tensor] | None = None,
+        column: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Consume byte ``x`` [B] (int64) of every stream; return the next byte's weights [B, 256].
 
@@ -441,6 +460,8 @@ class ByteLSTM:
         ``expected`` and ``bucket`` [B] come from the match model: the byte a repeat predicts and its
         length bucket (``BUCKETS`` where there is no match). ``context`` comes from the context
         model: log-count features [B, K, 256] at 2**LOG_COUNT_BITS and confidence buckets [B, K].
+        ``column`` [B] (int64, < ``context_columns``): each stream's column after ``x``, read where
+        ``column_input`` asks for it.
         """
         step, w, tables = self.steps[self.t], self.w, self.tables
         step.x.copy_(x)
@@ -448,11 +469,15 @@ class ByteLSTM:
             step.match_expected.copy_(expected)
             step.match_bucket.copy_(bucket)
             step.match_input.copy_(expected).masked_fill_(bucket == BUCKETS, ALPHABET)
+        if column is not None:
+            step.column.copy_(column)
         a = self.pre_activation  # [B, 4H]
         for layer in step.layers:
             torch.index_select(layer.embed, 0, x, out=a).addmm_(layer.h_prev, layer.rec)  # < 2**46
             if layer.below is None:
                 a.add_(w["match_embed"].index_select(0, step.match_input))
+                if self.config.column_input:
+                    a.add_(w["column_embed"].index_select(0, step.column))
             else:
                 a.addmm_(layer.h_below, layer.below)  # < 2**47
             tables.sigmoid(a, PRODUCT_BITS, self.gate_work, out=layer.gates)  # [B, 4H]
@@ -548,10 +573,11 @@ class ByteLSTM:
             torch.mm(self.hcat[:T, :, layer].reshape(TB, H).T, delta_flat, out=grads[f"rec{l}"])  # < 2**49
             embed_grad[l].index_add_(0, x_inverse, delta_flat)
             if l == 0:
-                m_rows, m_inverse = torch.unique(self.match_input[:T].reshape(TB), return_inverse=True)
-                m_grad = delta_flat.new_zeros(len(m_rows), 4 * H).index_add_(0, m_inverse, delta_flat)
+                m_rows, m_grad = _sums_by_row(self.match_input[:T].reshape(TB), delta_flat)
                 m_grad.masked_fill_((m_rows == ALPHABET).unsqueeze(1), 0.0)  # row 256, "no match": fixed at 0
                 row_grads.append(("match_embed", m_rows, m_grad))
+                if cfg.column_input:
+                    row_grads.append(("column_embed", *_sums_by_row(self.column[:T].reshape(TB), delta_flat)))
             if l > 0:
                 below = slice((l - 1) * H, l * H)
                 torch.mm(self.hcat[1 : T + 1, :, below].reshape(TB, H).T, delta_flat, out=grads[f"below{l}"])

@@ -49,6 +49,7 @@ TINY = Preset(
         context_orders="1,2,3",
         context_hash_bits=10,
         context_columns=32,
+        column_input=1,
         apm_rate_bits=6,
     ),
     min_stream_bytes=64,

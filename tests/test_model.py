@@ -25,9 +25,12 @@ def test_config_round_trips_and_rejects_bad_fields() -> None:
     bad_values += [("eps", 1e-46)]  # 0 in Adam's float32: found by the slow fuzz test (0 / 0 became NaN)
     bad_values += [("context_orders", "3,2"), ("context_hash_bits", 21), ("context_count_limit", 256)]
     bad_values += [("context_columns", 1), ("context_columns", 1025)]
+    bad_values += [("column_input", 1)]  # the column comes from the column context, which this config lacks
     for field, value in bad_values:
         with pytest.raises(ValueError):
             ModelConfig(**{**config.to_dict(), field: value}).validate()
+    with pytest.raises(ValueError, match="column_input"):
+        ModelConfig(**{**config.to_dict(), "context_columns": 32, "column_input": 2}).validate()
 
 
 def _run(model: ByteLSTM, data: bytes) -> list[float]:

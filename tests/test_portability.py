@@ -30,9 +30,10 @@ PROBE_CONFIG = ModelConfig(
     match_min_length=4,
     match_long_length=12,
     context_orders="1,2,3,5,6",
-    context_columns=64,
+    context_columns=128,
+    column_input=1,
     apm_rate_bits=8,
-    prior="text-d9",
+    prior="text-d10",
 )
 PROBE_PRESET = Preset("probe", PROBE_CONFIG, 256, 4096)
 PROBE_INPUT = SAMPLE_TEXT * 3 + sample_bytes(500)
