@@ -718,14 +718,16 @@ def machine_summary() -> dict[str, str]:
 
 
 def _git_revision() -> str:
-    """`` (git abc1234, uncommitted changes)`` when run from a checkout, so results name the code."""
+    """`` (git abc1234, uncommitted changes)`` when run from a checkout, so results name the code.
+
+    The results folder itself does not count: a run rewrites results.csv as it goes."""
     try:
         root = Path(__file__).resolve().parent.parent
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results"],
             cwd=root,
             capture_output=True,
             text=True,
