@@ -72,7 +72,12 @@ class ContextModel:
         self, streams: int, orders: tuple[int, ...], hash_bits: int, count_limit: int, columns: Columns | None = None
     ) -> None:
         self.count_limit, self.hash_bits, self.columns = count_limit, hash_bits, columns
-        self.log_counts = log_count_table()  # [256] checked against its pinned digest
+        log_counts = log_count_table()  # [256] checked against its pinned digest
+        # Counts are looked up two at a time: a pair of uint8 counts read as one uint16 (in this
+        # machine's byte order, which the table is built in) indexes both log counts, as one 16-byte
+        # value (half the lookups of one count at a time, the same float64 values).
+        pairs = np.arange(1 << 16, dtype=np.uint16).view(np.uint8).reshape(-1, 2)  # [65536, 2]
+        self.log_pairs = np.ascontiguousarray(log_counts[pairs]).view(np.complex128).reshape(-1)  # [65536]
         # Orders whose contexts fit a table of 2**hash_bits rows are indexed directly (no collisions);
         # longer ones are hashed. Each order owns a range of rows of the one table.
         rows = [min(1 << (8 * k), 1 << hash_bits) for k in orders]
@@ -83,6 +88,7 @@ class ContextModel:
         self.column_row = sum(rows)  # first row of the column context: (column, class of the byte just read)
         column_rows = columns.limit * BYTE_CLASSES if columns else 0
         self.counts = np.zeros((sum(rows) + column_rows, 256), dtype=np.uint8)  # [rows, 256]
+        self.totals = np.zeros(len(self.counts), dtype=np.int64)  # [rows] each row's sum, kept with it
         self.history = np.zeros(streams, dtype=np.uint64)  # [N] the last 8 bytes of each stream
         # [K(+1), N] each stream's row of each order (and of the column context), rewritten in place each step
         self.rows = np.empty((len(orders) + bool(columns), streams), dtype=np.int64)
@@ -92,8 +98,8 @@ class ContextModel:
     def predict(self) -> tuple[np.ndarray, np.ndarray]:
         """(log-count features [N, K, 256] at 2**LOG_COUNT_BITS as float64, confidence bucket [N, K])."""
         counts = self.counts[self.rows.T]  # [N, K, 256] uint8
-        totals = counts.sum(axis=2, dtype=np.int64)  # [N, K]
-        return np.take(self.log_counts, counts), np.searchsorted(_THRESHOLDS, totals, side="right")
+        features = np.take(self.log_pairs, counts.view(np.uint16)).view(np.float64)  # [N, K, 256]
+        return features, np.searchsorted(_THRESHOLDS, self.totals[self.rows.T], side="right")
 
     def update(self, actual: np.ndarray, active: int) -> None:
         """The bytes ``actual`` [N] (uint8) of this step are known: count them, then move the contexts."""
@@ -101,8 +107,13 @@ class ContextModel:
         keys, repeats = np.unique(self.rows[:, :active] * 256 + actual[:active], return_counts=True)
         over = flat[keys] + repeats > self.count_limit
         if over.any():
-            self.counts[keys[over] >> 8] >>= 1  # a row that two keys name is halved once
-        flat[keys] = np.minimum(flat[keys] + repeats, self.count_limit)
+            halved = keys[over] >> 8
+            self.counts[halved] >>= 1  # a row that two keys name is halved once
+            self.totals[halved] = self.counts[halved].sum(axis=1, dtype=np.int64)
+        before = flat[keys]
+        after = np.minimum(before + repeats, self.count_limit)
+        flat[keys] = after
+        np.add.at(self.totals, keys >> 8, after - before)  # two keys may share a row
         with np.errstate(over="ignore"):
             self.history = (self.history << np.uint64(8)) | actual.astype(np.uint64)
             context = self.history & self.masks  # [K, N]

@@ -83,6 +83,21 @@ def test_hashed_orders_stay_in_their_rows_and_confidence_is_bounded() -> None:
     assert confidence.min() >= 0 and confidence.max() < CONFIDENCE_BUCKETS
 
 
+def test_kept_totals_and_paired_lookups_equal_the_counts() -> None:
+    """The row totals kept with the counts (halvings and rows that several streams share included)
+    and the log counts looked up two at a time are what the counts themselves give."""
+    rng = np.random.default_rng(11)
+    model = ContextModel(12, (1, 2, 3), hash_bits=8, count_limit=6)
+    log = numerics.log_count_table()
+    for _ in range(400):
+        _feed(model, [rng.choice(np.frombuffer(b"abcab ", dtype=np.uint8), 12).tobytes()])
+        assert np.array_equal(model.totals, model.counts.sum(axis=1))
+    features, confidence = model.predict()
+    counts = model.counts[model.rows.T]  # [N, K, 256]
+    assert np.array_equal(features, log[counts])
+    assert np.array_equal(confidence, [[int(total).bit_length() for total in row] for row in counts.sum(axis=2)])
+
+
 def test_inactive_streams_are_not_counted() -> None:
     model = ContextModel(3, (1,), hash_bits=16, count_limit=255)
     model.update(np.frombuffer(b"abc", dtype=np.uint8), 2)
