@@ -277,8 +277,10 @@ def _info_one(job: Job, name: str) -> int:
     size, packed = header.original_size, len(archive)
     ratio = f"{100 * packed / size:.2f}% ({8 * packed / size:.3f} bpb)" if size else "-"
     model = f"{config.layers} x {config.hidden} LSTM, {config.streams} streams, segment {config.segment}"
-    if config.column_input:
-        model += ", the first layer also reads the column"
+    first_layer_reads = ["the column"] * bool(config.column_input)
+    first_layer_reads += [f"each two-byte code's word ({config.word_input} values)"] * bool(config.word_input)
+    if first_layer_reads:
+        model += ", the first layer also reads " + " and ".join(first_layer_reads)
     learning_rate = f"{config.learning_rate:g}"
     if config.lr_decay_updates:
         learning_rate += f" / (1 + k/{config.lr_decay_updates}) at update k"

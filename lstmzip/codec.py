@@ -155,7 +155,8 @@ def _code_blocks(
                     context = tuple(torch.from_numpy(a).to(device) for a in counter.predict())
                 active = layout.active(t)
                 column = torch.from_numpy(columns.column).to(device) if columns and config.column_input else None
-                weights = model.predict(previous, expected, bucket, context, column)  # [N, 256]
+                word = torch.from_numpy(columns.word).to(device) if columns and config.word_input else None
+                weights = model.predict(previous, expected, bucket, context, column, word)  # [N, 256]
                 weights = weights.cpu().numpy()[:active]  # [active, 256]
                 if refiner is None:  # float64 quotients (exact sums of integers) rounded once to float32
                     probabilities = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -61,7 +61,8 @@ MAGIC = b"\x89LZM"
 # 11: the probability map's rate and the match model's long context length in the model config
 # 12: the column context (``context_columns``) in the model config
 # 13: the column as an input of the network's first layer (``column_input``) in the model config
-FORMAT_MAJOR = 13
+# 14: the words of two-byte codes as an input of the first layer (``word_input``) in the model config
+FORMAT_MAJOR = 14
 FORMAT_MINOR = 0
 CHECKSUM_CRC32 = 1
 CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}

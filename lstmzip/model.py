@@ -6,7 +6,8 @@ source of truth for the network and its training; it travels in every archive he
 Network (NNCP/lstm-compress style), for streams b = 1..B in lock-step and layers l = 0..L-1::
 
     a_l   = E_l[x_t] + h_{l-1,t} @ V_l + h_{l,t-1} @ R_l      # every layer sees the input byte x_t
-    a_0  += M[match byte] + C[column]                        # layer 0 also: the match model's byte, the column
+    a_0  += M[match byte] + C[column] + U[word] @ P          # layer 0 also: the match model's byte, the column,
+                                                             # the word a two-byte code just ended (else 0)
     i, f, o = sigmoid(a_l blocks);  g = 2*sigmoid(a_l block) - 1
     c_l,t = f * c_l,t-1 + i * g;    h_l,t = o * tanh(c_l,t)
     logits = Y[x_t] + [h_0,t .. h_L-1,t] @ W                 # the output reads every layer
@@ -51,6 +52,7 @@ from lstmzip.numerics import (
     rescale_,
     uniform,
 )
+from lstmzip.words import WORD_ROWS
 
 ALPHABET = 256
 ONE = float(1 << ACT_BITS)  # 1.0 as an activation
@@ -59,6 +61,8 @@ WEIGHT_CLIP = 4.0  # |w| <= 4  ->  forward weights below 2**18
 CELL_CLIP = 8.0 * ONE  # tanh is flat beyond 8; keeps forget-gate gradients below 2**21
 MAX_HIDDEN = 512
 MAX_COLUMNS = 1024  # column context rows: 1024 x 6 classes x 256 counts = 1.5 MB at most
+MAX_WORD_WIDTH = 64  # word vectors: their products with the projection stay below 2**42
+WORD_INIT = 0.25  # word vectors start random (the projection at 0 gives them no say yet, but a gradient)
 MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
 MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
 CONTEXT_INIT = 0.5  # every order starts with some say (0.25 and 1.0 measured: within 0.004 bpb); learning sets the rest
@@ -98,6 +102,10 @@ class ModelConfig:
     # 1: layer 0 also reads the column in the original text (``words.Columns``) through a table of
     # context_columns rows, so the network can weigh a line break against the word it expects next
     column_input: int = 0
+    # 0: none; else where a two-byte dictionary code ends (``words.Columns.word``), layer 0 also reads its
+    # word as a learned vector of this width, projected to the gates: the network need not compose the
+    # word from the code's two bytes
+    word_input: int = 0
     apm_rate_bits: int = 0  # 0: code the model's distribution as it is; else refine it (``apm.py``) at rate 2**-this
     prior: str = ""  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
     numerics: str = PROFILE
@@ -135,6 +143,8 @@ class ModelConfig:
             ),
             (self.column_input in (0, 1), "column_input must be 0 or 1"),
             (self.column_input == 0 or self.context_columns > 0, "column_input needs context_columns"),
+            (0 <= self.word_input <= MAX_WORD_WIDTH, f"word_input must be 0..{MAX_WORD_WIDTH}"),
+            (self.word_input == 0 or self.context_columns > 0, "word_input needs context_columns"),
             (self.apm_rate_bits == 0 or 2 <= self.apm_rate_bits <= 16, "apm_rate_bits must be 0 or 2..16"),
             (
                 re.fullmatch(OPTIONAL_NAME, self.prior) is not None,
@@ -232,6 +242,7 @@ class _Step:
     match_bucket: torch.Tensor  # [B]
     match_input: torch.Tensor  # [B]
     column: torch.Tensor  # [B]
+    word: torch.Tensor  # [B]
     h_new: torch.Tensor  # [B, L*H]
     context_features: torch.Tensor  # [B, K, 256]
     context_index: torch.Tensor  # [B, K]
@@ -263,10 +274,14 @@ class ByteLSTM:
         row_tables += [("match_embed", (ALPHABET + 1, 4 * H), 0.0)]  # layer 0 sees the predicted byte; row 256: none
         if config.column_input:  # layer 0 sees the column in the original text; starts at 0 (no say)
             row_tables += [("column_embed", (config.context_columns, 4 * H), 0.0)]
+        if config.word_input:  # a vector per word of a two-byte code; row WORD_ROWS: none, fixed at 0
+            row_tables += [("word_embed", (WORD_ROWS + 1, config.word_input), WORD_INIT)]
         tables = [*row_tables, ("match", (BUCKETS + 1,), 0.0)]  # logit boost per match-length bucket; last: "none"
         matrices = [(f"rec{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(L)]
         matrices += [(f"below{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(1, L)]
         matrices += [("out_w", (L * H, ALPHABET), 1 / math.sqrt(L * H))]
+        if config.word_input:  # word vectors to layer 0's gates; starts at 0, so a model starts as without them
+            matrices += [("word_proj", (config.word_input, 4 * H), 0.0)]
         # step-size factor by weight name ("embed": the layers' byte input tables, updated as one); others 1
         self.rate_scales = {name: config.matrix_rate_scale for name, _, _ in matrices}
         self.rate_scales["embed"] = config.input_rate_scale
@@ -316,6 +331,8 @@ class ByteLSTM:
         # Longer matches start surer; Python floats (IEEE) rather than torch.linspace, whose kernel may differ.
         masters["match"][:BUCKETS] = torch.tensor([0.25 + 0.75 * k / (BUCKETS - 1) for k in range(BUCKETS)])
         masters["context"].fill_(CONTEXT_INIT)
+        if config.word_input:
+            masters["word_embed"][WORD_ROWS] = 0.0
         if initial is not None:
             if initial.shape != self.master.shape:
                 raise ValueError(f"the starting weights have {initial.numel()} values, this network {size}")
@@ -341,6 +358,11 @@ class ByteLSTM:
         }
         _to_weight_grid(self.master, self.forward_weights)
         self.forward_weights[: self.table_size].mul_(float(1 << ACT_BITS))  # byte tables add to products at 2**32
+        # ... except the word vectors, which are multiplied by the projection: at 2**16, as a matrix
+        self.row_forward_scale = {name: float(1 << ACT_BITS) for name in self.row_views}
+        if config.word_input:
+            self.w["word_embed"].mul_(1.0 / self.row_forward_scale["word_embed"])
+            self.row_forward_scale["word_embed"] = 1.0
 
         # Segment buffers: row 0 of hcat/cell holds the state carried in from the previous segment.
         self.x = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] input bytes
@@ -354,6 +376,7 @@ class ByteLSTM:
         self.match_bucket = torch.full((T, B), BUCKETS, dtype=torch.int64, device=self.device)  # [T, B]
         self.match_input = torch.full((T, B), ALPHABET, dtype=torch.int64, device=self.device)  # [T, B]
         self.column = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] column after byte x
+        self.word = torch.full((T, B), WORD_ROWS, dtype=torch.int64, device=self.device)  # [T, B] word ending at x
         self.rows = torch.arange(B, device=self.device)
         self.context_features = torch.zeros(T, B, K, ALPHABET, **f64)  # [T, B, K, 256] log counts, 2**12
         self.context_index = torch.zeros(T, B, K, dtype=torch.int64, device=self.device)  # [T, B, K] weight used
@@ -434,6 +457,7 @@ class ByteLSTM:
             match_bucket=self.match_bucket[t],
             match_input=self.match_input[t],
             column=self.column[t],
+            word=self.word[t],
             h_new=self.hcat[t + 1],
             context_features=self.context_features[t],
             context_index=self.context_index[t],
@@ -450,6 +474,7 @@ class ByteLSTM:
         bucket: torch.Tensor | None = None,
         context: tuple[torch.Tensor, torch.Tensor] | None = None,
         column: torch.Tensor | None = None,
+        word: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Consume byte ``x`` [B] (int64) of every stream; return the next byte's weights [B, 256].
 
@@ -471,6 +496,8 @@ class ByteLSTM:
             step.match_input.copy_(expected).masked_fill_(bucket == BUCKETS, ALPHABET)
         if column is not None:
             step.column.copy_(column)
+        if word is not None:
+            step.word.copy_(word)
         a = self.pre_activation  # [B, 4H]
         for layer in step.layers:
             torch.index_select(layer.embed, 0, x, out=a).addmm_(layer.h_prev, layer.rec)  # < 2**46
@@ -478,6 +505,8 @@ class ByteLSTM:
                 a.add_(w["match_embed"].index_select(0, step.match_input))
                 if self.config.column_input:
                     a.add_(w["column_embed"].index_select(0, step.column))
+                if self.config.word_input:  # [B, E] x [E, 4H] < 2**42
+                    a.addmm_(w["word_embed"].index_select(0, step.word), w["word_proj"])
             else:
                 a.addmm_(layer.h_below, layer.below)  # < 2**47
             tables.sigmoid(a, PRODUCT_BITS, self.gate_work, out=layer.gates)  # [B, 4H]
@@ -578,6 +607,14 @@ class ByteLSTM:
                 row_grads.append(("match_embed", m_rows, m_grad))
                 if cfg.column_input:
                     row_grads.append(("column_embed", *_sums_by_row(self.column[:T].reshape(TB), delta_flat)))
+                if cfg.word_input:
+                    words = self.word[:T].reshape(TB)
+                    vectors = w["word_embed"].index_select(0, words)  # [TB, E] at 2**16
+                    torch.mm(vectors.T, delta_flat, out=grads["word_proj"])  # 2**36, < 2**51
+                    d_vectors = rescale_(torch.mm(delta_flat, w["word_proj"].T), WEIGHT_BITS)  # 2**20, < 2**50 before
+                    w_rows, w_grad = _sums_by_row(words, d_vectors)
+                    w_grad.masked_fill_((w_rows == WORD_ROWS).unsqueeze(1), 0.0)  # "none" stays at 0
+                    row_grads.append(("word_embed", w_rows, w_grad))
             if l > 0:
                 below = slice((l - 1) * H, l * H)
                 torch.mm(self.hcat[1 : T + 1, :, below].reshape(TB, H).T, delta_flat, out=grads[f"below{l}"])
@@ -647,7 +684,7 @@ class ByteLSTM:
             v_view.index_copy_(-2, rows, v)
             if m_view is not None and m is not None:
                 m_view.index_copy_(-2, rows, m)
-            forward_view.index_copy_(-2, rows, grad.mul_(2.0**ACT_BITS))
+            forward_view.index_copy_(-2, rows, grad.mul_(self.row_forward_scale[name]))
 
     def _adam_update(
         self,

@@ -61,6 +61,8 @@ MAX_HIGH_SHARE = 1 / 32  # a dictionary only for inputs with at most this share 
 DICTIONARY_TIERS = ((0x80, 64, 0), (0xC0, 56, 1), (0xF8, 7, 2))
 ESCAPE = 0xFF  # followed by a byte >= 0x80 of the input
 DICTIONARY_CAPACITY = sum(firsts << 8 * tail for _, firsts, tail in DICTIONARY_TIERS)
+# The words of two-byte codes, which ``Columns.word`` names (row WORD_ROWS: none)
+WORD_FIRST_RANK, WORD_ROWS = DICTIONARY_TIERS[0][1], DICTIONARY_TIERS[1][1] << 8
 DICTIONARY_MAGIC = b"LZWORDS1\n"
 DICTIONARY_SUFFIX = ".words.xz"
 DICTIONARIES: dict[str, str] = {
@@ -422,6 +424,7 @@ class Columns:
         self.column = np.zeros(streams, dtype=np.int64)  # [N]
         self.pending = np.zeros(streams, dtype=np.int64)  # [N] bytes still to come of the current token
         self.rank = np.zeros(streams, dtype=np.int64)  # [N] the current multi-byte token's rank so far
+        self.word = np.full(streams, WORD_ROWS, dtype=np.int64)  # [N] the two-byte dictionary word just read
 
     def update(self, actual: np.ndarray) -> np.ndarray:
         """Read each stream's next coded byte ``actual`` [N]; return the columns [N] after it."""
@@ -437,4 +440,6 @@ class Columns:
         )
         width = np.where(inside, np.where(self.pending == 0, token_width, 0), self.width[byte])
         self.column = np.where(~inside & self.restarts[byte], 0, np.minimum(self.column + width, self.limit - 1))
+        word = self.rank - WORD_FIRST_RANK
+        self.word = np.where(inside & (self.pending == 0) & (word >= 0) & (word < WORD_ROWS), word, WORD_ROWS)
         return self.column

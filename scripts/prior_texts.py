@@ -13,8 +13,9 @@ Sets:
       and perl-doc (``apt-get install jargon-text fortunes perl-doc``), the Jargon File, the
       fortune cookie files and Perl's manual pages. text-f8, text-d8 and text-b8 were trained on
       it (docs/DESIGN.md, "Priors from more kinds of text"), and so were text-f9, text-d9 and
-      text-b9 (format 12, with the column context) and text-f10, text-d10 and text-b10 (format 13,
-      the column also an input of the network).
+      text-b9 (format 12, with the column context), text-f10, text-d10 and text-b10 (format 13,
+      the column also an input of the network) and text-f11, text-d11 and text-b11 (format 14,
+      the words of two-byte codes also an input).
   ``wide`` (48,433,898 bytes, 2,071 files): ``prose`` and, from the packages python3.11-doc,
       linux-doc, debian-handbook and debian-reference-en, Python's manual as reStructuredText, three
       parts of the kernel's documentation (admin-guide, process, filesystems), the Debian

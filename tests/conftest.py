@@ -50,6 +50,7 @@ TINY = Preset(
         context_hash_bits=10,
         context_columns=32,
         column_input=1,
+        word_input=4,
         apm_rate_bits=6,
     ),
     min_stream_bytes=64,

@@ -186,6 +186,7 @@ def test_info_reads_the_header(archive_file: Path) -> None:
     assert "at update k (x2 byte input tables, x0.5 matrices)" in result.stdout  # TINY's step-size factors
     assert "side model : match (8- or 4-byte contexts, 2^12 slots), counts of orders 1,2,3 (2^10" in result.stdout
     assert "counts by column (up to 31) and the last byte's kind" in result.stdout  # TINY's column context
+    assert "the first layer also reads the column and each two-byte code's word (4 values)" in result.stdout
     assert "refinement : probability map, rate 2^-6" in result.stdout
     assert "word codes : none" in result.stdout  # 684 bytes: too short for word codes
 
@@ -198,7 +199,7 @@ def test_unknown_level_is_one_line(text_file: Path) -> None:
 def test_numbered_levels_and_version() -> None:
     assert normalize_args(["compress", "-9", "f", "--", "-3"]) == ["compress", "--level", "9", "f", "--", "-3"]
     result = lstmzip_cli("--version")
-    assert result.exit_code == 0 and "format 13.0" in result.stdout and "torch" in result.stdout
+    assert result.exit_code == 0 and "format 14.0" in result.stdout and "torch" in result.stdout
 
 
 # Real processes: the entry points, pipes, start-up time, and signals.

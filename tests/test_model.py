@@ -10,6 +10,7 @@ import torch
 
 from lstmzip.contexts import BYTE_CLASSES, CONFIDENCE_BUCKETS
 from lstmzip.model import ByteLSTM, ModelConfig
+from lstmzip.words import WORD_ROWS
 
 
 def test_config_round_trips_and_rejects_bad_fields() -> None:
@@ -25,12 +26,14 @@ def test_config_round_trips_and_rejects_bad_fields() -> None:
     bad_values += [("eps", 1e-46)]  # 0 in Adam's float32: found by the slow fuzz test (0 / 0 became NaN)
     bad_values += [("context_orders", "3,2"), ("context_hash_bits", 21), ("context_count_limit", 256)]
     bad_values += [("context_columns", 1), ("context_columns", 1025)]
-    bad_values += [("column_input", 1)]  # the column comes from the column context, which this config lacks
+    bad_values += [("column_input", 1), ("word_input", 1)]  # both come from the column context, which this lacks
     for field, value in bad_values:
         with pytest.raises(ValueError):
             ModelConfig(**{**config.to_dict(), field: value}).validate()
     with pytest.raises(ValueError, match="column_input"):
         ModelConfig(**{**config.to_dict(), "context_columns": 32, "column_input": 2}).validate()
+    with pytest.raises(ValueError, match="word_input"):
+        ModelConfig(**{**config.to_dict(), "context_columns": 32, "word_input": 65}).validate()
 
 
 def _run(model: ByteLSTM, data: bytes) -> list[float]:
@@ -99,6 +102,26 @@ def test_every_value_stays_on_its_fixed_point_grid() -> None:
         assert torch.equal(tensor, tensor.round()), name
     assert model.hcat.abs().max() <= 2**16 and model.cell.abs().max() <= 8 * 2**16
     assert model.forward_weights.abs().max() < 2**53
+
+
+def test_word_vectors_learn_on_the_weight_grid_and_none_stays_zero() -> None:
+    """Word vectors are multiplied by their projection, so their forward copies are at 2**16 like a
+    matrix's, not at 2**32 like the byte tables'; the "none" row never moves."""
+    config = ModelConfig(layers=1, hidden=8, streams=2, segment=4, context_columns=8, column_input=1, word_input=4)
+    model = ByteLSTM(config)
+    start = model.row_views["word_embed"][0].clone()
+    for t in range(4 * config.segment):
+        word = torch.tensor([t % 3, WORD_ROWS])  # stream 0 reads words 0, 1, 2; stream 1 none
+        model.predict(torch.tensor([t % 7, 65]), column=torch.tensor([t % 8, 0]), word=word)
+        if model.t == config.segment:
+            model.learn(torch.tensor([[(t + k) % 7, 66] for k in range(config.segment)]))
+    for name, scale in (("word_embed", 1.0), ("match_embed", 2.0**16)):
+        master, _, _, forward = model.row_views[name]
+        assert torch.equal(forward, (master.double() * 2**16).round() * scale), name
+    vectors = model.row_views["word_embed"][0]
+    assert not torch.equal(vectors[:3], start[:3])  # the words read learned
+    assert torch.equal(vectors[3:], start[3:]) and vectors[WORD_ROWS].abs().sum() == 0  # the rest as they started
+    assert model.w["word_proj"].abs().sum() > 0  # the projection learned from 0
 
 
 def test_byte_weights_are_positive_integers() -> None:

@@ -32,8 +32,9 @@ PROBE_CONFIG = ModelConfig(
     context_orders="1,2,3,5,6",
     context_columns=128,
     column_input=1,
+    word_input=32,
     apm_rate_bits=8,
-    prior="text-d10",
+    prior="text-d11",
 )
 PROBE_PRESET = Preset("probe", PROBE_CONFIG, 256, 4096)
 PROBE_INPUT = SAMPLE_TEXT * 3 + sample_bytes(500)

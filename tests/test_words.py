@@ -18,7 +18,15 @@ import lstmzip
 from lstmzip import codec, container
 from lstmzip import words as words_module
 from lstmzip.errors import CorruptArchiveError, UnsupportedFormatError
-from lstmzip.words import FILE_CODE_WIDTH, MIN_INPUT, NO_WORD_CODES, Columns, WordCodes
+from lstmzip.words import (
+    FILE_CODE_WIDTH,
+    MIN_INPUT,
+    NO_WORD_CODES,
+    WORD_FIRST_RANK,
+    WORD_ROWS,
+    Columns,
+    WordCodes,
+)
 from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 # Two one-byte codes (0x01, 0x02), then one prefix (0x03) for 256 words of three or more letters.
@@ -91,6 +99,29 @@ def test_columns_count_the_characters_that_codes_stand_for() -> None:
     assert columns[newline:] == [0, 3]  # the line starts again
     # Without word codes every byte counts one; the column stops at the limit.
     assert _columns(NO_WORD_CODES, b"ab\nabcdef", limit=4) == [1, 2, 0, 1, 2, 3, 3, 3, 3]
+
+
+def _words(codes: WordCodes, coded: bytes) -> list[int]:
+    """``Columns.word`` after each coded byte, one stream."""
+    columns, named = Columns(codes, 1, 128), []
+    for byte in coded:
+        columns.update(np.array([byte], dtype=np.uint8))
+        named.append(int(columns.word[0]))
+    return named
+
+
+def test_columns_name_the_word_of_each_two_byte_code_after_its_last_byte() -> None:
+    text = b"The cat sat on the mat; the Zorgblax is a rabbit."
+    coded = WITH_DICTIONARY.encode(text)
+    named = _words(WITH_DICTIONARY, coded)
+    dictionary = words_module.load_dictionary("en-3")
+    two_byte = set(dictionary[WORD_FIRST_RANK : WORD_FIRST_RANK + WORD_ROWS])
+    expected = [word for word in text.replace(b";", b" ").replace(b".", b" ").split() if word in two_byte]
+    assert expected  # some of these words have two-byte codes in en-3 ("The", "the", "on" have one byte)
+    assert [dictionary[WORD_FIRST_RANK + rank] for rank in named if rank != WORD_ROWS] == expected
+    ends = [i for i, rank in enumerate(named) if rank != WORD_ROWS]
+    assert all(0xC0 <= coded[i - 1] <= 0xF7 for i in ends)  # each right after its code's first byte
+    assert set(_words(NO_WORD_CODES, text)) == {WORD_ROWS}  # without a dictionary, no word is named
 
 
 def test_a_newline_that_is_a_file_code_starts_no_line() -> None:
