@@ -50,6 +50,7 @@ def matmul_flops_per_byte(model: ByteLSTM) -> tuple[float, list[tuple[int, int, 
     cfg = model.config
     B, H, L = cfg.streams, cfg.hidden, cfg.layers
     forward = [(B, H, 4 * H)] * L + [(B, H, 4 * H)] * (L - 1) + [(B, L * H, 256)]  # rec, below, out
+    forward += [(B, cfg.word_input, 4 * H)] * bool(cfg.word_input)  # word vectors to layer 0's gates
     per_byte = sum(2 * k * n for _, k, n in forward)
     # Backward: each product gives a gradient for its input and for its weight, the same size again.
     return 3 * per_byte, forward
