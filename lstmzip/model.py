@@ -486,7 +486,8 @@ class ByteLSTM:
         length bucket (``BUCKETS`` where there is no match). ``context`` comes from the context
         model: log-count features [B, K, 256] at 2**LOG_COUNT_BITS and confidence buckets [B, K].
         ``column`` [B] (int64, < ``context_columns``): each stream's column after ``x``, read where
-        ``column_input`` asks for it.
+        ``column_input`` asks for it. ``word`` [B] (int64, <= ``WORD_ROWS``): the word whose two-byte code
+        ends at ``x`` (``words.Columns.word``; ``WORD_ROWS`` for none), read where ``word_input`` asks for it.
         """
         step, w, tables = self.steps[self.t], self.w, self.tables
         step.x.copy_(x)

@@ -394,6 +394,11 @@ class Columns:
     decoder has not read yet. Every other byte counts one (an escaped byte too), and a newline
     starts the column again. A stream starts at column 0 and reads its first bytes as the start of
     a token, wherever its part of the input begins.
+
+    ``word`` names, for each stream, the word whose two-byte dictionary code the byte just read
+    ended (its rank less ``WORD_FIRST_RANK``; ``WORD_ROWS`` after any other byte), which the network
+    reads as a learned vector (``ModelConfig.word_input``): the code's second byte alone does not
+    say which word it is.
     """
 
     def __init__(self, words: WordCodes, streams: int, limit: int) -> None:
