@@ -191,11 +191,17 @@ def _to_weight_grid(master: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return torch.mul(master, float(1 << WEIGHT_BITS), out=out).round_()
 
 
-def _sums_by_row(index: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _sums_by_row(
+    index: torch.Tensor, values: torch.Tensor, fixed_row: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The rows of a table that ``index`` [n] names (ascending, [R]) and the sum of ``values`` [n, width]
-    that falls on each ([R, width]): a row table's gradient."""
+    that falls on each ([R, width]): a row table's gradient. ``fixed_row`` (a "none" row that stays at
+    0) gets no gradient."""
     rows, inverse = torch.unique(index, return_inverse=True)
-    return rows, values.new_zeros(len(rows), values.shape[1]).index_add_(0, inverse, values)
+    sums = values.new_zeros(len(rows), values.shape[1]).index_add_(0, inverse, values)
+    if fixed_row is not None:
+        sums.masked_fill_((rows == fixed_row).unsqueeze(1), 0.0)
+    return rows, sums
 
 
 @dataclass(frozen=True)
@@ -357,12 +363,12 @@ class ByteLSTM:
             for name in ["embed", *(name for name, _, _ in row_tables[L:])]
         }
         _to_weight_grid(self.master, self.forward_weights)
-        self.forward_weights[: self.table_size].mul_(float(1 << ACT_BITS))  # byte tables add to products at 2**32
-        # ... except the word vectors, which are multiplied by the projection: at 2**16, as a matrix
-        self.row_forward_scale = {name: float(1 << ACT_BITS) for name in self.row_views}
-        if config.word_input:
-            self.w["word_embed"].mul_(1.0 / self.row_forward_scale["word_embed"])
-            self.row_forward_scale["word_embed"] = 1.0
+        # Byte tables add to products at 2**32; the word vectors, which the projection multiplies, stay
+        # at 2**16 like a matrix.
+        self.row_forward_scale = {name: 1.0 if name == "word_embed" else ONE for name in self.row_views}
+        for name, scale in self.row_forward_scale.items():
+            self.row_views[name][3].mul_(scale)
+        self.w["match"].mul_(ONE)
 
         # Segment buffers: row 0 of hcat/cell holds the state carried in from the previous segment.
         self.x = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] input bytes
@@ -603,9 +609,8 @@ class ByteLSTM:
             torch.mm(self.hcat[:T, :, layer].reshape(TB, H).T, delta_flat, out=grads[f"rec{l}"])  # < 2**49
             embed_grad[l].index_add_(0, x_inverse, delta_flat)
             if l == 0:
-                m_rows, m_grad = _sums_by_row(self.match_input[:T].reshape(TB), delta_flat)
-                m_grad.masked_fill_((m_rows == ALPHABET).unsqueeze(1), 0.0)  # row 256, "no match": fixed at 0
-                row_grads.append(("match_embed", m_rows, m_grad))
+                # row 256, "no match", stays at 0
+                row_grads.append(("match_embed", *_sums_by_row(self.match_input[:T].reshape(TB), delta_flat, ALPHABET)))
                 if cfg.column_input:
                     row_grads.append(("column_embed", *_sums_by_row(self.column[:T].reshape(TB), delta_flat)))
                 if cfg.word_input:
@@ -613,9 +618,7 @@ class ByteLSTM:
                     vectors = w["word_embed"].index_select(0, words)  # [TB, E] at 2**16
                     torch.mm(vectors.T, delta_flat, out=grads["word_proj"])  # 2**36, < 2**51
                     d_vectors = rescale_(torch.mm(delta_flat, w["word_proj"].T), WEIGHT_BITS)  # 2**20, < 2**50 before
-                    w_rows, w_grad = _sums_by_row(words, d_vectors)
-                    w_grad.masked_fill_((w_rows == WORD_ROWS).unsqueeze(1), 0.0)  # "none" stays at 0
-                    row_grads.append(("word_embed", w_rows, w_grad))
+                    row_grads.append(("word_embed", *_sums_by_row(words, d_vectors, WORD_ROWS)))  # "none" stays at 0
             if l > 0:
                 below = slice((l - 1) * H, l * H)
                 torch.mm(self.hcat[1 : T + 1, :, below].reshape(TB, H).T, delta_flat, out=grads[f"below{l}"])
