@@ -3,11 +3,12 @@
     python benchmarks/portability.py [--bytes 65536] [--levels fast,default,best] [--out benchmarks/results] FILE...
 
 For each FILE and level, compresses the first ``--bytes`` in a fresh process per setting
-(``ATEN_CPU_CAPABILITY`` default, avx2 and avx512, one and two torch threads; NumPy's SIMD
-dispatch limited to the same level with ``NPY_DISABLE_CPU_FEATURES``, since the match model, the
-context counts and the probability map run in NumPy), decodes each archive in a process of the
-next setting, and writes ``portability.md``: each archive's size and SHA-256, the instruction sets
-torch and NumPy reported, and whether the archives are all the same bytes.
+(``ATEN_CPU_CAPABILITY`` default, avx2 and avx512, one and two threads; NumPy's SIMD dispatch
+limited to the same level with ``NPY_DISABLE_CPU_FEATURES``, since the match model, the context
+counts and the probability map run in NumPy, and OpenBLAS's kernels with ``OPENBLAS_CORETYPE``,
+since the matrix products run there), decodes each archive in a process of the next setting, and
+writes ``portability.md``: each archive's size and SHA-256, the instruction sets torch, NumPy and
+OpenBLAS reported, and whether the archives are all the same bytes.
 ``tests/test_portability.py`` checks the same property on a small probe in every test run (and this
 script on a few hundred bytes); this script records it for the shipped levels on real files.
 """
@@ -34,6 +35,8 @@ NUMPY_DISABLED = {
     "avx2": "X86_V4 AVX512_ICL AVX512_SPR",
     "avx512": "",
 }
+# The model's matrix products run in NumPy's OpenBLAS (``numerics.matmul``): its kernels for the same levels.
+OPENBLAS_CORETYPE = {"default": "Nehalem", "avx2": "Haswell", "avx512": "SkylakeX"}
 
 # argv: compress|decompress, threads, level, input file, byte count, archive path
 _WORKER = """
@@ -41,15 +44,19 @@ import sys
 from pathlib import Path
 import torch
 from numpy.lib.introspect import opt_func_info
+from threadpoolctl import threadpool_info
 import lstmzip
-torch.set_num_threads(int(sys.argv[2]))
+from lstmzip.numerics import set_threads
+set_threads(int(sys.argv[2]))
 data = Path(sys.argv[4]).read_bytes()[: int(sys.argv[5])]
 archive = Path(sys.argv[6])
 if sys.argv[1] == "compress":
     archive.write_bytes(lstmzip.compress(data, level=sys.argv[3]))
 elif lstmzip.decompress(archive.read_bytes()) != data:
     sys.exit("decoded bytes differ")
-print(torch.backends.cpu.get_cpu_capability(), "/ numpy", opt_func_info("^add$")["add"]["ddd"]["current"])
+blas = [pool["architecture"] for pool in threadpool_info() if pool["internal_api"] == "openblas"]
+numpy_add = opt_func_info("^add$")["add"]["ddd"]["current"]
+print(torch.backends.cpu.get_cpu_capability(), "/ numpy", numpy_add, "/ openblas", *blas)
 """
 
 
@@ -59,7 +66,7 @@ class Check:
     file: str
     size: int  # bytes of the file that were compressed
     capability: str  # ATEN_CPU_CAPABILITY asked for
-    reported: str  # what torch used, and NumPy's kernel for float64 addition
+    reported: str  # what torch used, NumPy's kernel for float64 addition and OpenBLAS's kernels
     threads: int
     archive_size: int
     digest: str  # SHA-256 of the archive
@@ -68,8 +75,13 @@ class Check:
 
 
 def environment(capability: str) -> dict[str, str]:
-    """This process's environment with torch's and NumPy's instruction sets limited to ``capability``."""
-    return {**os.environ, "ATEN_CPU_CAPABILITY": capability, "NPY_DISABLE_CPU_FEATURES": NUMPY_DISABLED[capability]}
+    """This process's environment with torch's, NumPy's and OpenBLAS's instruction sets limited to ``capability``."""
+    return {
+        **os.environ,
+        "ATEN_CPU_CAPABILITY": capability,
+        "NPY_DISABLE_CPU_FEATURES": NUMPY_DISABLED[capability],
+        "OPENBLAS_CORETYPE": OPENBLAS_CORETYPE[capability],
+    }
 
 
 def _run(capability: str, threads: int, *args: str) -> subprocess.CompletedProcess[str]:
@@ -119,11 +131,12 @@ def markdown(checks: list[Check], command: str, machine: dict[str, str]) -> str:
         *(f"- **{key}**: {value}" for key, value in machine.items()),
         "",
         f"Command: `{command}`. Each archive was made in a fresh process with `ATEN_CPU_CAPABILITY`",
-        "set as shown and NumPy's SIMD targets above it disabled (`NPY_DISABLE_CPU_FEATURES`); the",
-        "processes report what torch used and NumPy's kernel for float64 addition. Each archive was",
+        "set as shown, NumPy's SIMD targets above it disabled (`NPY_DISABLE_CPU_FEATURES`) and OpenBLAS's",
+        "kernels chosen for it (`OPENBLAS_CORETYPE`: Nehalem, Haswell, SkylakeX); the processes report what",
+        "torch used, NumPy's kernel for float64 addition and OpenBLAS's kernels. Each archive was",
         "decoded in a process with the next setting.",
         "",
-        "| level | input | ATEN_CPU_CAPABILITY (torch / NumPy used) | threads | archive bytes | SHA-256 "
+        "| level | input | ATEN_CPU_CAPABILITY (torch / NumPy / OpenBLAS used) | threads | archive bytes | SHA-256 "
         "| decoded under | decoded |",
         "|---|---|---|---|---:|---|---|---|",
     ]

@@ -27,6 +27,7 @@ import torch
 
 from lstmzip import codec
 from lstmzip.model import ByteLSTM
+from lstmzip.numerics import set_threads
 from lstmzip.presets import load_preset
 from lstmzip.words import WordCodes
 
@@ -72,7 +73,7 @@ def main() -> None:
     parser.add_argument("--bytes", type=int, default=200_000)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    set_threads(1)
     data = args.file.read_bytes()[: args.bytes]
     preset = load_preset(args.level)
 

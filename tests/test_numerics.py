@@ -59,3 +59,31 @@ def test_uniform_is_pinned_and_in_range() -> None:
     assert values[:3].tolist() == numerics.uniform(1, 2, 3).tolist()
     assert float(values[0]) == 0.7525253864298327
     assert abs(values.mean()) < 0.02
+
+
+def test_matmul_is_exact_on_strided_views() -> None:
+    # The model's operands: row slices of wider buffers and transposed views, integers whose products
+    # sum below 2**53. NumPy's BLAS must give exactly the integer result, as torch's does.
+    rng = np.random.default_rng(3)
+    wide = torch.from_numpy(rng.integers(-(2**20), 2**20, (32, 384)).astype(np.float64))
+    weights = torch.from_numpy(rng.integers(-(2**18), 2**18, (512, 128)).astype(np.float64))
+    a, b = wide[:, 128:256], weights.T  # [32, 128] row stride 384, [128, 512] transposed
+    exact = a.to(torch.int64) @ b.to(torch.int64)
+    out = numerics.matmul(a, b, out=torch.empty(32, 512, dtype=torch.float64))
+    assert torch.equal(out.to(torch.int64), exact)
+    acc = torch.ones(32, 512, dtype=torch.float64)
+    numerics.matmul_add_(acc, a, b, scratch=torch.empty_like(acc))
+    assert torch.equal(acc.to(torch.int64), exact + 1)
+
+
+def test_set_threads_limits_torch_and_blas() -> None:
+    from threadpoolctl import threadpool_info
+
+    numerics.set_threads(2)
+    try:
+        assert torch.get_num_threads() == 2
+        assert any(pool["num_threads"] == 2 for pool in threadpool_info() if pool["user_api"] == "blas")
+    finally:
+        numerics.set_threads(1)
+    assert torch.get_num_threads() == 1
+    assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")

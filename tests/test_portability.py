@@ -1,5 +1,5 @@
-"""Archives are the same bytes on every instruction set (torch's and NumPy's), thread count and device, and decode
-across them."""
+"""Archives are the same bytes on every instruction set (torch's, NumPy's and OpenBLAS's), thread count and device,
+and decode across them."""
 
 from __future__ import annotations
 
@@ -42,17 +42,20 @@ PROBE_INPUT = SAMPLE_TEXT * 3 + sample_bytes(500)
 _SCRIPT = """
 import sys, torch
 from numpy.lib.introspect import opt_func_info
+from threadpoolctl import threadpool_info
 from pathlib import Path
 from tests.test_portability import PROBE_INPUT, PROBE_PRESET
 import lstmzip
-torch.set_num_threads(int(sys.argv[2]))
+from lstmzip.numerics import set_threads
+set_threads(int(sys.argv[2]))
 out = Path(sys.argv[3])
 if sys.argv[1] == "compress":
     out.write_bytes(lstmzip.compress(PROBE_INPUT, level=PROBE_PRESET))
 else:
     assert lstmzip.decompress(Path(sys.argv[4]).read_bytes()) == PROBE_INPUT
     out.write_bytes(b"ok")
-print(torch.backends.cpu.get_cpu_capability(), opt_func_info("^add$")["add"]["ddd"]["current"])
+blas = [pool["architecture"] for pool in threadpool_info() if pool["internal_api"] == "openblas"]
+print(torch.backends.cpu.get_cpu_capability(), opt_func_info("^add$")["add"]["ddd"]["current"], *blas)
 """
 
 SETTINGS = [("default", 1), ("avx2", 1), ("avx512", 2), ("avx512", 1)]
@@ -78,9 +81,10 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], 
         path = folder / f"{capability}-{threads}.lstmz"
         seen.add(_run(capability, threads, "compress", str(path)))
         made[capability, threads] = path
-    torch_used, numpy_used = zip(*map(str.split, seen), strict=True)
+    torch_used, numpy_used, blas_used = zip(*map(str.split, seen), strict=True)
     assert len(set(torch_used)) >= 2, f"ATEN_CPU_CAPABILITY changed nothing here: {seen}"
     assert len(set(numpy_used)) >= 2, f"NPY_DISABLE_CPU_FEATURES changed nothing here: {seen}"
+    assert len(set(blas_used)) >= 2, f"OPENBLAS_CORETYPE changed nothing here: {seen}"
     return made
 
 
