@@ -1058,9 +1058,10 @@ def parse_levels(text: str) -> list[str]:
     return levels
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "benchmarks/run.py") -> argparse.ArgumentParser:
+    """The options; ``prog`` names the command in usage and messages (``lstmzip bench`` from the CLI)."""
     parser = argparse.ArgumentParser(
-        prog="benchmarks/run.py",
+        prog=prog,
         description="Measure lstmzip against gzip, bzip2, xz, zstd, brotli, PPMd and zpaq: ratio, speed, peak memory,"
         " verified round trips. Writes results.csv, results.md, bpb_vs_speed.png and readme_table.md.",
     )
@@ -1081,11 +1082,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: Sequence[str] | None, repo_root: Path) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None, repo_root: Path, prog: str = "benchmarks/run.py") -> argparse.Namespace:
     """Parse and fill in defaults that depend on other options or on the repository's location."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
     if args.repeats < 1:
-        build_parser().error("--repeats must be at least 1")
+        parser.error("--repeats must be at least 1")
     if args.levels is None:
         args.levels = ["fast"] if args.quick else list(LEVELS)
     args.out = args.out if args.out is not None else repo_root / "benchmarks" / "results"
@@ -1093,18 +1095,18 @@ def parse_args(argv: Sequence[str] | None, repo_root: Path) -> argparse.Namespac
     return args
 
 
-def main(argv: Sequence[str] | None = None, repo_root: Path | None = None) -> int:
+def main(argv: Sequence[str] | None = None, repo_root: Path | None = None, prog: str = "benchmarks/run.py") -> int:
     """Run the benchmark from the command line; the exit code is non-zero if any row failed."""
     root = repo_root or Path.cwd()
-    args = parse_args(argv, root)
+    args = parse_args(argv, root, prog)
     try:
         files = list(args.files) or corpus_files(args.corpus, args.quick)
     except (FileNotFoundError, NotADirectoryError) as error:
-        print(f"run.py: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return 2
     absent = [str(p) for p in files if not p.is_file()]
     if absent:
-        print(f"run.py: not a file: {', '.join(absent)}", file=sys.stderr)
+        print(f"{prog}: not a file: {', '.join(absent)}", file=sys.stderr)
         return 2
     started = time.perf_counter()
 
@@ -1119,5 +1121,5 @@ def main(argv: Sequence[str] | None = None, repo_root: Path | None = None) -> in
     for path in paths.values():
         print(path)
     for row in failed:
-        print(f"run.py: {row.file} · {row.compressor}: {row.status}", file=sys.stderr)
+        print(f"{prog}: {row.file} · {row.compressor}: {row.status}", file=sys.stderr)
     return exit_code(rows)

@@ -392,7 +392,7 @@ def bench(context: typer.Context) -> None:
     """Benchmark lstmzip levels against gzip, bzip2, xz, zstd, brotli, PPMd, zpaq (lstmzip bench --help)."""
     from lstmzip.bench import main as bench_main
 
-    raise typer.Exit(bench_main(context.args, Path.cwd()))
+    raise typer.Exit(bench_main(context.args, Path.cwd(), prog="lstmzip bench"))
 
 
 def _version(value: bool) -> None:

@@ -243,3 +243,13 @@ def test_killed_mid_compress_leaves_no_target(tmp_path: Path, signum: int) -> No
     if signum == signal.SIGINT:
         assert process.returncode == 130 and stderr.count(b"\n") == 1 and b"interrupted" in stderr
         assert files_in(tmp_path) == {"big.txt"}
+
+
+def test_bench_names_itself(tmp_path: Path) -> None:
+    # `lstmzip bench` runs benchmarks/run.py's harness; its usage and messages name the command typed.
+    result = runner.invoke(app, ["bench", "--help"])
+    assert result.exit_code == 0
+    assert result.output.startswith("usage: lstmzip bench")
+    result = runner.invoke(app, ["bench", str(tmp_path / "absent")])
+    assert result.exit_code == 2
+    assert f"lstmzip bench: not a file: {tmp_path / 'absent'}" in result.stderr
