@@ -22,7 +22,8 @@ What is measured, and why this way:
 * **Speed** is wall clock (``time.perf_counter``) around the library call only: no process start,
   import or file reading. 1 KB = 1000 bytes, speeds are input bytes per second for both directions.
   A direction whose first run takes under :data:`SHORT_RUN_S` is run ``repeats`` times and the
-  median reported (short runs are noisy); lstmzip runs once per direction (minutes per file).
+  median reported (short runs are noisy); lstmzip runs once per direction (minutes per file), or
+  ``--lstmzip-runs`` times with the median reported.
 * **Single thread** everywhere, because lstmzip runs with one thread (torch's and NumPy's BLAS) like its CLI:
   zpaq gets ``threads=1``; the other peers are single-threaded by default.
 * **Round trip** is checked on every decompression run: output must equal the input byte for byte,
@@ -444,13 +445,17 @@ def _mismatch(expected: bytes, got: bytes) -> str:
     return f"FAILED: round trip mismatch ({len(got)} bytes back for {len(expected)}, first difference at byte {first})"
 
 
-def _again(times: list[float], runs: int) -> bool:
-    """Run (again)? Always once; up to ``runs`` times when the first run was short."""
-    return not times or (len(times) < runs and times[0] < SHORT_RUN_S)
+def _again(times: list[float], runs: int, short_only: bool) -> bool:
+    """Run (again)? Always once; up to ``runs`` times, with ``short_only`` only when the first run was short."""
+    return not times or (len(times) < runs and (not short_only or times[0] < SHORT_RUN_S))
 
 
-def measure(compressor: Compressor, source: Input, repeats: int) -> Measurement:
-    """Load, compress, decompress and verify, in this process. Exceptions become the status."""
+def measure(compressor: Compressor, source: Input, repeats: int, *, lstmzip_runs: int = 1) -> Measurement:
+    """Load, compress, decompress and verify, in this process. Exceptions become the status.
+
+    A peer's direction runs up to ``repeats`` times when its first run was short; lstmzip's runs
+    ``lstmzip_runs`` times whatever its length (a speed target is read from a median of runs).
+    """
     try:
         codec = compressor.load()
     except ImportError as error:
@@ -459,12 +464,12 @@ def measure(compressor: Compressor, source: Input, repeats: int) -> Measurement:
         return Measurement(f"error: loading failed: {type(error).__name__}: {error}")
     data = source.read()
     startup = _max_rss_mb()
-    runs = 1 if compressor.is_lstmzip else max(1, repeats)
+    runs, short_only = (max(1, lstmzip_runs), False) if compressor.is_lstmzip else (max(1, repeats), True)
     result = Measurement(OK, startup_rss_mb=startup, version=codec.version)
 
     archive = b""
     try:
-        while _again(result.compress_times, runs):
+        while _again(result.compress_times, runs, short_only):
             start = time.perf_counter()
             archive = codec.compress(data)
             result.compress_times.append(time.perf_counter() - start)
@@ -473,7 +478,7 @@ def measure(compressor: Compressor, source: Input, repeats: int) -> Measurement:
     else:
         result.compressed_bytes = len(archive)
         try:
-            while _again(result.decompress_times, runs):
+            while _again(result.decompress_times, runs, short_only):
                 start = time.perf_counter()
                 restored = codec.decompress(archive)
                 result.decompress_times.append(time.perf_counter() - start)
@@ -496,14 +501,14 @@ def _worker_main(job_path: str) -> None:
     with job.open("rb") as handle:
         sys.path[:] = pickle.load(handle)
         try:
-            compressor, source, repeats = pickle.load(handle)
-            result = measure(compressor, source, repeats)
+            compressor, source, repeats, lstmzip_runs = pickle.load(handle)
+            result = measure(compressor, source, repeats, lstmzip_runs=lstmzip_runs)
         except BaseException as error:  # report anything, even KeyboardInterrupt, rather than die silently
             result = Measurement(f"error: worker raised {type(error).__name__}: {error}")
     job.with_suffix(".result").write_bytes(pickle.dumps(result))
 
 
-def measure_isolated(compressor: Compressor, source: Input, repeats: int) -> Measurement:
+def measure_isolated(compressor: Compressor, source: Input, repeats: int, *, lstmzip_runs: int = 1) -> Measurement:
     """:func:`measure` in a fresh Python process, so its ``ru_maxrss`` is this measurement's alone.
 
     A plain ``subprocess`` rather than ``multiprocessing``: its spawn mode re-runs the parent's main
@@ -512,7 +517,7 @@ def measure_isolated(compressor: Compressor, source: Input, repeats: int) -> Mea
     with tempfile.TemporaryDirectory(prefix="lstmzip-bench-") as folder:
         job = Path(folder) / "job"
         try:
-            job.write_bytes(pickle.dumps(sys.path) + pickle.dumps((compressor, source, repeats)))
+            job.write_bytes(pickle.dumps(sys.path) + pickle.dumps((compressor, source, repeats, lstmzip_runs)))
         except (pickle.PicklingError, AttributeError, TypeError) as error:
             return Measurement(f"error: cannot hand this compressor to a worker: {type(error).__name__}: {error}")
         code = f"from lstmzip.bench import _worker_main; _worker_main({str(job)!r})"
@@ -580,6 +585,7 @@ def run_benchmark(
     progress: Callable[[str], None] | None = None,
     *,
     peers: Sequence[Compressor] | None = None,
+    lstmzip_runs: int = 1,
 ) -> list[Row]:
     """Measure every file with every peer and every lstmzip level; return the rows.
 
@@ -600,7 +606,11 @@ def run_benchmark(
         if unavailable:
             say(f"{compressor.name}: {unavailable}")
         for source in inputs:
-            result = Measurement(unavailable) if unavailable else measure_isolated(compressor, source, repeats)
+            result = (
+                Measurement(unavailable)
+                if unavailable
+                else measure_isolated(compressor, source, repeats, lstmzip_runs=lstmzip_runs)
+            )
             row = _row(compressor, source, result)
             rows.append(row)
             say(_describe(len(rows), total, row))
@@ -776,6 +786,12 @@ def _complete_files(rows: Iterable[Row]) -> set[str]:
     return {r.file for r in rows if r.kind != "reference" and "(first " not in r.file}
 
 
+def _lstmzip_runs(rows: list[Row]) -> str:
+    """How often lstmzip's directions ran in these rows: "once", or "N times (median)"."""
+    runs = max((r.compress_runs or 1 for r in rows if r.kind == "lstmzip"), default=1)
+    return "once" if runs == 1 else f"{runs} times (median)"
+
+
 def _markdown(rows: list[Row], machine_note: str, command: str) -> str:
     measured = [r for r in rows if r.kind != "reference"]
     whole = _complete_files(measured)
@@ -791,8 +807,8 @@ def _markdown(rows: list[Row], machine_note: str, command: str) -> str:
         "How to read this: bpb = bits per byte = 8 × compressed / original (lower is better); ratio = original /"
         " compressed. Speeds are wall-clock KB/s of *input* (1 KB = 1000 bytes) around the library call only,"
         f" single-threaded; peers' runs under {SHORT_RUN_S:g} s are repeated and the median taken, lstmzip runs"
-        " once per direction. Each measurement runs in a fresh process: *peak MB* is that process's maximum"
-        " resident set (1 MB = 10^6 bytes; interpreter + library + buffers + coding, compression and"
+        f" {_lstmzip_runs(measured)} per direction. Each measurement runs in a fresh process: *peak MB* is that"
+        " process's maximum resident set (1 MB = 10^6 bytes; interpreter + library + buffers + coding, compression and"
         " decompression together),"
         " *startup MB* the same after imports and reading the input, before coding. Every row's decompressed"
         " output was compared with the input byte for byte; a mismatch is reported as FAILED."
@@ -1076,6 +1092,9 @@ def build_parser(prog: str = "benchmarks/run.py") -> argparse.ArgumentParser:
         help="lstmzip levels, comma separated (default: all; --quick: fast)",
     )
     parser.add_argument("--repeats", type=int, default=5, help="runs per direction when a run is under 1 s (median)")
+    parser.add_argument(
+        "--lstmzip-runs", type=int, default=1, help="runs per direction of each lstmzip level, however long (median)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: benchmarks/results)")
     parser.add_argument("--corpus", type=Path, default=None, help="corpus directory (default: ../shared/corpus)")
     parser.add_argument("--note", default="", help="a note about the machine for the results header")
@@ -1086,8 +1105,8 @@ def parse_args(argv: Sequence[str] | None, repo_root: Path, prog: str = "benchma
     """Parse and fill in defaults that depend on other options or on the repository's location."""
     parser = build_parser(prog)
     args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    if args.repeats < 1 or args.lstmzip_runs < 1:
+        parser.error("--repeats and --lstmzip-runs must be at least 1")
     if args.levels is None:
         args.levels = ["fast"] if args.quick else list(LEVELS)
     args.out = args.out if args.out is not None else repo_root / "benchmarks" / "results"
@@ -1113,7 +1132,7 @@ def main(argv: Sequence[str] | None = None, repo_root: Path | None = None, prog:
     def say(message: str) -> None:
         print(f"{time.perf_counter() - started:8.1f}s  {message}", file=sys.stderr, flush=True)
 
-    rows = run_benchmark(files, args.levels, args.quick, args.repeats, args.out, say)
+    rows = run_benchmark(files, args.levels, args.quick, args.repeats, args.out, say, lstmzip_runs=args.lstmzip_runs)
     paths = write_results(rows, args.out, args.note)
     failed = [r for r in rows if r.failed]
     missing = sorted({r.compressor for r in rows if r.status.startswith("missing")})

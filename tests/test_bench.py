@@ -112,7 +112,9 @@ def test_arguments_defaults_depend_on_quick_and_repository(tmp_path: Path) -> No
     assert args.out == Path("x") and args.files == [Path("a"), Path("b")]
 
 
-@pytest.mark.parametrize("argv", [["--levels", "fast,turbo"], ["--levels", ""], ["--repeats", "0"], ["--bogus"]])
+@pytest.mark.parametrize(
+    "argv", [["--levels", "fast,turbo"], ["--levels", ""], ["--repeats", "0"], ["--lstmzip-runs", "0"], ["--bogus"]]
+)
 def test_bad_arguments_are_usage_errors(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         bench.parse_args(argv, tmp_path)
@@ -254,3 +256,13 @@ def test_writes_csv_markdown_png_and_readme_snippet(measured: tuple[list[Row], l
     snippet = paths["readme"].read_text(encoding="utf-8")
     assert "alice29.txt" in snippet and "published reference" in snippet and "lstmzip tiny" in snippet
     assert "loop.c" not in snippet and "Not shown:" in snippet  # the broken and missing rows are named, not shown
+
+
+def test_lstmzip_runs_gives_a_median_of_that_many_runs(tmp_path: Path) -> None:
+    source = Input(tmp_path / "t.txt")
+    source.path.write_bytes(TEXT)
+    result = bench.measure(bench.lstmzip_compressor(_tiny_preset()), source, REPEATS, lstmzip_runs=2)
+    assert result.status == "ok" and len(result.compress_times) == len(result.decompress_times) == 2
+    row = bench._row(bench.lstmzip_compressor(_tiny_preset()), source, result)
+    assert row.compress_runs == 2 and "lstmzip runs 2 times (median) per direction" in bench._markdown([row], "", "x")
+    assert bench.parse_args(["--lstmzip-runs", "3"], tmp_path).lstmzip_runs == 3
