@@ -46,8 +46,7 @@ import torch
 from numpy.lib.introspect import opt_func_info
 from threadpoolctl import threadpool_info
 import lstmzip
-from lstmzip.numerics import set_threads
-set_threads(int(sys.argv[2]))
+torch.set_num_threads(int(sys.argv[2]))
 data = Path(sys.argv[4]).read_bytes()[: int(sys.argv[5])]
 archive = Path(sys.argv[6])
 if sys.argv[1] == "compress":

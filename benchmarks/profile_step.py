@@ -27,7 +27,7 @@ import torch
 
 from lstmzip import codec
 from lstmzip.model import ByteLSTM
-from lstmzip.numerics import matmul, set_threads
+from lstmzip.numerics import matmul
 from lstmzip.presets import load_preset
 from lstmzip.words import WordCodes
 
@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--bytes", type=int, default=200_000)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
-    set_threads(1)
+    torch.set_num_threads(1)
     data = args.file.read_bytes()[: args.bytes]
     preset = load_preset(args.level)
 

@@ -96,11 +96,11 @@ def _progress(label: str, total: int, enabled: bool) -> Iterator[Progress | None
         yield update
 
 
-def _setup_threads() -> None:
+def _setup_torch() -> None:
     """One thread: on a busy 2-core machine two threads were measured far slower; archives are identical."""
-    from lstmzip.numerics import set_threads
+    import torch
 
-    set_threads(1)
+    torch.set_num_threads(1)
 
 
 @dataclass
@@ -206,7 +206,7 @@ def _compress_one(job: Job, level: str | int, name: str) -> int:
     data = read_source(name)
     start, size = time.perf_counter(), 0
     with job.sink(target, name) as out, _progress(Path(name).name, len(data), not job.quiet) as progress:
-        _setup_threads()
+        _setup_torch()
         for piece in codec.encode(data, preset, job.device, progress):
             out.write(piece)
             size += len(piece)
@@ -238,7 +238,7 @@ def _decode_source(job: Job, name: str) -> tuple[bytes, bytes, float]:
     header, *_ = codec.read_info(archive)
     start = time.perf_counter()
     with _progress(Path(name).name, header.original_size, not job.quiet) as progress:
-        _setup_threads()
+        _setup_torch()
         data = codec.decompress(archive, job.device, progress)
     return archive, data, time.perf_counter() - start
 

@@ -36,6 +36,7 @@ from lstmzip.contexts import ContextModel, parse_orders
 from lstmzip.errors import CorruptArchiveError, LstmzipError, UnsupportedFormatError
 from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
+from lstmzip.numerics import one_blas_thread
 from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
 from lstmzip.words import NO_WORD_CODES, Columns, WordCodes, load_dictionary
 
@@ -143,37 +144,38 @@ def _code_blocks(
     )
     refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
     expected = bucket = context = None
-    for start in range(0, layout.steps, block_steps):
-        stop = min(start + block_steps, layout.steps)
-        coder = coder_for_block(start, stop)
-        for segment_start in range(start, stop, config.segment):
-            segment_stop = min(segment_start + config.segment, stop)
-            for t in range(segment_start, segment_stop):
-                if matcher is not None:
-                    expected, bucket = (torch.from_numpy(a).to(device) for a in matcher.predict())
-                if counter is not None:
-                    context = tuple(torch.from_numpy(a).to(device) for a in counter.predict())
-                active = layout.active(t)
-                column = torch.from_numpy(columns.column).to(device) if columns and config.column_input else None
-                word = torch.from_numpy(columns.word).to(device) if columns and config.word_input else None
-                weights = model.predict(previous, expected, bucket, context, column, word)  # [N, 256]
-                weights = weights.cpu().numpy()[:active]  # [active, 256]
-                if refiner is None:  # float64 quotients (exact sums of integers) rounded once to float32
-                    probabilities = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
-                else:
-                    probabilities = refiner.refine(weights)
-                matrix[:active, t] = coder.code(matrix[:active, t], probabilities)
-                if refiner is not None:
-                    refiner.update(matrix[:active, t])
-                previous = torch.from_numpy(matrix[:, t].astype(np.int64)).to(device)
-                if matcher is not None:
-                    matcher.update(t)
-                if counter is not None:
-                    counter.update(matrix[:, t], active)
-            if segment_stop < layout.steps:  # learning after the last segment would be wasted
-                targets = torch.from_numpy(matrix[:, segment_start:segment_stop].T.astype(np.int64)).to(device)
-                model.learn(targets, _stream_weights(layout, segment_start, segment_stop, device))
-        yield start, stop
+    with one_blas_thread():
+        for start in range(0, layout.steps, block_steps):
+            stop = min(start + block_steps, layout.steps)
+            coder = coder_for_block(start, stop)
+            for segment_start in range(start, stop, config.segment):
+                segment_stop = min(segment_start + config.segment, stop)
+                for t in range(segment_start, segment_stop):
+                    if matcher is not None:
+                        expected, bucket = (torch.from_numpy(a).to(device) for a in matcher.predict())
+                    if counter is not None:
+                        context = tuple(torch.from_numpy(a).to(device) for a in counter.predict())
+                    active = layout.active(t)
+                    column = torch.from_numpy(columns.column).to(device) if columns and config.column_input else None
+                    word = torch.from_numpy(columns.word).to(device) if columns and config.word_input else None
+                    weights = model.predict(previous, expected, bucket, context, column, word)  # [N, 256]
+                    weights = weights.cpu().numpy()[:active]  # [active, 256]
+                    if refiner is None:  # float64 quotients (exact sums of integers) rounded once to float32
+                        probabilities = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+                    else:
+                        probabilities = refiner.refine(weights)
+                    matrix[:active, t] = coder.code(matrix[:active, t], probabilities)
+                    if refiner is not None:
+                        refiner.update(matrix[:active, t])
+                    previous = torch.from_numpy(matrix[:, t].astype(np.int64)).to(device)
+                    if matcher is not None:
+                        matcher.update(t)
+                    if counter is not None:
+                        counter.update(matrix[:, t], active)
+                if segment_stop < layout.steps:  # learning after the last segment would be wasted
+                    targets = torch.from_numpy(matrix[:, segment_start:segment_stop].T.astype(np.int64)).to(device)
+                    model.learn(targets, _stream_weights(layout, segment_start, segment_stop, device))
+            yield start, stop
 
 
 TEXT_BYTES = np.zeros(256, dtype=bool)

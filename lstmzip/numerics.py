@@ -26,12 +26,17 @@ float32 does not: summation order inside a matrix product, fused multiply-adds a
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import functools
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
 
 PROFILE = "fx16-v3"
 """Name of this arithmetic (scales, tables, optimizer precision). Recorded in every archive header and checked.
@@ -218,13 +223,22 @@ def matmul_add_(acc: torch.Tensor, a: torch.Tensor, b: torch.Tensor, scratch: to
     return acc.addmm_(a, b)
 
 
-def set_threads(count: int) -> None:
-    """Threads for torch and for NumPy's BLAS (the CLI uses one: two threads on a busy 2-core machine
-    were measured far slower). Archives are the same bytes for any count."""
-    from threadpoolctl import threadpool_limits  # its import inspects the loaded libraries: only when asked
+@functools.cache
+def _blas_pools() -> ThreadpoolController:
+    from threadpoolctl import ThreadpoolController
 
-    torch.set_num_threads(count)
-    threadpool_limits(count, user_api="blas")
+    return ThreadpoolController()  # finds the loaded BLAS libraries once (a few milliseconds)
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    """NumPy's BLAS on one thread while the context lasts, its setting restored after.
+
+    :func:`matmul`'s products are small, and OpenBLAS's own threads spin against torch's OpenMP
+    threads: with two of each on a 2-core machine, 30 KB of text took 29 s to compress instead of
+    4.2 s (measured: torch's 2 threads with OpenBLAS on 1, 7.1 KB/s; all on 1, 6.6 KB/s; both on 2,
+    1.0 KB/s). Torch's threads stay the caller's choice (the CLI uses one).
+    """
+    return _blas_pools().limit(limits=1, user_api="blas")
 
 
 def rescale_(x: torch.Tensor, shift: int) -> torch.Tensor:

@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 from shipped import MODELS, read_texts, write_pinned
 
 from lstmzip import codec, priors
-from lstmzip.numerics import set_threads
 from lstmzip.presets import load_preset
 
 DOCUMENT_BYTES = 1 << 18
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=MODELS)
     args = parser.parse_args()
-    set_threads(1)
+    torch.set_num_threads(1)
     text = read_texts(args.texts)
     documents = [text[i : i + DOCUMENT_BYTES] for i in range(0, len(text), DOCUMENT_BYTES)]
     random.Random(args.seed).shuffle(documents)

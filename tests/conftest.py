@@ -10,12 +10,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import torch
 
 from lstmzip.model import ModelConfig
-from lstmzip.numerics import set_threads
 from lstmzip.presets import Preset
 
-set_threads(1)  # what the CLI does; the portability tests check that 2 threads give the same bytes
+torch.set_num_threads(1)  # what the CLI does; the portability tests check that 2 threads give the same bytes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

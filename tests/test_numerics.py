@@ -7,7 +7,9 @@ import math
 import numpy as np
 import torch
 
+import lstmzip
 from lstmzip import numerics
+from tests.conftest import SAMPLE_TEXT, TINY
 
 
 def test_tables_are_the_pinned_ones() -> None:
@@ -76,14 +78,14 @@ def test_matmul_is_exact_on_strided_views() -> None:
     assert torch.equal(acc.to(torch.int64), exact + 1)
 
 
-def test_set_threads_limits_torch_and_blas() -> None:
-    from threadpoolctl import threadpool_info
+def test_blas_runs_one_thread_while_coding_and_is_restored() -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
 
-    numerics.set_threads(2)
-    try:
-        assert torch.get_num_threads() == 2
-        assert any(pool["num_threads"] == 2 for pool in threadpool_info() if pool["user_api"] == "blas")
-    finally:
-        numerics.set_threads(1)
-    assert torch.get_num_threads() == 1
-    assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+    with threadpool_limits(2, user_api="blas"):
+        lstmzip.compress(SAMPLE_TEXT, level=TINY, progress=lambda done, coded: seen.append(blas_threads()))
+        assert seen and all(threads == {1} for threads in seen)
+        assert blas_threads() == {2}

@@ -46,8 +46,7 @@ from threadpoolctl import threadpool_info
 from pathlib import Path
 from tests.test_portability import PROBE_INPUT, PROBE_PRESET
 import lstmzip
-from lstmzip.numerics import set_threads
-set_threads(int(sys.argv[2]))
+torch.set_num_threads(int(sys.argv[2]))
 out = Path(sys.argv[3])
 if sys.argv[1] == "compress":
     out.write_bytes(lstmzip.compress(PROBE_INPUT, level=PROBE_PRESET))
