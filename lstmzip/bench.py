@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from lstmzip.presets import Preset
 
 KB = 1000  # bytes; speeds are KB/s of input in both directions
+SCRIPT = "benchmarks/run.py"  # the command that runs this harness, unless the CLI names itself (``lstmzip bench``)
 SHORT_RUN_S = 1.0  # a direction faster than this is repeated and the median reported
 QUICK_LIMIT = 20_000  # --quick reads at most this many bytes of each input
 LEVELS = ("fast", "default", "best")
@@ -1074,7 +1075,7 @@ def parse_levels(text: str) -> list[str]:
     return levels
 
 
-def build_parser(prog: str = "benchmarks/run.py") -> argparse.ArgumentParser:
+def build_parser(prog: str = SCRIPT) -> argparse.ArgumentParser:
     """The options; ``prog`` names the command in usage and messages (``lstmzip bench`` from the CLI)."""
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -1101,7 +1102,7 @@ def build_parser(prog: str = "benchmarks/run.py") -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: Sequence[str] | None, repo_root: Path, prog: str = "benchmarks/run.py") -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None, repo_root: Path, prog: str = SCRIPT) -> argparse.Namespace:
     """Parse and fill in defaults that depend on other options or on the repository's location."""
     parser = build_parser(prog)
     args = parser.parse_args(argv)
@@ -1114,7 +1115,7 @@ def parse_args(argv: Sequence[str] | None, repo_root: Path, prog: str = "benchma
     return args
 
 
-def main(argv: Sequence[str] | None = None, repo_root: Path | None = None, prog: str = "benchmarks/run.py") -> int:
+def main(argv: Sequence[str] | None = None, repo_root: Path | None = None, prog: str = SCRIPT) -> int:
     """Run the benchmark from the command line; the exit code is non-zero if any row failed."""
     root = repo_root or Path.cwd()
     args = parse_args(argv, root, prog)
