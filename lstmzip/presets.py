@@ -32,6 +32,35 @@ NUMBERED_LEVELS = {
 
 
 @dataclass(frozen=True)
+class FromScratch:
+    """What a model without a prior uses instead of the preset's text settings (0: the same).
+
+    Only text starts from a prior. Seeded weights need more updates per byte than a prior's (fewer,
+    longer streams) and a larger step size: at the best level the prior's text took 20 streams at a
+    step size of 0.010, while sum and obj2 lost 4-6 % with those and kept 10 streams and 0.014
+    (docs/DESIGN.md, "The best level: 20 streams").
+    """
+
+    max_streams: int = 0
+    min_stream_bytes: int = 0
+    learning_rate: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data: object) -> FromScratch:
+        if not isinstance(data, dict):
+            raise TypeError("from_scratch must be an object")
+        unknown = set(data) - {"max_streams", "min_stream_bytes", "learning_rate"}
+        if unknown:
+            raise ValueError(f"from_scratch has unknown keys {sorted(unknown)}")
+        settings = cls(
+            int(data.get("max_streams", 0)), int(data.get("min_stream_bytes", 0)), float(data.get("learning_rate", 0.0))
+        )
+        if settings.max_streams < 0 or settings.min_stream_bytes < 0 or not 0.0 <= settings.learning_rate <= 1.0:
+            raise ValueError("from_scratch needs max_streams and min_stream_bytes >= 0 and learning_rate in [0, 1]")
+        return settings
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     model: ModelConfig  # streams = the most this preset uses
@@ -41,16 +70,16 @@ class Preset:
     word_codes: bool = True  # write words as codes before the model (``words.py``)
     word_dictionary: str = ""  # the shipped dictionary whose words are codes ("": codes made per file)
     lr_decay_min_share: float = 0.0  # lr_decay_updates is at least this share of the input's updates
-    min_stream_bytes_from_scratch: int = 0  # min_stream_bytes for a model without a prior (0: the same)
+    from_scratch: FromScratch = FromScratch()  # for input that does not start from the prior (binary data)
 
     def config_for(self, size: int, text: bool = True) -> ModelConfig:
         """The model config for ``size`` bytes to the model, of text or not.
 
         Only text starts from the prior: the priors learned text, and binary data gained nothing from
         one or lost (geo). A model without a prior learns from seeded weights and needs more updates
-        per byte, so it may take fewer streams (``min_stream_bytes_from_scratch``): at the default
-        level geo, obj1, sum and obj2 gained 0.07-0.20 bpb from 16 KiB per stream instead of the
-        text's 2 KiB (docs/DESIGN.md).
+        per byte, so it may take fewer streams and another step size (``from_scratch``): at the
+        default level geo, obj1, sum and obj2 gained 0.07-0.20 bpb from 16 KiB per stream instead of
+        the text's 2 KiB (docs/DESIGN.md).
 
         A long input keeps a higher step size for longer: with ``lr_decay_min_share`` the step size
         halves no sooner than after that share of the input's updates. Measured at the best level
@@ -58,11 +87,19 @@ class Preset:
         updates instead of 400, while book1 (4,600) and alice29.txt (960) lost 0.004-0.007.
         """
         prior = self.model.prior if text else ""
-        min_bytes = self.min_stream_bytes if prior else self.min_stream_bytes_from_scratch or self.min_stream_bytes
-        streams = max(1, min(self.model.streams, size // min_bytes))
-        updates = size // (streams * self.model.segment)
-        decay = max(self.model.lr_decay_updates, round(updates * self.lr_decay_min_share))
-        return replace(self.model, streams=streams, lr_decay_updates=decay, prior=prior)
+        model, min_bytes = self.model, self.min_stream_bytes
+        if not prior:
+            scratch = self.from_scratch
+            min_bytes = scratch.min_stream_bytes or min_bytes
+            model = replace(
+                model,
+                streams=scratch.max_streams or model.streams,
+                learning_rate=scratch.learning_rate or model.learning_rate,
+            )
+        streams = max(1, min(model.streams, size // min_bytes))
+        updates = size // (streams * model.segment)
+        decay = max(model.lr_decay_updates, round(updates * self.lr_decay_min_share))
+        return replace(model, streams=streams, lr_decay_updates=decay, prior=prior)
 
     def block_steps(self, config: ModelConfig) -> int:
         """Steps per block: a whole number of segments, about ``block_bytes`` of input."""
@@ -82,9 +119,7 @@ class Preset:
             lr_decay_min_share = float(data.get("lr_decay_min_share", 0.0))
             if not 0.0 <= lr_decay_min_share <= 1.0:
                 raise ValueError("lr_decay_min_share must be in [0, 1]")
-            min_stream_bytes_from_scratch = int(data.get("min_stream_bytes_from_scratch", 0))
-            if min_stream_bytes_from_scratch < 0:
-                raise ValueError("min_stream_bytes_from_scratch must be at least 0")
+            from_scratch = FromScratch.from_dict(data.get("from_scratch", {}))
             return cls(
                 name,
                 model,
@@ -94,7 +129,7 @@ class Preset:
                 word_codes,
                 word_dictionary,
                 lr_decay_min_share,
-                min_stream_bytes_from_scratch,
+                from_scratch,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise PresetError(f"preset {name!r} is malformed: {error}") from error

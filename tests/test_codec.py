@@ -22,7 +22,7 @@ from lstmzip.errors import (
     TruncatedArchiveError,
     UnsupportedFormatError,
 )
-from lstmzip.presets import Preset, load_preset
+from lstmzip.presets import FromScratch, Preset, load_preset
 from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 EDGE_CASES = {
@@ -85,9 +85,9 @@ def _tiny_preset_data(**fields: object) -> dict[str, object]:
 
 
 def test_long_inputs_decay_the_step_size_more_slowly() -> None:
-    best = load_preset("best")  # 10 streams x 10 steps: 100 coded bytes per update
-    assert best.config_for(460_005).lr_decay_updates == 400  # book1: 4,600 updates, the preset's 400
-    assert best.config_for(1_501_521).lr_decay_updates == 751  # world192.txt: 5 % of 15,015 updates
+    default = load_preset("default")  # 48 streams x 10 steps: 480 coded bytes per update
+    assert default.config_for(460_005).lr_decay_updates == 200  # book1: 958 updates, the preset's 200
+    assert default.config_for(1_501_521).lr_decay_updates == 469  # world192.txt: 15 % of 3,128 updates
     slow = replace(TINY, lr_decay_min_share=1.0)  # halve the step size only at the end
     archive = lstmzip.compress(SAMPLE_TEXT, level=slow)
     _, coding, config, _ = codec.read_info(archive)
@@ -98,18 +98,29 @@ def test_long_inputs_decay_the_step_size_more_slowly() -> None:
         Preset.from_dict("broken", _tiny_preset_data(lr_decay_min_share=1.5))
 
 
-def test_a_model_without_a_prior_takes_fewer_streams() -> None:
+def test_a_model_without_a_prior_takes_its_own_streams_and_step_size() -> None:
+    best = load_preset("best")
+    text, binary = best.config_for(300_000, text=True), best.config_for(300_000, text=False)
+    assert (text.prior, text.streams, text.learning_rate) == (best.model.prior, 20, best.model.learning_rate)
+    assert (binary.prior, binary.streams, binary.learning_rate) == ("", 10, best.from_scratch.learning_rate)
     default = load_preset("default")
-    text, binary = default.config_for(60_000, text=True), default.config_for(60_000, text=False)
-    assert (text.prior, text.streams) == (default.model.prior, 29)  # 2 KiB per stream, from the prior
-    assert (binary.prior, binary.streams) == ("", 60_000 // default.min_stream_bytes_from_scratch)
-    scratch = replace(TINY, min_stream_bytes_from_scratch=256)  # TINY names no prior: every input starts from scratch
-    data = sample_bytes(1000)
+    binary = default.config_for(60_000, text=False)  # 16 KiB per stream, the text's step size
+    assert (binary.streams, binary.learning_rate) == (3, default.model.learning_rate)
+    # TINY names no prior: every input starts from scratch
+    scratch = replace(TINY, from_scratch=FromScratch(max_streams=3, min_stream_bytes=256, learning_rate=0.5))
+    data = sample_bytes(2000)
     archive = lstmzip.compress(data, level=scratch)
-    assert codec.read_info(archive)[2].streams == 3 < TINY.model.streams
+    config = codec.read_info(archive)[2]
+    assert (config.streams, config.learning_rate) == (3, 0.5)  # the header says what was used
     assert lstmzip.decompress(archive) == data
-    with pytest.raises(PresetError, match="min_stream_bytes_from_scratch"):
-        Preset.from_dict("broken", _tiny_preset_data(min_stream_bytes_from_scratch=-1))
+    for broken, message in [
+        ({"min_stream_bytes": -1}, "min_stream_bytes"),
+        ({"learning_rate": 2.0}, "learning_rate"),
+        ({"streams": 3}, "unknown keys"),
+        ([3], "must be an object"),
+    ]:
+        with pytest.raises(PresetError, match=message):
+            Preset.from_dict("broken", _tiny_preset_data(from_scratch=broken))
 
 
 @pytest.mark.parametrize("level", GOLDEN, ids=["tiny", "default"])
