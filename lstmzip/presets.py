@@ -9,7 +9,7 @@ the archive header, so decoding never reads a preset.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from importlib import resources
 from typing import Any
 
@@ -49,12 +49,12 @@ class FromScratch:
     def from_dict(cls, data: object) -> FromScratch:
         if not isinstance(data, dict):
             raise TypeError("from_scratch must be an object")
-        unknown = set(data) - {"max_streams", "min_stream_bytes", "learning_rate"}
+        known = fields(cls)
+        unknown = set(data) - {field.name for field in known}
         if unknown:
             raise ValueError(f"from_scratch has unknown keys {sorted(unknown)}")
-        settings = cls(
-            int(data.get("max_streams", 0)), int(data.get("min_stream_bytes", 0)), float(data.get("learning_rate", 0.0))
-        )
+        # each value takes its field's type, which its default (0 or 0.0) shows
+        settings = cls(**{field.name: type(field.default)(data.get(field.name, field.default)) for field in known})
         if settings.max_streams < 0 or settings.min_stream_bytes < 0 or not 0.0 <= settings.learning_rate <= 1.0:
             raise ValueError("from_scratch needs max_streams and min_stream_bytes >= 0 and learning_rate in [0, 1]")
         return settings
