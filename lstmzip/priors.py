@@ -14,6 +14,7 @@ so a build without that exact file refuses to decode rather than decode garbage.
 
 from __future__ import annotations
 
+import functools
 import lzma
 
 import numpy as np
@@ -57,5 +58,15 @@ def _read(name: str) -> bytes:
 
 
 def load(name: str) -> torch.Tensor:
-    """The master weights [P] of the prior ``name``, checked against its pinned digest."""
-    return unpack(assets.pinned("prior", name, KNOWN, _read))
+    """The master weights [P] of the prior ``name``, checked against its pinned digest.
+
+    The digest is checked on every call; the unpacking (about 0.1 s of LZMA for the default level's
+    prior) is done once per file contents, so a process that codes many inputs pays it once. The
+    caller gets its own copy.
+    """
+    return _unpack_once(assets.pinned("prior", name, KNOWN, _read)).clone()
+
+
+@functools.cache
+def _unpack_once(blob: bytes) -> torch.Tensor:
+    return unpack(blob)

@@ -136,3 +136,13 @@ def test_prior_texts_leave_out_fortune_indexes_book_quotes_and_pythons_info_manu
     patterns = (f"{tmp_path}/guide.txt", f"{tmp_path}/fortunes/*", f"{tmp_path}/info/*.gz")
     found = load_script("scripts/prior_texts.py").texts(patterns)
     assert found == [fortunes / "wisdom", tmp_path / "guide.txt", info / "grep.info.gz"]
+
+
+def test_a_loaded_prior_is_the_callers_own_copy() -> None:
+    """The unpacked file is kept for later loads; what one caller changes, the next does not see."""
+    name = load_preset("default").model.prior
+    first = priors.load(name)
+    first.zero_()
+    second = priors.load(name)
+    assert torch.equal(second, priors.unpack(priors._read(name)))
+    assert second.abs().sum() > 0
