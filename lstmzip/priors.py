@@ -29,11 +29,13 @@ SUFFIX = ".prior.xz"
 KNOWN: dict[str, str] = {
     "text-f11": "29981a4263d746038b9076f16cef09e230e5986c99cd43f724fad87004171575",
     "text-d11": "c7595ef7bb1cbbcc573952783a8203eb3934382d042183dd644086fe266d6aa0",
+    "text-d12": "47b1f7507748aa33451d842b137640dd1c911dc1b3def39aa5dd38d742705025",
     "text-b11": "2d644e8c2df5740c63381175bd400cda30edb44fba046e636ce2e03254b220bd",
 }
 """Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with. A prior
 that no level starts from any more stays as long as the archive format does, so that the archives
-made with it still decode (the *10 priors left with format 13)."""
+made with it still decode (the *10 priors left with format 13; text-d11 is the 0.18.0 default
+level's, for its network of 128 cells)."""
 
 
 def pack(master: torch.Tensor) -> bytes:

@@ -74,7 +74,7 @@ def test_stream_layout_covers_every_byte_once() -> None:
 GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
 GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior and dictionary (7,150 coded bytes)
     TINY: (3070, "747823887310b496e913823498813f9ba9a5da19c767b18424eb978b6bd033f9"),
-    "default": (2938, "e4a3a8a6552a718c29a986de243eb6759f9b2f7652ce96e0503d69da33652dc0"),  # prior text-d11
+    "default": (2933, "59af34366f6a7c97aabb77e1d3b9fb4153107dd24225cc49492b0095bba9c472"),  # prior text-d12
 }
 
 
@@ -106,6 +106,8 @@ def test_a_model_without_a_prior_takes_its_own_streams_and_step_size() -> None:
     default = load_preset("default")
     binary = default.config_for(60_000, text=False)  # 16 KiB per stream, the text's step size
     assert (binary.streams, binary.learning_rate) == (3, default.model.learning_rate)
+    fast = load_preset("fast")  # text: up to 48 streams of 2 KiB; other input: up to 32 of 4 KiB
+    assert (fast.config_for(200_000, text=True).streams, fast.config_for(200_000, text=False).streams) == (48, 32)
     # TINY names no prior: every input starts from scratch
     scratch = replace(TINY, from_scratch=FromScratch(max_streams=3, min_stream_bytes=256, learning_rate=0.5))
     data = sample_bytes(2000)

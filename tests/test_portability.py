@@ -18,7 +18,7 @@ from lstmzip.presets import Preset
 from tests.conftest import SAMPLE_TEXT, load_script, sample_bytes
 
 # Big enough that BLAS blocks and splits its products differently across settings.
-# It starts from the default level's prior (same network shape), so loading a prior is covered too.
+# It starts from text-d11 (the 0.18.0 default level's prior, same network shape), so loading a prior is covered too.
 PROBE_CONFIG = ModelConfig(
     layers=2,
     hidden=128,

@@ -89,10 +89,11 @@ def test_shipped_priors_fit_their_levels() -> None:
 def test_every_known_prior_still_decodes_its_archives() -> None:
     """Priors a level no longer starts from (an earlier text-b*) still decode the archives that name them."""
     level_of = {"f": "fast", "d": "default", "b": "best"}  # text-<level letter><generation>
+    earlier_network = {"text-d11": {"hidden": 128}}  # the level's network when its prior was this one
     text = sample_words(80, seed=5)
     for name in priors.KNOWN:
         preset = load_preset(level_of[name.split("-")[1][0]])
-        preset = replace(preset, model=replace(preset.model, prior=name))
+        preset = replace(preset, model=replace(preset.model, prior=name, **earlier_network.get(name, {})))
         archive = codec.compress(text, preset)
         assert codec.read_info(archive)[2].prior == name
         assert codec.decompress(archive) == text
