@@ -1,6 +1,7 @@
 """The ``lstmzip`` command: argument parsing and file policy only.
 
-Behaves like gzip/xz/zstd: ``FILE`` becomes ``FILE.lstmz`` (the input is kept unless ``--rm``),
+Behaves like gzip/xz/zstd, called with a subcommand (``lstmzip compress FILE``) or gzip-style
+(``lstmzip FILE``, ``lstmzip -d FILE.lstmz``): ``FILE`` becomes ``FILE.lstmz`` (the input is kept unless ``--rm``),
 no file or ``-`` means standard input to standard output, exit codes 0 (ok), 1 (error) and
 2 (warning), and every problem is one line on stderr: ``lstmzip: FILE: what went wrong``.
 torch is imported only when a command needs the codec, so ``--help`` answers at once.
@@ -35,7 +36,11 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="Lossless compression with an online-learning LSTM. Levels -1..-9 (fast, default, best).",
+    help=(
+        "Lossless compression with an online-learning LSTM. Levels -1..-9 (fast, default, best).\n\n"
+        "gzip-style calls work too: lstmzip FILE, lstmzip -dc FILE.lstmz, lstmzip -t FILE.lstmz, "
+        "lstmzip --list FILE.lstmz, tar cf - DIR | lstmzip > DIR.tar.lstmz."
+    ),
 )
 
 Files = Annotated[
@@ -418,10 +423,68 @@ def root(
 
 
 _NUMBERED_LEVEL = re.compile(r"^-([1-9])$")
+COMMANDS = ("compress", "decompress", "test", "info", "bench")
+_ROOT_OPTIONS = ("-h", "--help", "-V", "--version")
+_MODES = {
+    "-z": "compress",
+    "--compress": "compress",
+    "-d": "decompress",
+    "--decompress": "decompress",
+    "--uncompress": "decompress",
+    "-t": "test",
+    "--test": "test",
+    "--list": "info",
+}
+_MODE_LETTERS = {"z": "-z", "d": "-d", "t": "-t"}
+_SWITCH_CLUSTER = re.compile(r"^-[cfkqvzdt]{2,}$")  # boolean short options written together (-dc, -kf)
+_TAKES_VALUE = ("-o", "--output", "-S", "--suffix", "-l", "--level", "--device")
 
 
-def normalize_args(args: list[str]) -> list[str]:
-    """Turn the gzip-style ``-1`` .. ``-9`` into ``--level N`` (click has no numeric flags)."""
+class ModeConflictError(LstmzipError):
+    """A gzip-style call names two operations (-d and -t, ...)."""
+
+
+def _gzip_style(args: list[str], stdin_is_terminal: bool) -> list[str]:
+    """``lstmzip [-z|-d|-t|--list] [OPTIONS] [FILE...]`` as the subcommand call it stands for.
+
+    gzip, xz and zstd users type ``lstmzip FILE`` and ``lstmzip -dc FILE.lstmz``: the operation is
+    a flag (compress when none), also inside a cluster of switches. With no arguments at all,
+    a pipe is compressed (``tar cf - . | lstmzip > a.lstmz``) and a terminal gets the help.
+    """
+    if not args:
+        return [] if stdin_is_terminal else ["compress"]
+    modes: list[str] = []
+    rest: list[str] = []
+    value_next = False
+    for index, arg in enumerate(args):
+        if arg == "--":
+            rest += args[index:]
+            break
+        if value_next:
+            value_next = False
+        elif arg in _MODES:
+            modes.append(arg)
+            continue
+        elif _SWITCH_CLUSTER.match(arg):
+            modes += [_MODE_LETTERS[letter] for letter in arg[1:] if letter in _MODE_LETTERS]
+            switches = "".join(letter for letter in arg[1:] if letter not in _MODE_LETTERS)
+            if switches:
+                rest.append(f"-{switches}")
+            continue
+        else:
+            value_next = arg in _TAKES_VALUE
+        rest.append(arg)
+    commands = {_MODES[mode] for mode in modes}
+    if len(commands) > 1:
+        raise ModeConflictError(f"{' and '.join(sorted(set(modes)))} ask for different operations; give one")
+    return [commands.pop() if commands else "compress", *rest]
+
+
+def normalize_args(args: list[str], stdin_is_terminal: bool = True) -> list[str]:
+    """The subcommand call for ``args``: gzip-style calls get their subcommand (:func:`_gzip_style`),
+    and ``-1`` .. ``-9`` become ``--level N`` (click has no numeric flags)."""
+    if not args or args[0] not in COMMANDS + _ROOT_OPTIONS:
+        args = _gzip_style(args, stdin_is_terminal)
     out: list[str] = []
     for index, arg in enumerate(args):
         if arg == "--":
@@ -438,4 +501,9 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(args: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _terminate)
-    app(args=normalize_args(sys.argv[1:] if args is None else args), prog_name="lstmzip")
+    try:
+        call = normalize_args(sys.argv[1:] if args is None else args, is_terminal(sys.stdin))
+    except ModeConflictError as error:
+        _say(str(error))
+        sys.exit(EXIT_ERROR)
+    app(args=call, prog_name="lstmzip")

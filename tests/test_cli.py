@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import lstmzip
-from lstmzip.cli import app, normalize_args
+from lstmzip.cli import ModeConflictError, app, normalize_args
 from tests.conftest import SAMPLE_TEXT, TINY
 
 ROOT = Path(__file__).parent.parent
@@ -202,6 +202,40 @@ def test_numbered_levels_and_version() -> None:
     assert result.exit_code == 0 and "format 14.0" in result.stdout and "torch" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        (["notes.txt"], ["compress", "notes.txt"]),
+        (["-9k", "a", "b"], ["compress", "-9k", "a", "b"]),  # not a switch cluster: click refuses it
+        (["-9", "-k", "a"], ["compress", "--level", "9", "-k", "a"]),
+        (["-d", "a.lstmz"], ["decompress", "a.lstmz"]),
+        (["--uncompress", "-f", "a.lstmz"], ["decompress", "-f", "a.lstmz"]),
+        (["-dc", "a.lstmz"], ["decompress", "-c", "a.lstmz"]),
+        (["-kfd", "a.lstmz"], ["decompress", "-kf", "a.lstmz"]),
+        (["-tq", "a.lstmz"], ["test", "-q", "a.lstmz"]),
+        (["--list", "a.lstmz"], ["info", "a.lstmz"]),
+        (["-z", "-c", "a"], ["compress", "-c", "a"]),
+        (["-o", "-d", "a"], ["compress", "-o", "-d", "a"]),  # an option's value is not a mode
+        (["-S", ".x", "-d", "a.x"], ["decompress", "-S", ".x", "a.x"]),
+        (["-c", "--", "-d"], ["compress", "-c", "--", "-d"]),  # a file named -d
+        (["decompress", "-d"], ["decompress", "-d"]),  # a subcommand's arguments are its own
+        (["-h"], ["-h"]),
+        (["-V"], ["-V"]),
+    ],
+)
+def test_gzip_style_calls_name_their_subcommand(typed: list[str], meant: list[str]) -> None:
+    assert normalize_args(typed) == meant
+
+
+def test_gzip_style_without_arguments_compresses_a_pipe_or_helps_a_terminal() -> None:
+    assert normalize_args([], stdin_is_terminal=False) == ["compress"]
+    assert normalize_args([], stdin_is_terminal=True) == []  # the app then prints its help
+    with pytest.raises(ModeConflictError, match="-d and -t"):
+        normalize_args(["-d", "-t", "a.lstmz"])
+    with pytest.raises(ModeConflictError, match="--list and -d"):
+        normalize_args(["-dc", "--list", "a.lstmz"])
+
+
 # Real processes: the entry points, pipes, start-up time, and signals.
 
 
@@ -222,6 +256,23 @@ def test_pipes_both_ways() -> None:
     assert packed.returncode == 0 and packed.stderr == b""
     unpacked = run("decompress", stdin=packed.stdout)
     assert unpacked.returncode == 0 and unpacked.stdout == SAMPLE_TEXT
+
+
+def test_gzip_habits_from_a_shell(tmp_path: Path) -> None:
+    # `cat f | lstmzip | lstmzip -d`, `lstmzip FILE`, `lstmzip -dc FILE.lstmz`: no subcommand needed.
+    packed = run("-1", stdin=SAMPLE_TEXT)
+    assert packed.returncode == 0 and packed.stderr == b""
+    assert run("-d", stdin=packed.stdout).stdout == SAMPLE_TEXT
+    source = tmp_path / "notes.txt"
+    source.write_bytes(SAMPLE_TEXT)
+    assert run("-1", "-q", str(source)).returncode == 0
+    assert source.with_suffix(".txt.lstmz").read_bytes() == packed.stdout
+    unpacked = run("-dc", str(source.with_suffix(".txt.lstmz")))
+    assert unpacked.returncode == 0 and unpacked.stdout == SAMPLE_TEXT
+    conflict = run("-d", "-t", str(source))
+    assert conflict.returncode == 1 and conflict.stderr.decode().strip() == (
+        "lstmzip: -d and -t ask for different operations; give one"
+    )
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
