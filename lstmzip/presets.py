@@ -31,6 +31,22 @@ NUMBERED_LEVELS = {
 }
 
 
+MIN_MATCH_HASH_BITS = 10  # ModelConfig's lower bounds
+MIN_CONTEXT_HASH_BITS = 8
+
+
+def hash_bits_for(size: int) -> int:
+    """Bits of a hash table with at least four slots for each of ``size`` keys.
+
+    An input of ``size`` bytes puts at most ``size`` positions into the match model's tables and
+    ``size`` contexts into each hashed order's counts, so at a quarter full or less collisions are
+    rare, and a larger table only costs memory: NumPy backs large arrays with huge pages, so a few
+    scattered counts make whole 2 MB pages resident (a 2 KB text made the default level's 218 MB
+    count table resident; docs/DESIGN.md, "Hash tables by input size").
+    """
+    return max(size - 1, 1).bit_length() + 2
+
+
 @dataclass(frozen=True)
 class FromScratch:
     """What a model without a prior uses instead of the preset's text settings (0: the same).
@@ -85,6 +101,8 @@ class Preset:
         halves no sooner than after that share of the input's updates. Measured at the best level
         (docs/DESIGN.md): world192.txt's 15,000 updates gained 0.011 bpb from halving after 800
         updates instead of 400, while book1 (4,600) and alice29.txt (960) lost 0.004-0.007.
+
+        A short input gets hash tables sized for it (:func:`hash_bits_for`), no larger than the preset's.
         """
         prior = self.model.prior if text else ""
         model, min_bytes = self.model, self.min_stream_bytes
@@ -99,7 +117,14 @@ class Preset:
         streams = max(1, min(model.streams, size // min_bytes))
         updates = size // (streams * model.segment)
         decay = max(model.lr_decay_updates, round(updates * self.lr_decay_min_share))
-        return replace(model, streams=streams, lr_decay_updates=decay, prior=prior)
+        return replace(
+            model,
+            streams=streams,
+            lr_decay_updates=decay,
+            prior=prior,
+            match_hash_bits=min(model.match_hash_bits, max(MIN_MATCH_HASH_BITS, hash_bits_for(size))),
+            context_hash_bits=min(model.context_hash_bits, max(MIN_CONTEXT_HASH_BITS, hash_bits_for(size))),
+        )
 
     def block_steps(self, config: ModelConfig) -> int:
         """Steps per block: a whole number of segments, about ``block_bytes`` of input."""

@@ -72,9 +72,9 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # initialisation, training or coder breaks this on purpose: such a change needs a new format or
 # profile version, not a silent change of archives.
 GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
-GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior and dictionary (7,150 coded bytes)
+GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior and dictionary (7,150 coded bytes: hash tables of 2**15)
     TINY: (3070, "747823887310b496e913823498813f9ba9a5da19c767b18424eb978b6bd033f9"),
-    "default": (2933, "59af34366f6a7c97aabb77e1d3b9fb4153107dd24225cc49492b0095bba9c472"),  # prior text-d12
+    "default": (2937, "901682bbbe261f0bf8859ee86fadd2044434696dcb439e290acabdfbf2d70d3a"),  # prior text-d12
 }
 
 
@@ -96,6 +96,25 @@ def test_long_inputs_decay_the_step_size_more_slowly() -> None:
     assert lstmzip.decompress(archive) == SAMPLE_TEXT
     with pytest.raises(PresetError, match="lr_decay_min_share"):
         Preset.from_dict("broken", _tiny_preset_data(lr_decay_min_share=1.5))
+
+
+def test_short_inputs_get_hash_tables_sized_for_them() -> None:
+    # At most four slots per coded byte, never more than the preset's: a 2 KB text no longer makes
+    # the default level's 218 MB count table resident.
+    default = load_preset("default")
+    bits = {size: default.config_for(size) for size in (0, 2_000, 65_536, 65_537, 1_000_000)}
+    assert {size: (c.context_hash_bits, c.match_hash_bits) for size, c in bits.items()} == {
+        0: (8, 10),
+        2_000: (13, 13),
+        65_536: (18, 18),
+        65_537: (18, 19),
+        1_000_000: (18, 20),
+    }
+    assert TINY.config_for(5_000).context_hash_bits == TINY.model.context_hash_bits  # 10: the preset's
+    archive = lstmzip.compress(SAMPLE_TEXT * 4, level="default")
+    _, _, config, _ = codec.read_info(archive)
+    assert (config.context_hash_bits, config.match_hash_bits) == (13, 13)  # the header says what was used
+    assert lstmzip.decompress(archive) == SAMPLE_TEXT * 4
 
 
 def test_a_model_without_a_prior_takes_its_own_streams_and_step_size() -> None:
