@@ -234,15 +234,15 @@ def _verify_written(target: Path, data: bytes, device: str) -> None:
 
 
 def _decode_source(job: Job, name: str) -> tuple[bytes, bytes, float]:
-    """(archive, original, seconds) of one archive file or stdin."""
-    from lstmzip import codec
+    """(archive, original, seconds) of one archive file or stdin (which may hold several archives)."""
+    from lstmzip import codec, container
 
     if name == STDIO and is_terminal(sys.stdin) and not job.force:
         raise FilePolicyError("refusing to read compressed data from a terminal (use -f to force)")
     archive = read_source(name)
-    header, *_ = codec.read_info(archive)
+    total = sum(codec.read_info(part)[0].original_size for part in container.split_archives(archive))
     start = time.perf_counter()
-    with _progress(Path(name).name, header.original_size, not job.quiet) as progress:
+    with _progress(Path(name).name, total, not job.quiet) as progress:
         _setup_torch()
         data = codec.decompress(archive, job.device, progress)
     return archive, data, time.perf_counter() - start
@@ -275,13 +275,25 @@ def _test_one(job: Job, name: str) -> int:
 
 
 def _info_one(job: Job, name: str) -> int:
+    from lstmzip import container
+
+    parts = container.split_archives(read_source(name))
+    for number, part in enumerate(parts, 1):
+        if number > 1:
+            print()
+        _print_info(name, part, f"{number} of {len(parts)} (archives one after another)" if len(parts) > 1 else "")
+    return EXIT_OK
+
+
+def _print_info(name: str, archive: memoryview, part: str) -> None:
+    """The header of one archive, field by field."""
     from lstmzip import codec, container
 
-    archive = read_source(name)
     header, coding, config, words = codec.read_info(archive)
     size, packed = header.original_size, len(archive)
     ratio = f"{100 * packed / size:.2f}% ({8 * packed / size:.3f} bpb)" if size else "-"
-    model = f"{config.layers} x {config.hidden} LSTM, {config.streams} streams, segment {config.segment}"
+    streams = f"{config.streams} stream" + "s" * (config.streams != 1)
+    model = f"{config.layers} x {config.hidden} LSTM, {streams}, segment {config.segment}"
     first_layer_reads = ["the column"] * bool(config.column_input)
     first_layer_reads += [f"each two-byte code's word ({config.word_input} values)"] * bool(config.word_input)
     if first_layer_reads:
@@ -311,6 +323,7 @@ def _info_one(job: Job, name: str) -> int:
         word_codes = f"{' + '.join(kinds)}, {coding.coded_size} bytes to the model"
     lines = {
         "file": "<stdin>" if name == STDIO else name,
+        **({"part": part} if part else {}),
         "format": f"lstmzip {container.FORMAT_MAJOR}.{header.minor}",
         "original": f"{size} bytes",
         "compressed": f"{packed} bytes",
@@ -329,7 +342,6 @@ def _info_one(job: Job, name: str) -> int:
     }
     width = max(map(len, lines))
     print("\n".join(f"{key:<{width}} : {value}" for key, value in lines.items()))
-    return EXIT_OK
 
 
 def _level(value: str) -> str | int:

@@ -324,8 +324,25 @@ def read_info(archive: bytes | memoryview) -> tuple[container.Header, CodingSett
 
 
 def decompress(archive: bytes | memoryview, device: str = "cpu", progress: Progress | None = None) -> bytes:
-    """Decode an archive; raise an ``ArchiveError`` unless every checksum matches."""
-    buffer = memoryview(archive)
+    """Decode an archive, or several one after another (their contents one after another); raise an
+    ``ArchiveError`` unless every checksum matches."""
+    contents: list[bytes] = []
+    done = written = 0
+    for buffer in container.split_archives(archive):
+        contents.append(_decompress_one(buffer, device, _progress_after(progress, done, written)))
+        done, written = done + len(contents[-1]), written + len(buffer)
+    return b"".join(contents)
+
+
+def _progress_after(progress: Progress | None, done: int, written: int) -> Progress | None:
+    """``progress`` for an archive that follows others of ``done`` original bytes in ``written`` bytes."""
+    if progress is None or not written:
+        return progress
+    return lambda archive_done, archive_written: progress(done + archive_done, written + archive_written)
+
+
+def _decompress_one(buffer: memoryview, device: str, progress: Progress | None) -> bytes:
+    """Decode the one archive ``buffer`` holds."""
     header, offset = container.read_header(buffer)
     coding, config, words = _settings(header)
     size, block_steps = coding.coded_size, coding.block_steps

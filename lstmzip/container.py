@@ -1,4 +1,4 @@
-"""The archive format, version 12 (the layout of version 9 with more model settings). Bytes in, bytes out;
+"""The archive format, version 14 (the layout of version 9 with more model settings). Bytes in, bytes out;
 no model and no coder here.
 
 Integers written "varint" are unsigned LEB128 (7 bits a byte, least significant first) in their
@@ -9,7 +9,7 @@ integers are little-endian::
 
     header   offset  size  field
              0       4     magic b"\\x89LZM" (non-ASCII first byte, as in PNG: never valid text)
-             4       1     format major version (12); a reader refuses other majors
+             4       1     format major version (14); a reader refuses other majors
              5       1     format minor version (0); a newer minor only appends header fields
              6       2     N: length of the header body
              8       N     header body:
@@ -35,6 +35,10 @@ integers are little-endian::
 A stored block is still fed through the model on both sides, so the model stays in step.
 
     trailer  u32  CRC32 of the whole original content (after the word codes are undone)
+
+A file may hold several archives one after another (``cat a.lstmz b.lstmz > ab.lstmz``, or
+``lstmzip -c new.log >> logs.lstmz``): it stands for their contents one after another, as
+concatenated gzip, bzip2, xz and zstd files do. Anything else after an archive is an error.
 
 A block covers ``block_steps`` lock-step steps of every stream; the model runs on across blocks.
 Block boundaries are where a desynchronised decode is caught early and where a later version can
@@ -148,6 +152,13 @@ class Block:
 
 def read_block(buffer: bytes | memoryview, offset: int) -> tuple[Block, int]:
     """Return the block at ``offset`` and the offset after it."""
+    kind, original_count, original_crc, start, end = _block_fields(buffer, offset)
+    return Block(kind, original_count, original_crc, bytes(buffer[start:end])), end
+
+
+def _block_fields(buffer: bytes | memoryview, offset: int) -> tuple[int, int, int, int, int]:
+    """The block at ``offset``, checked, without copying its payload: (kind, original count, CRC,
+    payload start, payload end)."""
     _need(buffer, offset + MIN_BLOCK_HEADER, "block header")
     kind = buffer[offset]
     if kind not in (BLOCK_CODED, BLOCK_STORED):
@@ -165,7 +176,7 @@ def read_block(buffer: bytes | memoryview, offset: int) -> tuple[Block, int]:
         raise CorruptArchiveError("stored block length does not match its size")
     start = position + _CRC.size
     _need(buffer, start + payload_size, "block payload")
-    return Block(kind, original_count, original_crc, bytes(buffer[start : start + payload_size])), start + payload_size
+    return kind, original_count, original_crc, start, start + payload_size
 
 
 def pack_trailer(content_crc: int) -> bytes:
@@ -173,11 +184,30 @@ def pack_trailer(content_crc: int) -> bytes:
 
 
 def read_trailer(buffer: bytes | memoryview, offset: int) -> int:
-    """Return the content CRC32 at ``offset``; the archive must end right after it."""
+    """Return the content CRC32 at ``offset``."""
     _need(buffer, offset + DIGEST_SIZE, "trailer")
-    if len(buffer) > offset + DIGEST_SIZE:
-        raise CorruptArchiveError("unexpected data after the end of the archive")
     return int(_CRC.unpack_from(buffer, offset)[0])
+
+
+def split_archives(buffer: bytes | memoryview) -> list[memoryview]:
+    """The archives that ``buffer`` holds one after another, each checked for its length only.
+
+    Walks each archive's header and block headers without copying a payload, so a file that ends
+    too early or goes on with something that is not an archive is refused before any decoding.
+    """
+    buffer = memoryview(buffer)
+    archives: list[memoryview] = []
+    while True:
+        header, offset = read_header(buffer)
+        for _ in range(header.block_count):
+            offset = _block_fields(buffer, offset)[4]
+        _need(buffer, offset + DIGEST_SIZE, "trailer")
+        archives.append(buffer[: offset + DIGEST_SIZE])
+        buffer = buffer[offset + DIGEST_SIZE :]
+        if not buffer:
+            return archives
+        if bytes(buffer[: len(MAGIC)]) != MAGIC:
+            raise CorruptArchiveError("unexpected data after the end of the archive")
 
 
 def minimum_archive_size(header_end: int, block_count: int) -> int:

@@ -191,6 +191,20 @@ def test_info_reads_the_header(archive_file: Path) -> None:
     assert "word codes : none" in result.stdout  # 684 bytes: too short for word codes
 
 
+def test_archives_one_after_another(archive_file: Path, tmp_path: Path) -> None:
+    joined = tmp_path / "joined.lstmz"
+    joined.write_bytes(archive_file.read_bytes() * 2)  # cat made.txt.lstmz made.txt.lstmz > joined.lstmz
+    result = lstmzip_cli("decompress", "-c", joined)
+    assert result.exit_code == 0 and result.stdout_bytes == SAMPLE_TEXT * 2
+    info = lstmzip_cli("info", joined)
+    assert info.exit_code == 0 and info.stdout.count("original   : 684 bytes") == 2
+    assert "part       : 1 of 2 (archives one after another)" in info.stdout
+    assert "part       : 2 of 2" in info.stdout and "part" not in lstmzip_cli("info", archive_file).stdout
+    joined.write_bytes(archive_file.read_bytes() + b"trailing junk")
+    result = lstmzip_cli("test", joined)
+    assert result.exit_code == 1 and "unexpected data after the end of the archive" in one_line_error(result)
+
+
 def test_unknown_level_is_one_line(text_file: Path) -> None:
     result = lstmzip_cli("compress", "--level", "ultra", text_file)
     assert result.exit_code == 1 and "unknown level" in one_line_error(result)

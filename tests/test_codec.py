@@ -72,7 +72,7 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # initialisation, training or coder breaks this on purpose: such a change needs a new format or
 # profile version, not a silent change of archives.
 GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
-GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior and dictionary (7,150 coded bytes: hash tables of 2**15)
+GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior, dictionary and 2**15-slot hash tables
     TINY: (3070, "747823887310b496e913823498813f9ba9a5da19c767b18424eb978b6bd033f9"),
     "default": (2937, "901682bbbe261f0bf8859ee86fadd2044434696dcb439e290acabdfbf2d70d3a"),  # prior text-d12
 }
@@ -96,6 +96,25 @@ def test_long_inputs_decay_the_step_size_more_slowly() -> None:
     assert lstmzip.decompress(archive) == SAMPLE_TEXT
     with pytest.raises(PresetError, match="lr_decay_min_share"):
         Preset.from_dict("broken", _tiny_preset_data(lr_decay_min_share=1.5))
+
+
+def test_archives_one_after_another_decode_to_their_contents_one_after_another() -> None:
+    # As with gzip, bzip2, xz and zstd: `cat a.lstmz b.lstmz` and `lstmzip -c new.log >> logs.lstmz`.
+    contents = [SAMPLE_TEXT, b"", bytes(range(256))]
+    archives = [lstmzip.compress(content, level=TINY) for content in contents]
+    joined = b"".join(archives)
+    assert [bytes(part) for part in container.split_archives(joined)] == archives
+    seen: list[tuple[int, int]] = []
+    assert lstmzip.decompress(joined, progress=lambda done, written: seen.append((done, written))) == b"".join(contents)
+    assert seen == sorted(seen) and seen[-1][0] == len(b"".join(contents))  # counted on across archives
+    with pytest.raises(CorruptArchiveError, match="unexpected data after the end of the archive"):
+        lstmzip.decompress(archives[0] + b"\n")  # anything that is not an archive
+    with pytest.raises(TruncatedArchiveError):
+        lstmzip.decompress(archives[0] + archives[2][:-1])  # refused before decoding the first
+    damaged = bytearray(joined)
+    damaged[-1] ^= 1  # the last archive's content checksum
+    with pytest.raises(CorruptArchiveError, match="content checksum"):
+        lstmzip.decompress(bytes(damaged))
 
 
 def test_short_inputs_get_hash_tables_sized_for_them() -> None:
