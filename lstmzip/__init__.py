@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from lstmzip.codec import compress, decompress
     from lstmzip.stream import open
 
-__version__ = "0.19.0"
+__version__ = "0.20.0"
 __all__ = ["ArchiveError", "LstmzipError", "__version__", "compress", "decompress", "open"]
 
 _LAZY = {"compress": "lstmzip.codec", "decompress": "lstmzip.codec", "open": "lstmzip.stream"}
