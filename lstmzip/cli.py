@@ -447,7 +447,7 @@ _MODES = {
     "--test": "test",
     "--list": "info",
 }
-_MODE_LETTERS = {"z": "-z", "d": "-d", "t": "-t"}
+_MODE_LETTERS = {flag[1]: flag for flag in _MODES if len(flag) == 2}  # z, d, t
 _SWITCH_CLUSTER = re.compile(r"^-[cfkqvzdt]{2,}$")  # boolean short options written together (-dc, -kf)
 _TAKES_VALUE = ("-o", "--output", "-S", "--suffix", "-l", "--level", "--device")
 

@@ -62,6 +62,8 @@ GRAD_ONE = float(1 << GRAD_BITS)  # 1.0 as a gradient
 WEIGHT_CLIP = 4.0  # |w| <= 4  ->  forward weights below 2**18
 CELL_CLIP = 8.0 * ONE  # tanh is flat beyond 8; keeps forget-gate gradients below 2**21
 MAX_HIDDEN = 512
+MIN_MATCH_HASH_BITS = 10  # the smallest hash tables a header may ask for
+MIN_CONTEXT_HASH_BITS = 8
 MAX_COLUMNS = 1024  # column context rows: 1024 x 6 classes x 256 counts = 1.5 MB at most
 MAX_WORD_WIDTH = 64  # word vectors: their products with the projection stay below 2**42
 WORD_INIT = 0.25  # word vectors start random (the projection at 0 gives them no say yet, but a gradient)
@@ -134,10 +136,13 @@ class ModelConfig:
                 self.match_long_length == 0 or 0 < self.match_min_length < self.match_long_length <= 32,
                 "match_long_length must be 0 or longer than match_min_length, at most 32",
             ),
-            (10 <= self.match_hash_bits <= 24, "match_hash_bits must be 10..24"),
+            (MIN_MATCH_HASH_BITS <= self.match_hash_bits <= 24, f"match_hash_bits must be {MIN_MATCH_HASH_BITS}..24"),
             (_orders_valid(self.context_orders), ORDERS_RULE),
             # 2**20 rows of 256 counts: 256 MB per hashed order at most, whatever a header asks for
-            (8 <= self.context_hash_bits <= 20, "context_hash_bits must be 8..20"),
+            (
+                MIN_CONTEXT_HASH_BITS <= self.context_hash_bits <= 20,
+                f"context_hash_bits must be {MIN_CONTEXT_HASH_BITS}..20",
+            ),
             (2 <= self.context_count_limit <= MAX_COUNT, f"context_count_limit must be 2..{MAX_COUNT}"),
             (
                 self.context_columns == 0 or 2 <= self.context_columns <= MAX_COLUMNS,

@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from lstmzip.errors import PresetError
-from lstmzip.model import ModelConfig
+from lstmzip.model import MIN_CONTEXT_HASH_BITS, MIN_MATCH_HASH_BITS, ModelConfig
 
 LEVEL_NAMES = ("fast", "default", "best")
 DEFAULT_LEVEL = "default"
@@ -29,10 +29,6 @@ NUMBERED_LEVELS = {
     8: "best",
     9: "best",
 }
-
-
-MIN_MATCH_HASH_BITS = 10  # ModelConfig's lower bounds
-MIN_CONTEXT_HASH_BITS = 8
 
 
 def hash_bits_for(size: int) -> int:
@@ -117,13 +113,14 @@ class Preset:
         streams = max(1, min(model.streams, size // min_bytes))
         updates = size // (streams * model.segment)
         decay = max(model.lr_decay_updates, round(updates * self.lr_decay_min_share))
+        hash_bits = hash_bits_for(size)
         return replace(
             model,
             streams=streams,
             lr_decay_updates=decay,
             prior=prior,
-            match_hash_bits=min(model.match_hash_bits, max(MIN_MATCH_HASH_BITS, hash_bits_for(size))),
-            context_hash_bits=min(model.context_hash_bits, max(MIN_CONTEXT_HASH_BITS, hash_bits_for(size))),
+            match_hash_bits=min(model.match_hash_bits, max(MIN_MATCH_HASH_BITS, hash_bits)),
+            context_hash_bits=min(model.context_hash_bits, max(MIN_CONTEXT_HASH_BITS, hash_bits)),
         )
 
     def block_steps(self, config: ModelConfig) -> int:
