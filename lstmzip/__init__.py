@@ -16,12 +16,19 @@ from lstmzip.errors import ArchiveError, LstmzipError
 
 if TYPE_CHECKING:
     from lstmzip.codec import compress, decompress
+    from lstmzip.describe import ArchiveInfo, info
     from lstmzip.stream import open
 
 __version__ = "0.20.0"
-__all__ = ["ArchiveError", "LstmzipError", "__version__", "compress", "decompress", "open"]
+__all__ = ["ArchiveError", "ArchiveInfo", "LstmzipError", "__version__", "compress", "decompress", "info", "open"]
 
-_LAZY = {"compress": "lstmzip.codec", "decompress": "lstmzip.codec", "open": "lstmzip.stream"}
+_LAZY = {
+    "compress": "lstmzip.codec",
+    "decompress": "lstmzip.codec",
+    "open": "lstmzip.stream",
+    "info": "lstmzip.describe",
+    "ArchiveInfo": "lstmzip.describe",
+}
 
 
 def __getattr__(name: str) -> Any:

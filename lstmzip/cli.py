@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer >= 0.29 carries its own click
 
 from lstmzip.errors import LstmzipError
 from lstmzip.fileio import STDIO, AtomicOutput, FilePolicyError, StdoutOutput, is_terminal, read_source
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from lstmzip.codec import Progress
 
 EXIT_OK, EXIT_ERROR, EXIT_WARNING, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 DEFAULT_SUFFIX = ".lstmz"
 
 app = typer.Typer(
@@ -70,7 +72,7 @@ class Report:
 
 
 def _say(message: str) -> None:
-    print(f"lstmzip: {message}", file=sys.stderr)
+    print(f"lstmzip: {printable(message)}", file=sys.stderr)
 
 
 def _human(size: float) -> str:
@@ -101,13 +103,6 @@ def _progress(label: str, total: int, enabled: bool) -> Iterator[Progress | None
         yield update
 
 
-def _setup_torch() -> None:
-    """One thread: on a busy 2-core machine two threads were measured far slower; archives are identical."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
 @dataclass
 class Job:
     """One command's settings; :meth:`run` applies them to each file independently."""
@@ -121,6 +116,7 @@ class Job:
     quiet: bool = False
     verbose: bool = False
     device: str = "cpu"
+    written: str | None = None  # the output of the current file, once committed
 
     def run(self, files: list[str] | None, action: Callable[[str], int]) -> NoReturn:
         names = files or [STDIO]
@@ -143,10 +139,14 @@ class Job:
     def _guarded(self, name: str, action: Callable[[str], int]) -> int:
         """Run ``action`` on one file; turn every failure into one line on stderr."""
         shown = "<stdin>" if name == STDIO else name
+        self.written = None
         try:
             return action(name)
         except KeyboardInterrupt:
-            _say(f"{shown}: interrupted; partial output removed")
+            if self.written is None:
+                _say(f"{shown}: interrupted; partial output removed")
+            else:  # interrupted while verifying before --rm: the archive is whole, the input stays
+                _say(f"{shown}: interrupted; {self.written} was written but not verified, the input is kept")
             return EXIT_INTERRUPTED
         except LstmzipError as error:
             _say(f"{shown}: {error}")
@@ -156,8 +156,8 @@ class Job:
             _say(f"{shown}: out of memory")
         except Exception as error:  # a bug: still one line, the traceback only on request
             _say(f"{shown}: internal error: {type(error).__name__}: {error}")
-        if self.verbose:
-            traceback.print_exc()
+            if self.verbose:
+                traceback.print_exc()
         return EXIT_ERROR
 
     def target(self, name: str, derived: Callable[[str], str]) -> str | None:
@@ -208,14 +208,14 @@ def _compress_one(job: Job, level: str | int, name: str) -> int:
     target = job.target(name, lambda n: n + job.suffix)
     if target is None and is_terminal(sys.stdout) and not job.force:
         raise FilePolicyError("refusing to write compressed data to a terminal (use -f to force)")
-    data = read_source(name)
+    data = read_source(name, job.force)
     start, size = time.perf_counter(), 0
     with job.sink(target, name) as out, _progress(Path(name).name, len(data), not job.quiet) as progress:
-        _setup_torch()
         for piece in codec.encode(data, preset, job.device, progress):
             out.write(piece)
             size += len(piece)
         out.commit()
+    job.written = target
     seconds = time.perf_counter() - start
     if job.remove and target is not None:
         _verify_written(Path(target), data, job.device)
@@ -239,11 +239,10 @@ def _decode_source(job: Job, name: str) -> tuple[bytes, bytes, float]:
 
     if name == STDIO and is_terminal(sys.stdin) and not job.force:
         raise FilePolicyError("refusing to read compressed data from a terminal (use -f to force)")
-    archive = read_source(name)
+    archive = read_source(name, job.force)
     total = sum(codec.read_info(part)[0].original_size for part in container.split_archives(archive))
     start = time.perf_counter()
     with _progress(Path(name).name, total, not job.quiet) as progress:
-        _setup_torch()
         data = codec.decompress(archive, job.device, progress)
     return archive, data, time.perf_counter() - start
 
@@ -275,73 +274,22 @@ def _test_one(job: Job, name: str) -> int:
 
 
 def _info_one(job: Job, name: str) -> int:
-    from lstmzip import container
+    from lstmzip.describe import info
 
-    parts = container.split_archives(read_source(name))
+    parts = info(read_source(name, job.force))
     for number, part in enumerate(parts, 1):
-        if number > 1:
-            print()
-        _print_info(name, part, f"{number} of {len(parts)} (archives one after another)" if len(parts) > 1 else "")
+        lines = {"file": "<stdin>" if name == STDIO else name}
+        if len(parts) > 1:
+            lines["part"] = f"{number} of {len(parts)} (archives one after another)"
+        lines.update(part.describe())
+        width = max(map(len, lines))
+        print("\n" * (number > 1) + "\n".join(f"{key:<{width}} : {printable(value)}" for key, value in lines.items()))
     return EXIT_OK
 
 
-def _print_info(name: str, archive: memoryview, part: str) -> None:
-    """The header of one archive, field by field."""
-    from lstmzip import codec, container
-
-    header, coding, config, words = codec.read_info(archive)
-    size, packed = header.original_size, len(archive)
-    ratio = f"{100 * packed / size:.2f}% ({8 * packed / size:.3f} bpb)" if size else "-"
-    streams = f"{config.streams} stream" + "s" * (config.streams != 1)
-    model = f"{config.layers} x {config.hidden} LSTM, {streams}, segment {config.segment}"
-    first_layer_reads = ["the column"] * bool(config.column_input)
-    first_layer_reads += [f"each two-byte code's word ({config.word_input} values)"] * bool(config.word_input)
-    if first_layer_reads:
-        model += ", the first layer also reads " + " and ".join(first_layer_reads)
-    learning_rate = f"{config.learning_rate:g}"
-    if config.lr_decay_updates:
-        learning_rate += f" / (1 + k/{config.lr_decay_updates}) at update k"
-    if (config.input_rate_scale, config.matrix_rate_scale) != (1.0, 1.0):
-        learning_rate += f" (x{config.input_rate_scale:g} byte input tables, x{config.matrix_rate_scale:g} matrices)"
-    side_models = []
-    if config.match_min_length:
-        shorter = f"{config.match_min_length}"
-        lengths = f"{config.match_long_length}- or {shorter}" if config.match_long_length else shorter
-        side_models.append(f"match ({lengths}-byte contexts, 2^{config.match_hash_bits} slots)")
-    if config.context_orders:
-        side_models.append(
-            f"counts of orders {config.context_orders} (2^{config.context_hash_bits} rows per hashed order, "
-            f"counts up to {config.context_count_limit})"
-        )
-    if config.context_columns:
-        side_models.append(f"counts by column (up to {config.context_columns - 1}) and the last byte's kind")
-    word_codes = "none"
-    if words.active:
-        kinds = [f"dictionary {words.dictionary}"] if words.dictionary else []
-        if words.code_map:
-            kinds.append(f"{len(words.code_bytes)} file code bytes ({words.one_byte_codes} one-byte)")
-        word_codes = f"{' + '.join(kinds)}, {coding.coded_size} bytes to the model"
-    lines = {
-        "file": "<stdin>" if name == STDIO else name,
-        **({"part": part} if part else {}),
-        "format": f"lstmzip {container.FORMAT_MAJOR}.{header.minor}",
-        "original": f"{size} bytes",
-        "compressed": f"{packed} bytes",
-        "ratio": ratio,
-        "level": coding.level,
-        "word codes": word_codes,
-        "model": model,
-        "side model": ", ".join(side_models) or "none",
-        "refinement": f"probability map, rate 2^-{config.apm_rate_bits}" if config.apm_rate_bits else "none",
-        "training": f"Adam lr {learning_rate}, beta1 {config.beta1:g}, beta2 {config.beta2:g}",
-        "start": f"prior {config.prior}" if config.prior else f"random weights, seed {config.seed}",
-        "numerics": config.numerics,
-        "coder": coding.coder,
-        "blocks": f"{header.block_count} ({coding.block_steps} steps each)",
-        "checksum": f"{container.CHECKSUM_NAMES[header.checksum_kind]} per block and of the content",
-    }
-    width = max(map(len, lines))
-    print("\n".join(f"{key:<{width}} : {value}" for key, value in lines.items()))
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on (ESC, CR, LF, ...) written as an escape."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _level(value: str) -> str | int:
@@ -397,7 +345,7 @@ def test(
 @app.command()
 def info(files: Files = None, verbose: Verbose = False) -> None:
     """Show archive headers: sizes, ratio, level, model, format; decodes nothing."""
-    job = Job(verbose=verbose, force=True)
+    job = Job(verbose=verbose)
     job.run(files, lambda name: _info_one(job, name))
 
 
@@ -511,11 +459,25 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None) -> NoReturn:
+    """The ``lstmzip`` command. A usage error is one line and gzip's hint, exit 1 (2 means a warning)."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         call = normalize_args(sys.argv[1:] if args is None else args, is_terminal(sys.stdin))
+        code = app(args=call, prog_name="lstmzip", standalone_mode=False)
     except ModeConflictError as error:
-        _say(str(error))
-        sys.exit(EXIT_ERROR)
-    app(args=call, prog_name="lstmzip")
+        _usage_error(str(error))
+    except NoArgsIsHelpError as error:  # a bare call at a terminal: the help
+        error.show()
+        code = EXIT_OK
+    except UsageError as error:
+        _usage_error(error.format_message())
+    except typer.Abort:
+        code = EXIT_INTERRUPTED
+    sys.exit(code or EXIT_OK)
+
+
+def _usage_error(message: str) -> NoReturn:
+    _say(message.replace("\n", " "))
+    print("Try 'lstmzip --help' for more information.", file=sys.stderr)
+    sys.exit(EXIT_ERROR)

@@ -33,17 +33,35 @@ from lstmzip.apm import ProbabilityMap
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
 from lstmzip.container import U64
 from lstmzip.contexts import ContextModel, parse_orders
-from lstmzip.errors import CorruptArchiveError, LstmzipError, UnsupportedFormatError
+from lstmzip.errors import (
+    ArchiveError,
+    CorruptArchiveError,
+    LstmzipError,
+    OutOfMemoryError,
+    PresetError,
+    UnsupportedFormatError,
+)
 from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
-from lstmzip.numerics import one_blas_thread
+from lstmzip.numerics import coding_threads
 from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
 from lstmzip.words import NO_WORD_CODES, Columns, WordCodes, load_dictionary
 
 Progress = Callable[[int, int], None]
 """Called after each block with (original bytes done, archive bytes written so far)."""
 
-MAX_BLOCK_BYTES = 1 << 24  # with the block count (bounded by the archive size) this bounds the output size
+# A block covers at most this many coded bytes (steps x streams): what the shipped levels write.
+MAX_BLOCK_BYTES = 1 << 16
+# Decoding work, in multiply-add units, that an archive may ask for: WORK_BASE plus WORK_PER_BYTE for
+# each of its bytes (docs/FORMAT.md, "Limits"). A step costs STEP_WORK (dispatch and the side
+# models, the same for any number of streams) and, for each stream, three times the network's
+# forward multiply-adds (prediction and learning) plus ELEMENT_WORK. So a small archive never
+# takes long to decode or to refuse, whatever its header says; the encoder keeps to the same rule
+# by storing blocks of input so redundant that they would break it.
+STEP_WORK = 1 << 24
+ELEMENT_WORK = 1 << 12
+WORK_BASE = 1 << 35
+WORK_PER_BYTE = 1 << 26
 
 
 @dataclass(frozen=True)
@@ -144,7 +162,7 @@ def _code_blocks(
     )
     refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
     expected = bucket = context = None
-    with one_blas_thread():
+    with coding_threads():
         for start in range(0, layout.steps, block_steps):
             stop = min(start + block_steps, layout.steps)
             coder = coder_for_block(start, stop)
@@ -248,6 +266,16 @@ def _original_progress(progress: Progress | None, original_size: int, coded_size
     return lambda done, written: progress(done * original_size // coded_size, written)
 
 
+def decoding_work(config: ModelConfig, steps: int) -> int:
+    """The work, in multiply-add units, of ``steps`` steps of ``config`` (see ``WORK_BASE``)."""
+    return steps * (STEP_WORK + config.streams * (3 * config.network_macs() + ELEMENT_WORK))
+
+
+def least_archive_size(work: int) -> int:
+    """The fewest archive bytes that pay for decoding ``work``."""
+    return max(0, -(-(work - WORK_BASE) // WORK_PER_BYTE))
+
+
 def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress | None = None) -> Iterator[bytes]:
     """Yield the archive of ``data`` piece by piece: header, each block, trailer."""
     words, coded = _word_codes(data, preset)
@@ -260,18 +288,25 @@ def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress 
     block_count = math.ceil(layout.steps / block_steps)
     coding = CodingSettings(preset.name, CODER_ID, block_steps, len(coded))
     settings = b"".join(container.pack_record(record) for record in (coding, config, words))
-    header = container.Header(len(data), block_count, settings).pack()
-    yield header
-    written = len(header)
+    header = container.Header(len(data), block_count, settings)
+    try:
+        _settings(header)  # the encoder keeps to exactly the decoder's limits
+    except ArchiveError as error:
+        raise PresetError(f"level {preset.name!r} cannot code this input: {error}") from error
+    packed = header.pack()
+    yield packed
+    written, least_size = len(packed), least_archive_size(decoding_work(config, layout.steps))
     if layout.size:
         matrix = _input_matrix(layout, coded)
         model = _model(config, device)
         encoder = Encoder()
-        for start, stop in _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder, words):
+        blocks = _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder, words)
+        for number, (start, stop) in enumerate(blocks):
             original, payload = layout.block_bytes(matrix, start, stop), encoder.finish()
-            if len(payload) < len(original):
-                block = container.Block(container.BLOCK_CODED, len(original), zlib.crc32(original), payload).pack()
-            else:
+            block = container.Block(container.BLOCK_CODED, len(original), zlib.crc32(original), payload).pack()
+            # the least the blocks after this one and the trailer add
+            rest = (block_count - number - 1) * container.MIN_BLOCK_HEADER + container.DIGEST_SIZE
+            if len(payload) >= len(original) or written + len(block) + rest < least_size:
                 block = container.Block(container.BLOCK_STORED, len(original), zlib.crc32(original), original).pack()
             written += len(block)
             if progress:
@@ -281,10 +316,14 @@ def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress 
 
 
 def compress(
-    data: bytes, level: str | int | Preset = DEFAULT_LEVEL, device: str = "cpu", progress: Progress | None = None
+    data: bytes | bytearray | memoryview,
+    level: str | int | Preset = DEFAULT_LEVEL,
+    device: str = "cpu",
+    progress: Progress | None = None,
 ) -> bytes:
-    """Compress ``data`` with the preset of ``level`` (a name, 1..9, or a ``Preset``)."""
-    return b"".join(encode(bytes(data), load_preset(level), device, progress))
+    """Compress ``data`` (any bytes-like object) with the preset of ``level`` (a name, 1..9, or a ``Preset``)."""
+    content = bytes(memoryview(data))  # TypeError for what is not bytes-like (bytes(5) would be five zeros)
+    return b"".join(encode(content, load_preset(level), device, progress))
 
 
 def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig, WordCodes]:
@@ -303,7 +342,7 @@ def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig, Wo
     except ValueError as error:
         raise CorruptArchiveError(f"invalid model settings in header: {error}") from error
     if not 0 < coding.block_steps * config.streams <= MAX_BLOCK_BYTES or coding.block_steps % config.segment:
-        raise CorruptArchiveError("invalid block size in header")
+        raise CorruptArchiveError(f"invalid block size in header (at most {MAX_BLOCK_BYTES} bytes a block)")
     try:
         words.validate()
     except ValueError as error:
@@ -328,10 +367,13 @@ def decompress(archive: bytes | memoryview, device: str = "cpu", progress: Progr
     ``ArchiveError`` unless every checksum matches."""
     contents: list[bytes] = []
     done = written = 0
-    for buffer in container.split_archives(archive):
-        contents.append(_decompress_one(buffer, device, _progress_after(progress, done, written)))
-        done, written = done + len(contents[-1]), written + len(buffer)
-    return b"".join(contents)
+    try:
+        for buffer in container.split_archives(archive):
+            contents.append(_decompress_one(buffer, device, _progress_after(progress, done, written)))
+            done, written = done + len(contents[-1]), written + len(buffer)
+        return b"".join(contents)
+    except MemoryError as error:
+        raise OutOfMemoryError("not enough memory to decode this archive") from error
 
 
 def _progress_after(progress: Progress | None, done: int, written: int) -> Progress | None:
@@ -357,22 +399,30 @@ def _decompress_one(buffer: memoryview, device: str, progress: Progress | None) 
             raise CorruptArchiveError("header sizes are inconsistent")
         if len(buffer) < container.minimum_archive_size(offset, header.block_count):
             raise container.TruncatedArchiveError("archive is truncated (fewer bytes than its blocks need)")
+        if len(buffer) < least_archive_size(decoding_work(config, layout.steps)):
+            raise CorruptArchiveError(f"archive asks for more decoding work than its {len(buffer)} bytes allow")
         matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
         model = _model(config, device)
         blocks: list[container.Block] = []
+
+        decoders: list[Decoder] = []
 
         def coder_for_block(start: int, stop: int) -> Coder:
             nonlocal offset
             block, offset = container.read_block(buffer, offset)
             blocks.append(block)
             if block.kind == container.BLOCK_CODED:
-                return Decoder(block.payload)
+                decoders[:] = [Decoder(block.payload)]
+                return decoders[0]
+            decoders.clear()
             if block.original_count != sum(end - start for _, end in layout.stream_parts(start, stop)):
                 raise CorruptArchiveError(f"block {len(blocks) - 1} has the wrong size")
             layout.fill_block(matrix, start, stop, block.payload)
             return Replay()
 
         for start, stop in _code_blocks(model, layout, block_steps, matrix, coder_for_block, words):
+            for decoder in decoders:
+                decoder.finish()
             original = layout.block_bytes(matrix, start, stop)
             if (len(original), zlib.crc32(original)) != (blocks[-1].original_count, blocks[-1].original_crc):
                 raise CorruptArchiveError(f"block {len(blocks) - 1} does not match its checksum (archive is damaged)")

@@ -25,5 +25,9 @@ class UnsupportedFormatError(ArchiveError):
     """The archive uses a format version, numeric profile or coder this build cannot decode."""
 
 
+class OutOfMemoryError(ArchiveError):
+    """Decoding the archive needs more memory than this machine gives."""
+
+
 class PresetError(LstmzipError):
     """An unknown level or a malformed preset file."""

@@ -74,6 +74,10 @@ MAX_RATE_SCALE = 16.0  # a group's step size at most 16 x learning_rate
 MIN_EPS = 1e-30  # Adam's eps, far above float32's smallest normal number (1.2e-38)
 ADAM_CHUNK = 32768  # values per chunk of the Adam update (six arrays of 256 KiB fit this core's 2 MiB L2)
 CONTEXT_TO_LOGIT = 2.0 ** (PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS)  # weight x log count -> logit scale
+# What a header may ask of a decoder (docs/FORMAT.md, "Limits"): a network of at most 4M multiply-adds
+# per byte predicted (8 x the best level's), and at most 1.5 GiB for tables and work space.
+MAX_NETWORK_MACS = 1 << 22
+MAX_MEMORY_BYTES = 3 << 29
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,32 @@ class ModelConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        macs, memory = self.network_macs(), self.memory_bytes()
+        if macs > MAX_NETWORK_MACS:
+            raise ValueError(f"the network takes {macs} multiply-adds a byte (at most {MAX_NETWORK_MACS})")
+        if memory > MAX_MEMORY_BYTES:
+            raise ValueError(f"the model needs about {memory >> 20} MiB (at most {MAX_MEMORY_BYTES >> 20})")
+
+    def network_macs(self) -> int:
+        """Multiply-adds of one stream's forward step (learning takes about twice as many more)."""
+        H, gates, K = self.hidden, 4 * self.hidden, self.context_count()
+        recurrent = (2 * self.layers - 1) * H * gates  # R_l of every layer, V_l of every layer but the first
+        return recurrent + self.layers * H * ALPHABET + self.word_input * gates + K * ALPHABET
+
+    def context_count(self) -> int:
+        """K: the count contexts the output mixes (the orders, and the column context last)."""
+        return len(parse_orders(self.context_orders)) + (self.context_columns > 0)
+
+    def memory_bytes(self) -> int:
+        """About what a model of this config holds: side tables, weights with Adam's state, segment buffers."""
+        orders = parse_orders(self.context_orders)
+        count_rows = sum(min(1 << (8 * k), 1 << self.context_hash_bits) for k in orders) + self.context_columns * 6
+        match_slots = (1 << self.match_hash_bits) * (1 + bool(self.match_long_length)) if self.match_min_length else 0
+        H, L = self.hidden, self.layers
+        weights = (L + 1) * ALPHABET * 4 * H + ALPHABET * ALPHABET + self.network_macs()
+        per_byte = self.context_count() * (ALPHABET * 8 + 16) + ALPHABET * 24 + L * H * 8 * 24
+        segment = self.streams * self.segment * per_byte
+        return count_rows * (ALPHABET + 8) + match_slots * 8 + weights * 32 + segment
 
     def to_dict(self) -> dict[str, int | float | str]:
         return asdict(self)
@@ -298,7 +328,7 @@ class ByteLSTM:
         # step-size factor by weight name ("embed": the layers' byte input tables, updated as one); others 1
         self.rate_scales = {name: config.matrix_rate_scale for name, _, _ in matrices}
         self.rate_scales["embed"] = config.input_rate_scale
-        K = len(parse_orders(config.context_orders)) + (config.context_columns > 0)  # the column context last
+        K = config.context_count()
         weight_sets = BYTE_CLASSES * CONFIDENCE_BUCKETS
         matrices += [("context", (K, weight_sets), 0.0)]  # weight of each order's log counts
         specs = tables + matrices

@@ -30,6 +30,7 @@ import contextlib
 import decimal
 import functools
 import hashlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -230,15 +231,23 @@ def _blas_pools() -> ThreadpoolController:
     return ThreadpoolController()  # finds the loaded BLAS libraries once (a few milliseconds)
 
 
-def one_blas_thread() -> contextlib.AbstractContextManager[object]:
-    """NumPy's BLAS on one thread while the context lasts, its setting restored after.
+@contextlib.contextmanager
+def coding_threads() -> Iterator[None]:
+    """The one thread policy of a coding call: torch and NumPy's BLAS on one thread each, restored after.
 
-    :func:`matmul`'s products are small, and OpenBLAS's own threads spin against torch's OpenMP
-    threads: with two of each on a 2-core machine, 30 KB of text took 29 s to compress instead of
-    4.2 s (measured: torch's 2 threads with OpenBLAS on 1, 7.1 KB/s; all on 1, 6.6 KB/s; both on 2,
-    1.0 KB/s). Torch's threads stay the caller's choice (the CLI uses one).
+    A step's products are small, so threads only add synchronisation, and OpenBLAS's threads spin
+    against torch's OpenMP threads: on a 2-core machine 30 KB of text took 29 s to compress with two
+    of each instead of 4.2 s (torch on 2 threads and OpenBLAS on 1: 7.1 KB/s; both on 1: 6.6 KB/s;
+    both on 2: 1.0 KB/s), and a 432-byte archive on a busy machine took 46 s instead of 5 s. The
+    archive bytes do not depend on it (exact arithmetic); only the speed does.
     """
-    return _blas_pools().limit(limits=1, user_api="blas")
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with _blas_pools().limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(torch_threads)
 
 
 def rescale_(x: torch.Tensor, shift: int) -> torch.Tensor:

@@ -84,6 +84,11 @@ class Preset:
     lr_decay_min_share: float = 0.0  # lr_decay_updates is at least this share of the input's updates
     from_scratch: FromScratch = FromScratch()  # for input that does not start from the prior (binary data)
 
+    def __post_init__(self) -> None:
+        # The rest is checked where it is used: each archive's settings pass the decoder's checks first.
+        if self.min_stream_bytes < 1 or self.block_bytes < 1:
+            raise PresetError(f"preset {self.name!r} needs min_stream_bytes and block_bytes of at least 1")
+
     def config_for(self, size: int, text: bool = True) -> ModelConfig:
         """The model config for ``size`` bytes to the model, of text or not.
 
@@ -161,6 +166,8 @@ def load_preset(level: str | int | Preset) -> Preset:
     """The preset for a level name (``fast``, ``default``, ``best``) or number 1..9; a Preset as is."""
     if isinstance(level, Preset):
         return level
+    if isinstance(level, bool) or not isinstance(level, (str, int)):
+        raise TypeError(f"level must be a name, a number 1..9 or a Preset, not {type(level).__name__}")
     name = NUMBERED_LEVELS.get(level) if isinstance(level, int) else level
     if name not in LEVEL_NAMES:
         raise PresetError(f"unknown level {level!r} (use 1..9 or one of {', '.join(LEVEL_NAMES)})")

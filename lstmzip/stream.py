@@ -2,38 +2,79 @@
 
 The model needs the whole input to lay out its streams, so a writer collects what is written and
 compresses it on ``close()``, and a reader decodes (and verifies) the whole archive on open.
+
+A writer that is never closed still writes its archive: when it is collected, or at the latest
+when the interpreter exits (before the modules it needs are torn down), with a ``ResourceWarning``
+as for any file left open. Everything that can be refused (the mode, the level, an existing file
+for ``xb``, an unwritable folder) is refused by ``open`` itself, before any data is taken.
 """
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import warnings
+import weakref
 from pathlib import Path
 from typing import BinaryIO
 
 from lstmzip.codec import compress, decompress
 from lstmzip.fileio import AtomicOutput
-from lstmzip.presets import DEFAULT_LEVEL, Preset
+from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
 
 
-class _ArchiveWriter(io.BytesIO):
+class _ArchiveWriter(io.BufferedIOBase):
     """Collects bytes; on close, compresses them into the target file or file object."""
 
-    def __init__(self, target: Path | BinaryIO, overwrite: bool, level: str | int | Preset, device: str) -> None:
+    def __init__(self, target: Path | BinaryIO, overwrite: bool, preset: Preset, device: str) -> None:
         super().__init__()
-        self._target, self._overwrite, self._level, self._device = target, overwrite, level, device
+        self._target, self._overwrite, self._preset, self._device = target, overwrite, preset, device
+        self._buffer = io.BytesIO()
+        self._output: AtomicOutput | None = None
+        if isinstance(target, Path):  # refuse an existing file (xb) or an unwritable folder now
+            self._output = AtomicOutput(target, force=overwrite).__enter__()
+        _open_writers.add(self)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.closed:
+            raise ValueError("write to a closed archive writer")
+        return self._buffer.write(data)
 
     def close(self) -> None:
         if self.closed:
             return
-        archive = compress(self.getvalue(), self._level, self._device)
-        super().close()
-        if isinstance(self._target, Path):
-            with AtomicOutput(self._target, force=self._overwrite) as out:
-                out.write(archive)
-                out.commit()
-        else:
-            self._target.write(archive)
+        _open_writers.discard(self)
+        try:
+            archive = compress(self._buffer.getvalue(), self._preset, self._device)
+            if self._output is None:
+                self._target.write(archive)  # type: ignore[union-attr]
+            else:
+                self._output.write(archive)
+                self._output.commit()
+        finally:
+            if self._output is not None:
+                self._output.__exit__(None, None, None)
+            self._buffer.close()
+            super().close()
+
+    def __del__(self) -> None:
+        if not self.closed:
+            warnings.warn(f"lstmzip writer for {self._target!r} was not closed", ResourceWarning, stacklevel=2)
+            self.close()
+
+
+_open_writers: weakref.WeakSet[_ArchiveWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_writers() -> None:
+    """Write the archives of writers still open at exit, while the codec's modules are still whole."""
+    for writer in list(_open_writers):
+        writer.close()
 
 
 def open(
@@ -57,8 +98,12 @@ def open(
     if mode not in ("rb", "wb", "xb"):
         raise ValueError(f"mode must be 'rb', 'wb' or 'xb', not {mode!r}")
     is_path = isinstance(file, (str, os.PathLike))
+    if not is_path and not hasattr(file, "read" if mode == "rb" else "write"):
+        raise TypeError(f"file must be a path or a binary file object, not {type(file).__name__}")
     if mode == "rb":
         data = Path(file).read_bytes() if is_path else file.read()  # type: ignore[union-attr, arg-type]
-        return io.BytesIO(decompress(data, device))
+        return io.BufferedReader(io.BytesIO(decompress(data, device)))  # type: ignore[arg-type]
+    if mode == "xb" and is_path and os.path.lexists(file):  # type: ignore[arg-type]
+        raise FileExistsError(f"{os.fspath(file)!r} already exists")  # type: ignore[arg-type]
     target = Path(file) if is_path else file  # type: ignore[arg-type]
-    return _ArchiveWriter(target, mode == "wb", level, device)  # type: ignore[arg-type]
+    return _ArchiveWriter(target, mode == "wb", load_preset(level), device)  # type: ignore[arg-type, return-value]

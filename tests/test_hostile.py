@@ -1,0 +1,166 @@
+"""Crafted archives whose header checksums are valid: each is refused in bounded time and memory.
+
+The attacks build archives field by field (``forge``), as an attacker would, rather than by
+damaging real ones (``test_fuzz.py`` does that). Each must be refused by a bound, so each test
+takes seconds; were a bound missing, a test would run for hours, not fail quietly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import lstmzip
+from lstmzip import codec, container
+from lstmzip.coder import Decoder, Encoder
+from lstmzip.errors import ArchiveError, CorruptArchiveError, OutOfMemoryError, PresetError
+from lstmzip.model import ModelConfig
+from lstmzip.presets import load_preset
+from lstmzip.words import NO_WORD_CODES
+from tests.conftest import TINY
+
+DEFAULT = load_preset("default").model
+SECONDS = 10.0  # what the issue allows a crafted archive of 1 KB or less
+
+
+def settings(config: ModelConfig, coded_size: int, block_steps: int) -> bytes:
+    coding = codec.CodingSettings("default", codec.CODER_ID, block_steps, coded_size)
+    return b"".join(container.pack_record(record) for record in (coding, config, NO_WORD_CODES))
+
+
+def forge(config: ModelConfig, coded_size: int, block_steps: int, blocks: list[container.Block]) -> bytes:
+    """An archive with these settings and blocks, every checksum of its header valid."""
+    header = container.Header(coded_size, len(blocks), settings(config, coded_size, block_steps)).pack()
+    return header + b"".join(block.pack() for block in blocks) + container.pack_trailer(0)
+
+
+def empty_block(original_count: int) -> container.Block:
+    return container.Block(container.BLOCK_CODED, original_count, 0, b"")
+
+
+def refused_in_time(archive: bytes, match: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(ArchiveError, match=match):
+        lstmzip.decompress(archive)
+    assert time.perf_counter() - start < SECONDS
+
+
+def test_a_block_longer_than_any_encoder_writes_is_refused() -> None:
+    # 0.20.0 decoded this 121-byte archive's 16,777,210 steps of garbage for 8.8 hours.
+    steps = (1 << 24) - 6
+    archive = forge(replace(DEFAULT, streams=1), steps, steps, [empty_block(steps)])
+    assert len(archive) <= 1024
+    refused_in_time(archive, "invalid block size")
+
+
+def test_an_empty_payload_is_refused_within_the_work_bound() -> None:
+    # The model soon finds the zeros it decodes from nothing near certain, so they cost almost no
+    # bits: the block's checksum refuses them, and the work bound is what keeps that wait short.
+    steps = 2000
+    refused_in_time(forge(replace(DEFAULT, streams=1), steps, steps, [empty_block(steps)]), r"used up|checksum")
+
+
+@pytest.mark.parametrize("words", [0, 1, 8])
+def test_a_decoder_notices_a_payload_that_is_used_up(words: int) -> None:
+    noise = np.random.default_rng(words).integers(0, 1 << 32, words, dtype=np.uint64).astype("<u4").tobytes()
+    decoder = Decoder(noise)
+    uniform = np.full((1, 256), 1 / 256, dtype=np.float32)
+    with pytest.raises(CorruptArchiveError, match="used up"):
+        for _ in range(40 * (words + 2)):  # 8 bits each: the payload's bits and the margin, then refused
+            decoder.code(None, uniform)
+
+
+def test_a_decoder_takes_every_real_payload_whole() -> None:
+    rng = np.random.default_rng(3)
+    for count in (1, 10, 3000):
+        probabilities = (rng.random((count, 256)) ** 8).astype(np.float32)  # many symbols near 2**-24
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        symbols = np.array([rng.choice(256, p=row / row.sum()) for row in probabilities.astype(np.float64)])
+        encoder = Encoder()
+        encoder.code(symbols, probabilities)
+        decoder = Decoder(encoder.finish())
+        assert (decoder.code(None, probabilities) == symbols).all()
+        decoder.finish()
+    encoder = Encoder()
+    encoder.code(np.array([65]), np.full((1, 256), 1 / 256, dtype=np.float32))
+    with pytest.raises(CorruptArchiveError, match="goes on"):
+        Decoder(encoder.finish() + bytes(8)).finish()
+
+
+def test_a_network_too_large_to_decode_in_time_is_refused() -> None:
+    # 0.20.0: 120 bytes, 4 x 512 cells, 1 stream, segment 1024: 30 hours.
+    config = replace(DEFAULT, layers=4, hidden=512, streams=1, segment=1024, prior="")
+    refused_in_time(forge(config, 1 << 14, 1 << 14, [empty_block(1 << 14)]), "multiply-adds")
+
+
+def test_tables_beyond_the_memory_limit_are_refused() -> None:
+    # 0.20.0: 134 bytes grew to 2.0 GB (8 orders of 2**20 rows, 2**24 match slots).
+    config = replace(DEFAULT, context_orders="1,2,3,4,5,6,7,8", context_hash_bits=20, match_hash_bits=24, prior="")
+    refused_in_time(forge(replace(config, streams=1), 100, 100, [empty_block(100)]), "MiB")
+
+
+def test_a_claimed_size_is_not_allocated_before_the_archive_pays_for_it() -> None:
+    # 0.20.0: 7.3 KB claiming 16 GiB in 1024 streams reached 2.6 GB in 90 s; 459 KB claiming 1 TiB
+    # raised MemoryError. Now blocks hold 64 KiB at most, so such claims need millions of block
+    # headers (refused as truncated), and with every header there the work bound refuses them.
+    config = replace(DEFAULT, streams=1024, segment=4, prior="")
+    block = empty_block(codec.MAX_BLOCK_BYTES).pack()
+    for size in (16 << 30, (1 << 40) - 1):
+        blocks = -(-size // codec.MAX_BLOCK_BYTES)
+        header = container.Header(size, blocks, settings(config, size, codec.MAX_BLOCK_BYTES // 1024)).pack()
+        start = time.perf_counter()
+        with pytest.raises(ArchiveError, match="truncated"):
+            lstmzip.decompress(header + block * 1024)
+        if blocks <= 1 << 18:  # all 262,144 block headers of 16 GiB: 2.4 MB
+            with pytest.raises(CorruptArchiveError, match="decoding work"):
+                lstmzip.decompress(header + block * blocks + container.pack_trailer(0))
+        assert time.perf_counter() - start < SECONDS
+
+
+def test_an_allocation_failure_is_an_archive_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = lstmzip.compress(b"a few bytes of text", level=TINY)
+
+    def no_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(codec, "_model", no_memory)
+    with pytest.raises(OutOfMemoryError, match="not enough memory"):
+        lstmzip.decompress(archive)
+
+
+def test_the_encoder_pays_for_the_work_of_very_redundant_input() -> None:
+    # Zeros code to a few bytes a block; blocks are stored where the archive would not pay for its work.
+    data = bytes(4000)  # one stream: 4000 steps, about twice the base allowance of 2048
+    one_stream = replace(TINY, model=replace(TINY.model, streams=1))
+    archive = lstmzip.compress(data, level=one_stream)
+    header, offset = container.read_header(archive)
+    coding, config, _ = codec._settings(header)
+    assert len(archive) >= codec.least_archive_size(codec.decoding_work(config, coding.coded_size)) > 0
+    kinds = []
+    for _ in range(header.block_count):
+        block, offset = container.read_block(archive, offset)
+        kinds.append(block.kind)
+    assert container.BLOCK_STORED in kinds and container.BLOCK_CODED in kinds
+    assert lstmzip.decompress(archive) == data
+
+
+def test_the_encoder_keeps_to_the_decoders_limits() -> None:
+    # 0.20.0 wrote archives its decoder refused ("invalid block size"), or divided by zero.
+    with pytest.raises(PresetError, match=r"cannot code this input.*block size"):
+        lstmzip.compress(bytes(range(256)) * 600, level=replace(TINY, block_bytes=1 << 25))
+    with pytest.raises(PresetError, match="at least 1"):
+        replace(TINY, min_stream_bytes=0)
+
+
+def test_a_decoded_payload_leaves_nothing_over() -> None:
+    archive = bytearray(lstmzip.compress(b"some text, some more text, " * 20, level=TINY))
+    offset = container.read_header(archive)[1]
+    block, end = container.read_block(archive, offset)
+    assert block.kind == container.BLOCK_CODED
+    longer = container.Block(block.kind, block.original_count, block.original_crc, block.payload + bytes(8))
+    forged = bytes(archive[:offset]) + longer.pack() + bytes(archive[end:])
+    with pytest.raises(CorruptArchiveError, match=r"goes on after the end|checksum|used up"):
+        lstmzip.decompress(forged)
