@@ -27,7 +27,7 @@ import torch
 
 from lstmzip import codec
 from lstmzip.model import ByteLSTM
-from lstmzip.numerics import matmul, one_blas_thread
+from lstmzip.numerics import matmul, coding_threads
 from lstmzip.presets import load_preset
 from lstmzip.words import WordCodes
 
@@ -115,7 +115,7 @@ def main() -> None:
     model = ByteLSTM(preset.config_for(coded))
     flops, shapes = matmul_flops_per_byte(model)
     achieved = flops * coded / plain_seconds / 1e9
-    with one_blas_thread():  # as in the codec
+    with coding_threads():  # as in the codec
         shape_rates = [(shape, gflops(*shape)) for shape in dict.fromkeys(shapes)]
         peak = gflops(1024, 1024, 1024, repeats=5)
 
