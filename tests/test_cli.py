@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 import lstmzip
 from lstmzip.cli import ModeConflictError, app, normalize_args
-from tests.conftest import SAMPLE_TEXT, TINY
+from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes
 
 ROOT = Path(__file__).parent.parent
 runner = CliRunner()
@@ -284,9 +285,10 @@ def test_gzip_habits_from_a_shell(tmp_path: Path) -> None:
     unpacked = run("-dc", str(source.with_suffix(".txt.lstmz")))
     assert unpacked.returncode == 0 and unpacked.stdout == SAMPLE_TEXT
     conflict = run("-d", "-t", str(source))
-    assert conflict.returncode == 1 and conflict.stderr.decode().strip() == (
-        "lstmzip: -d and -t ask for different operations; give one"
-    )
+    assert conflict.returncode == 1 and conflict.stderr.decode().splitlines() == [
+        "lstmzip: -d and -t ask for different operations; give one",
+        "Try 'lstmzip --help' for more information.",
+    ]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
@@ -318,3 +320,90 @@ def test_bench_names_itself(tmp_path: Path) -> None:
     result = runner.invoke(app, ["bench", str(tmp_path / "absent")])
     assert result.exit_code == 2
     assert f"lstmzip bench: not a file: {tmp_path / 'absent'}" in result.stderr
+
+
+def _run_cli(*args: str | Path, cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    command = [sys.executable, "-m", "lstmzip", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, timeout=120, **kwargs)  # type: ignore[call-overload]
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    # 0.20.0 left `.big.txt.lstmz.*.tmp` behind: the failing flush failed again in close().
+    import resource
+
+    source = tmp_path / "big.txt"
+    source.write_bytes(sample_bytes(6000))
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    result = _run_cli("-1", source, cwd=tmp_path, preexec_fn=small_files)
+    assert result.returncode == 1 and result.stderr.count(b"\n") == 1 and b"too large" in result.stderr
+    assert files_in(tmp_path) == {"big.txt"}
+
+
+def test_a_dangling_link_is_not_replaced_without_force(text_file: Path) -> None:
+    link = text_file.with_name("notes.txt.lstmz")
+    link.symlink_to(text_file.with_name("nowhere"))
+    result = lstmzip_cli("-1", text_file)
+    assert result.exit_code == 1 and "already exists" in one_line_error(result)
+    assert link.is_symlink() and not link.exists()
+
+
+def test_a_fifo_or_device_is_refused_by_name(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for name in (fifo, Path("/dev/zero")):
+        result = lstmzip_cli("-1", "-c", name)  # a read would block (fifo) or never end (/dev/zero)
+        assert result.exit_code == 1 and "not a regular file" in one_line_error(result)
+
+
+def test_usage_errors_are_one_line_and_a_hint(tmp_path: Path) -> None:
+    for args in (["--bogus", "a.txt"], ["a.txt", "-o"], ["-d", "-t", "a.txt"], ["compress", "--level"]):
+        result = _run_cli(*args, cwd=tmp_path)
+        lines = result.stderr.decode().splitlines()
+        assert result.returncode == 1 and len(lines) == 2, (args, result.stderr)
+        assert lines[0].startswith("lstmzip: ") and lines[1] == "Try 'lstmzip --help' for more information."
+    assert _run_cli("--help", cwd=tmp_path).returncode == 0
+
+
+def test_verbose_errors_stay_one_line(tmp_path: Path) -> None:
+    result = lstmzip_cli("-d", "-v", tmp_path / "absent.lstmz")
+    assert result.exit_code == 1 and "No such file" in one_line_error(result)  # not "NoneType: None"
+
+
+def test_output_without_an_input_file_gets_the_umask_mode(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "out.lstmz"
+        assert lstmzip_cli("-1", "-o", target, stdin=b"from a pipe").exit_code == 0
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644  # 0.20.0: 0o600, the temporary file's
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file away")
+def test_owner_and_group_are_kept(text_file: Path) -> None:
+    os.chown(text_file, 1234, 5678)
+    assert lstmzip_cli("-1", text_file).exit_code == 0
+    packed = text_file.with_name("notes.txt.lstmz").stat()
+    assert (packed.st_uid, packed.st_gid) == (1234, 5678)
+
+
+def test_an_interrupt_while_verifying_says_what_is_kept(text_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lstmzip.cli._verify_written", interrupted)
+    result = lstmzip_cli("-1", "--rm", text_file)
+    assert result.exit_code == 130 and "written but not verified, the input is kept" in one_line_error(result)
+    assert text_file.exists() and text_file.with_name("notes.txt.lstmz").exists()
+
+
+def test_strings_from_an_archive_are_printed_escaped(tmp_path: Path) -> None:
+    hostile = replace(TINY, name="\x1b[2J\x1b[31mred\r\nformat     : forged")
+    archive = tmp_path / "a.lstmz"
+    archive.write_bytes(lstmzip.compress(b"some text", level=hostile))
+    result = lstmzip_cli("info", archive)
+    assert result.exit_code == 0 and "\x1b" not in result.stdout and "\r" not in result.stdout
+    assert "level      : \\x1b[2J\\x1b[31mred\\r\\nformat     : forged" in result.stdout.splitlines()
