@@ -7,11 +7,14 @@ takes seconds; were a bound missing, a test would run for hours, not fail quietl
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import lstmzip
 from lstmzip import codec, container
@@ -26,14 +29,14 @@ DEFAULT = load_preset("default").model
 SECONDS = 10.0  # what the issue allows a crafted archive of 1 KB or less
 
 
-def settings(config: ModelConfig, coded_size: int, block_steps: int) -> bytes:
+def packed_settings(config: ModelConfig, coded_size: int, block_steps: int) -> bytes:
     coding = codec.CodingSettings("default", codec.CODER_ID, block_steps, coded_size)
     return b"".join(container.pack_record(record) for record in (coding, config, NO_WORD_CODES))
 
 
 def forge(config: ModelConfig, coded_size: int, block_steps: int, blocks: list[container.Block]) -> bytes:
     """An archive with these settings and blocks, every checksum of its header valid."""
-    header = container.Header(coded_size, len(blocks), settings(config, coded_size, block_steps)).pack()
+    header = container.Header(coded_size, len(blocks), packed_settings(config, coded_size, block_steps)).pack()
     return header + b"".join(block.pack() for block in blocks) + container.pack_trailer(0)
 
 
@@ -110,7 +113,7 @@ def test_a_claimed_size_is_not_allocated_before_the_archive_pays_for_it() -> Non
     block = empty_block(codec.MAX_BLOCK_BYTES).pack()
     for size in (16 << 30, (1 << 40) - 1):
         blocks = -(-size // codec.MAX_BLOCK_BYTES)
-        header = container.Header(size, blocks, settings(config, size, codec.MAX_BLOCK_BYTES // 1024)).pack()
+        header = container.Header(size, blocks, packed_settings(config, size, codec.MAX_BLOCK_BYTES // 1024)).pack()
         start = time.perf_counter()
         with pytest.raises(ArchiveError, match="truncated"):
             lstmzip.decompress(header + block * 1024)
@@ -164,3 +167,43 @@ def test_a_decoded_payload_leaves_nothing_over() -> None:
     forged = bytes(archive[:offset]) + longer.pack() + bytes(archive[end:])
     with pytest.raises(CorruptArchiveError, match=r"goes on after the end|checksum|used up"):
         lstmzip.decompress(forged)
+
+
+@st.composite
+def crafted(draw: st.DrawFn) -> bytes:
+    """A header with valid checksums and settings drawn within and beyond the limits, and blocks of noise."""
+    small = st.integers(0, 3)
+    config = replace(
+        DEFAULT,
+        layers=draw(st.integers(1, 5)),
+        hidden=draw(st.sampled_from([8, 16, 96, 512, 513])),
+        streams=draw(st.sampled_from([1, 2, 7, 48, 1024])),
+        segment=draw(st.sampled_from([1, 4, 10, 1024])),
+        context_orders=draw(st.sampled_from(["", "1,2", "1,2,3,4,6", "1,2,3,4,5,6,7,8"])),
+        context_hash_bits=draw(st.integers(8, 21)),
+        match_hash_bits=draw(st.integers(10, 25)),
+        word_input=draw(st.sampled_from([0, 32])),
+        prior="",
+    )
+    coded_size = draw(st.one_of(st.integers(1, 5000), st.integers(1, 1 << 41)))
+    block_steps = draw(st.one_of(st.sampled_from([config.segment, 64, 1 << 16]), st.integers(1, 1 << 24)))
+    blocks = [
+        container.Block(
+            draw(st.sampled_from([container.BLOCK_CODED, container.BLOCK_STORED])),
+            draw(st.integers(0, 1 << 17)),
+            draw(st.integers(0, (1 << 32) - 1)),
+            draw(st.binary(max_size=4 * draw(small) ** 3)),
+        )
+        for _ in range(draw(small))
+    ]
+    return forge(config, coded_size, block_steps, blocks)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crafted())
+def test_crafted_headers_end_within_their_bound(archive: bytes) -> None:
+    start = time.perf_counter()
+    with contextlib.suppress(ArchiveError):
+        lstmzip.decompress(archive)
+    assert time.perf_counter() - start < 3 * SECONDS  # a busy 2-core machine: the bound is about 10 s
