@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -25,3 +26,9 @@ def test_design_levels_table_is_generated_from_the_presets() -> None:
     assert shown == script.table().strip("\n"), (
         "docs/DESIGN.md's levels table differs from models/*.json: run python scripts/levels_table.py --write"
     )
+
+
+def test_documents_hold_no_tracker_status() -> None:
+    for name in ("README.md", "docs/DESIGN.md"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert not re.search(r"\bissue \d+", text, re.IGNORECASE), f"{name} names a tracker issue"
