@@ -54,11 +54,13 @@ Progress = Callable[[int, int], None]
 MAX_BLOCK_BYTES = 1 << 16
 # Decoding work, in multiply-add units, that an archive may ask for: WORK_BASE plus WORK_PER_BYTE for
 # each of its bytes (docs/FORMAT.md, "Limits"). A step costs STEP_WORK (dispatch and the side
-# models, the same for any number of streams) and, for each stream, three times the network's
-# forward multiply-adds (prediction and learning) plus ELEMENT_WORK. So a small archive never
-# takes long to decode or to refuse, whatever its header says; the encoder keeps to the same rule
-# by storing blocks of input so redundant that they would break it.
+# models), WEIGHT_WORK per multiply-add of the network (its weights pass through memory three times
+# a step, whatever the number of streams) and, for each stream, three times the network's forward
+# multiply-adds (prediction and learning) plus ELEMENT_WORK. So a small archive never takes long
+# to decode or to refuse, whatever its header says; the encoder keeps to the same rule by storing
+# blocks of input so redundant that they would break it.
 STEP_WORK = 1 << 24
+WEIGHT_WORK = 24
 ELEMENT_WORK = 1 << 12
 WORK_BASE = 1 << 35
 WORK_PER_BYTE = 1 << 26
@@ -268,7 +270,8 @@ def _original_progress(progress: Progress | None, original_size: int, coded_size
 
 def decoding_work(config: ModelConfig, steps: int) -> int:
     """The work, in multiply-add units, of ``steps`` steps of ``config`` (see ``WORK_BASE``)."""
-    return steps * (STEP_WORK + config.streams * (3 * config.network_macs() + ELEMENT_WORK))
+    macs = config.network_macs()
+    return steps * (STEP_WORK + WEIGHT_WORK * macs + config.streams * (3 * macs + ELEMENT_WORK))
 
 
 def least_archive_size(work: int) -> int:

@@ -345,7 +345,7 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path: Path) -> None:
 def test_a_dangling_link_is_not_replaced_without_force(text_file: Path) -> None:
     link = text_file.with_name("notes.txt.lstmz")
     link.symlink_to(text_file.with_name("nowhere"))
-    result = lstmzip_cli("-1", text_file)
+    result = lstmzip_cli("compress", "--level", "1", text_file)
     assert result.exit_code == 1 and "already exists" in one_line_error(result)
     assert link.is_symlink() and not link.exists()
 
@@ -354,7 +354,7 @@ def test_a_fifo_or_device_is_refused_by_name(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     for name in (fifo, Path("/dev/zero")):
-        result = lstmzip_cli("-1", "-c", name)  # a read would block (fifo) or never end (/dev/zero)
+        result = lstmzip_cli("compress", "--level", "1", "-c", name)  # a read would block (fifo) or never end (/dev/zero)
         assert result.exit_code == 1 and "not a regular file" in one_line_error(result)
 
 
@@ -368,7 +368,7 @@ def test_usage_errors_are_one_line_and_a_hint(tmp_path: Path) -> None:
 
 
 def test_verbose_errors_stay_one_line(tmp_path: Path) -> None:
-    result = lstmzip_cli("-d", "-v", tmp_path / "absent.lstmz")
+    result = lstmzip_cli("decompress", "-v", tmp_path / "absent.lstmz")
     assert result.exit_code == 1 and "No such file" in one_line_error(result)  # not "NoneType: None"
 
 
@@ -376,7 +376,7 @@ def test_output_without_an_input_file_gets_the_umask_mode(tmp_path: Path) -> Non
     old = os.umask(0o022)
     try:
         target = tmp_path / "out.lstmz"
-        assert lstmzip_cli("-1", "-o", target, stdin=b"from a pipe").exit_code == 0
+        assert lstmzip_cli("compress", "--level", "1", "-o", target, stdin=b"from a pipe").exit_code == 0
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o644  # 0.20.0: 0o600, the temporary file's
@@ -385,7 +385,7 @@ def test_output_without_an_input_file_gets_the_umask_mode(tmp_path: Path) -> Non
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file away")
 def test_owner_and_group_are_kept(text_file: Path) -> None:
     os.chown(text_file, 1234, 5678)
-    assert lstmzip_cli("-1", text_file).exit_code == 0
+    assert lstmzip_cli("compress", "--level", "1", text_file).exit_code == 0
     packed = text_file.with_name("notes.txt.lstmz").stat()
     assert (packed.st_uid, packed.st_gid) == (1234, 5678)
 
@@ -395,7 +395,7 @@ def test_an_interrupt_while_verifying_says_what_is_kept(text_file: Path, monkeyp
         raise KeyboardInterrupt
 
     monkeypatch.setattr("lstmzip.cli._verify_written", interrupted)
-    result = lstmzip_cli("-1", "--rm", text_file)
+    result = lstmzip_cli("compress", "--level", "1", "--rm", text_file)
     assert result.exit_code == 130 and "written but not verified, the input is kept" in one_line_error(result)
     assert text_file.exists() and text_file.with_name("notes.txt.lstmz").exists()
 
