@@ -353,8 +353,8 @@ def test_a_dangling_link_is_not_replaced_without_force(text_file: Path) -> None:
 def test_a_fifo_or_device_is_refused_by_name(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    for name in (fifo, Path("/dev/zero")):
-        result = lstmzip_cli("compress", "--level", "1", "-c", name)  # a read would block (fifo) or never end (/dev/zero)
+    for name in (fifo, Path("/dev/zero")):  # a read would block (fifo) or never end (/dev/zero)
+        result = lstmzip_cli("compress", "--level", "1", "-c", name)
         assert result.exit_code == 1 and "not a regular file" in one_line_error(result)
 
 
