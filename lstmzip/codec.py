@@ -22,16 +22,15 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
-from typing import Protocol
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import torch
 
-from lstmzip import container, priors
+from lstmzip import container, priors, settings
 from lstmzip.apm import ProbabilityMap
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
-from lstmzip.container import U64
 from lstmzip.contexts import ContextModel, parse_orders
 from lstmzip.errors import (
     ArchiveError,
@@ -44,9 +43,11 @@ from lstmzip.errors import (
 from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.numerics import coding_threads
-from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
+from lstmzip.presets import DEFAULT_LEVEL, LEVEL_NAMES, Preset, level_digest, level_of_digest, load_preset
+from lstmzip.settings import CodingSettings, LevelReference
 from lstmzip.words import NO_WORD_CODES, Columns, WordCodes, load_dictionary
 
+Record = TypeVar("Record")
 Progress = Callable[[int, int], None]
 """Called after each block with (original bytes done, archive bytes written so far)."""
 
@@ -64,16 +65,6 @@ WEIGHT_WORK = 24
 ELEMENT_WORK = 1 << 12
 WORK_BASE = 1 << 35
 WORK_PER_BYTE = 1 << 26
-
-
-@dataclass(frozen=True)
-class CodingSettings:
-    """What the archive header holds besides the model config."""
-
-    level: str  # the preset's name, for ``info``; decoding does not need it
-    coder: str  # CODER_ID of the coder that wrote the payload
-    block_steps: int  # lock-step steps per block, a multiple of the segment length
-    coded_size: U64  # bytes the model codes: the input after its word codes
 
 
 class Coder(Protocol):
@@ -279,19 +270,49 @@ def least_archive_size(work: int) -> int:
     return max(0, -(-(work - WORK_BASE) // WORK_PER_BYTE))
 
 
+def plan(preset: Preset, coded_size: int, text: bool) -> tuple[ModelConfig, Layout, int]:
+    """The one decision for an input: its model config, stream layout and steps per block.
+
+    What a level reference in a header stands for, so it is part of the archive format: a change
+    here that changes its result for any input is a new format (docs/FORMAT.md).
+    """
+    config = preset.config_for(coded_size, text)
+    layout = Layout.for_size(coded_size, config.streams)
+    if layout.streams:
+        config = replace(config, streams=layout.streams)
+    return config, layout, preset.block_steps(config)
+
+
+def pack_settings(
+    coding: CodingSettings, config: ModelConfig, words: WordCodes, reference: LevelReference | None = None
+) -> bytes:
+    """The header's settings in format 15: a shipped level's by ``reference``, or every field."""
+    values = {**asdict(coding), **asdict(words)}
+    if reference is None:
+        values.update(asdict(config))
+    else:
+        values.update(asdict(reference))
+        del values["level"], values["block_steps"]  # the reference's level has them
+    return settings.pack_fields(values, settings.SCHEMA)
+
+
+def _level_reference(preset: Preset, text: bool) -> LevelReference | None:
+    """A reference to ``preset`` where it is a shipped level as shipped."""
+    if preset.name in LEVEL_NAMES and preset == load_preset(preset.name):
+        return LevelReference(level_digest(preset.name), int(text))
+    return None
+
+
 def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress | None = None) -> Iterator[bytes]:
     """Yield the archive of ``data`` piece by piece: header, each block, trailer."""
     words, coded = _word_codes(data, preset)
     progress = _original_progress(progress, len(data), len(coded))
-    config = preset.config_for(len(coded), looks_like_text(data))
-    layout = Layout.for_size(len(coded), config.streams)
-    if layout.streams:
-        config = replace(config, streams=layout.streams)
-    block_steps = preset.block_steps(config)
+    text = looks_like_text(data)
+    config, layout, block_steps = plan(preset, len(coded), text)
     block_count = math.ceil(layout.steps / block_steps)
     coding = CodingSettings(preset.name, CODER_ID, block_steps, len(coded))
-    settings = b"".join(container.pack_record(record) for record in (coding, config, words))
-    header = container.Header(len(data), block_count, settings)
+    settings_bytes = pack_settings(coding, config, words, _level_reference(preset, text))
+    header = container.Header(len(data), block_count, settings_bytes)
     try:
         _settings(header)  # the encoder keeps to exactly the decoder's limits
     except ArchiveError as error:
@@ -329,13 +350,42 @@ def compress(
     return b"".join(encode(content, load_preset(level), device, progress))
 
 
+def _settings_of_format_14(data: bytes) -> tuple[CodingSettings, ModelConfig, WordCodes]:
+    """Format 14's settings: three records, field by field."""
+    coding, offset = container.unpack_record(CodingSettings, data)
+    config, offset = container.unpack_record(ModelConfig, data, offset)
+    words, offset = container.unpack_record(WordCodes, data, offset)
+    if offset != len(data):
+        raise CorruptArchiveError("header settings have trailing bytes")
+    return coding, config, words
+
+
+def _settings_of_format_15(data: bytes) -> tuple[CodingSettings, ModelConfig, WordCodes]:
+    """Format 15's keyed settings, a level reference resolved to the settings it stands for."""
+    values, present = settings.unpack_fields(data, settings.SCHEMA)
+    words = _record(WordCodes, values)
+    if "level_digest" not in present:
+        return _record(CodingSettings, values), _record(ModelConfig, values), words
+    if present & {"level", "block_steps", *settings.MODEL_IDS} - {"numerics"}:
+        raise CorruptArchiveError("header settings are malformed (a level reference with settings of its own)")
+    level = level_of_digest(values["level_digest"])
+    if level is None:
+        raise UnsupportedFormatError(
+            f"archive needs a level definition this build does not have (digest {values['level_digest'].hex()})"
+        )
+    config, _, block_steps = plan(load_preset(level), values["coded_size"], bool(values["text"]))
+    config = replace(config, numerics=values["numerics"])
+    return CodingSettings(level, values["coder"], block_steps, values["coded_size"]), config, words
+
+
+def _record(record: type[Record], values: dict[str, Any]) -> Record:
+    return record(**{field.name: values[field.name] for field in fields(record)})  # type: ignore[arg-type]
+
+
 def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig, WordCodes]:
     """The header's settings, checked: a build that cannot decode them says so before any work."""
-    coding, offset = container.unpack_record(CodingSettings, header.settings)
-    config, offset = container.unpack_record(ModelConfig, header.settings, offset)
-    words, offset = container.unpack_record(WordCodes, header.settings, offset)
-    if offset != len(header.settings):
-        raise CorruptArchiveError("header settings have trailing bytes")
+    read = _settings_of_format_14 if header.major == 14 else _settings_of_format_15
+    coding, config, words = read(header.settings)
     if coding.coder != CODER_ID:
         raise UnsupportedFormatError(f"archive was coded with {coding.coder!r}, this build has {CODER_ID!r}")
     if config.numerics != ModelConfig.numerics:

@@ -1,48 +1,11 @@
-"""The archive format, version 14 (the layout of version 9 with more model settings). Bytes in, bytes out;
-no model and no coder here.
+"""The archive's bytes: header, blocks, trailer, checksums; archives one after another. Bytes in,
+bytes out: no model and no coder here. The byte-level specification is docs/FORMAT.md.
 
-Integers written "varint" are unsigned LEB128 (7 bits a byte, least significant first) in their
-shortest form; a reader refuses longer forms and values beyond the field's range. Fixed-size
-integers are little-endian::
-
-    archive  = header, block * block_count, trailer
-
-    header   offset  size  field
-             0       4     magic b"\\x89LZM" (non-ASCII first byte, as in PNG: never valid text)
-             4       1     format major version (14); a reader refuses other majors
-             5       1     format minor version (0); a newer minor only appends header fields
-             6       2     N: length of the header body
-             8       N     header body:
-                             varint  original size in bytes
-                             varint  block count
-                             u8      content checksum kind (1 = CRC32)
-                             varint  M: length of the settings
-                             M       settings: records packed by ``pack_record``, field by field in
-                                     declaration order (int and U64: varint; float: a decimal,
-                                     varint digits and zigzag varint exponent, the shortest that
-                                     gives the value back; str: u8 length + UTF-8; bytes: u8 length
-                                     + bytes): the codec's ``CodingSettings``, the model's
-                                     ``ModelConfig``, then the text transform's ``WordCodes``
-                             ...     fields of later minor versions, skipped by this reader
-             8+N     4     CRC32 of bytes [0, 8+N)
-
-    block    u8      kind: 0 = range coded, 1 = stored (the coder would have expanded it)
-             varint  bytes of the coded input in this block (the input after its word codes)
-             varint  C: length of the payload
-             u32     CRC32 of this block's coded input (each stream's part, stream by stream)
-             C       payload: range coder words (little-endian u32), or the coded input as it is
-
-A stored block is still fed through the model on both sides, so the model stays in step.
-
-    trailer  u32  CRC32 of the whole original content (after the word codes are undone)
-
-A file may hold several archives one after another (``cat a.lstmz b.lstmz > ab.lstmz``, or
-``lstmzip -c new.log >> logs.lstmz``): it stands for their contents one after another, as
-concatenated gzip, bzip2, xz and zstd files do. Anything else after an archive is an error.
-
-A block covers ``block_steps`` lock-step steps of every stream; the model runs on across blocks.
-Block boundaries are where a desynchronised decode is caught early and where a later version can
-start independent model runs. Every field is checked before anything large is allocated.
+Writes format 15; reads formats 14 and 15, which differ in the header body only (format 14: a
+checksum kind and a length before the settings, which are records in field order; format 15: the
+settings fill the rest of the body as keyed fields, ``settings.py``). Integers written "varint"
+are unsigned LEB128 in their shortest form; a reader refuses longer forms and values beyond the
+field's range. Every field is checked before anything large is allocated.
 """
 
 from __future__ import annotations
@@ -57,19 +20,11 @@ from typing import Any, TypeVar
 from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError, UnsupportedFormatError
 
 MAGIC = b"\x89LZM"
-# 2: word codes and the coded size in the settings; 3: context model fields; 4: prior; 5: dictionary;
-# 6: context weights by byte class; 7: file code prefixes by case and ending; 8: variable-length
-# integers in the settings (37 bytes less header: 0.002 bpb on alice29.txt, 3 % of grammar.lsp's archive);
-# 9: floats as short decimals, varints in the header body and block headers (48-51 bytes less);
-# 10: step-size factors of the byte input tables and the weight matrices in the model config
-# 11: the probability map's rate and the match model's long context length in the model config
-# 12: the column context (``context_columns``) in the model config
-# 13: the column as an input of the network's first layer (``column_input``) in the model config
-# 14: the words of two-byte codes as an input of the first layer (``word_input``) in the model config
-FORMAT_MAJOR = 14
+FORMAT_MAJOR = 15
 FORMAT_MINOR = 0
-CHECKSUM_CRC32 = 1
-CHECKSUM_NAMES = {CHECKSUM_CRC32: "crc32"}
+READABLE_MAJORS = (14, 15)
+CHECKSUM_NAME = "crc32"  # of each block's coded content and of the whole content
+_CHECKSUM_CRC32 = 1  # format 14's checksum kind byte, the only one it had
 DIGEST_SIZE = 4
 BLOCK_CODED = 0
 BLOCK_STORED = 1
@@ -84,17 +39,12 @@ class Header:
     original_size: int
     block_count: int
     settings: bytes
-    checksum_kind: int = CHECKSUM_CRC32
+    major: int = FORMAT_MAJOR
     minor: int = FORMAT_MINOR
 
     def pack(self) -> bytes:
-        body = (
-            _varint(self.original_size, 64)
-            + _varint(self.block_count, 64)
-            + bytes([self.checksum_kind])
-            + _varint(len(self.settings), 32)
-            + self.settings
-        )
+        """The header in format 15 (this build writes no other)."""
+        body = varint(self.original_size, 64) + varint(self.block_count, 64) + self.settings
         head = _PREAMBLE.pack(MAGIC, FORMAT_MAJOR, FORMAT_MINOR, len(body)) + body
         return head + _CRC.pack(zlib.crc32(head))
 
@@ -110,10 +60,9 @@ def read_header(buffer: bytes | memoryview) -> tuple[Header, int]:
         raise NotAnArchiveError("not an lstmzip archive")
     _need(buffer, _PREAMBLE.size, "header")
     _, major, minor, body_size = _PREAMBLE.unpack_from(buffer, 0)
-    if major != FORMAT_MAJOR:
-        raise UnsupportedFormatError(
-            f"archive format {major}.{minor} is not supported (this build reads {FORMAT_MAJOR}.x)"
-        )
+    if major not in READABLE_MAJORS:
+        readable = " and ".join(f"{m}.x" for m in READABLE_MAJORS)
+        raise UnsupportedFormatError(f"archive format {major}.{minor} is not supported (this build reads {readable})")
     end = _PREAMBLE.size + body_size
     _need(buffer, end + _CRC.size, "header")
     (stored_crc,) = _CRC.unpack_from(buffer, end)
@@ -121,21 +70,21 @@ def read_header(buffer: bytes | memoryview) -> tuple[Header, int]:
         raise CorruptArchiveError("header checksum mismatch (archive is damaged)")
     head = buffer[:end]  # the body's fields must end inside it
     try:
-        original_size, offset = _unpack_varint(head, _PREAMBLE.size, 64)
-        block_count, offset = _unpack_varint(head, offset, 64)
-        checksum_kind = head[offset]
-        settings_size, settings_start = _unpack_varint(head, offset + 1, 32)
+        original_size, offset = unpack_varint(head, _PREAMBLE.size, 64)
+        block_count, offset = unpack_varint(head, offset, 64)
+        if major == 14:
+            if head[offset] != _CHECKSUM_CRC32:
+                raise UnsupportedFormatError(f"unknown checksum kind {head[offset]}")
+            settings_size, offset = unpack_varint(head, offset + 1, 32)
+            end = offset + settings_size  # format 14 minors may append fields after the settings
     except (IndexError, CorruptArchiveError) as error:
         raise CorruptArchiveError("header body is malformed") from error
-    if settings_start + settings_size > end:
+    if end > len(head):
         raise CorruptArchiveError("header settings overrun the header")
-    if checksum_kind not in CHECKSUM_NAMES:
-        raise UnsupportedFormatError(f"unknown checksum kind {checksum_kind}")
     if original_size > MAX_ORIGINAL_SIZE:
         raise CorruptArchiveError(f"header claims an original size of {original_size} bytes")
-    settings = bytes(buffer[settings_start : settings_start + settings_size])
-    header = Header(original_size, block_count, settings, checksum_kind, minor)
-    return header, end + _CRC.size
+    header = Header(original_size, block_count, bytes(buffer[offset:end]), major, minor)
+    return header, _PREAMBLE.size + body_size + _CRC.size
 
 
 @dataclass(frozen=True)
@@ -146,7 +95,7 @@ class Block:
     payload: bytes
 
     def pack(self) -> bytes:
-        counts = _varint(self.original_count, 32) + _varint(len(self.payload), 32)
+        counts = varint(self.original_count, 32) + varint(len(self.payload), 32)
         return bytes([self.kind]) + counts + _CRC.pack(self.original_crc) + self.payload
 
 
@@ -164,8 +113,8 @@ def _block_fields(buffer: bytes | memoryview, offset: int) -> tuple[int, int, in
     if kind not in (BLOCK_CODED, BLOCK_STORED):
         raise CorruptArchiveError(f"unknown block kind {kind}")
     try:
-        original_count, position = _unpack_varint(buffer, offset + 1, 32)
-        payload_size, position = _unpack_varint(buffer, position, 32)
+        original_count, position = unpack_varint(buffer, offset + 1, 32)
+        payload_size, position = unpack_varint(buffer, position, 32)
     except IndexError as error:
         raise TruncatedArchiveError("archive is truncated (in the block header)") from error
     except CorruptArchiveError as error:
@@ -224,26 +173,10 @@ U64 = int
 """Annotation for an int field of 64 bits (plain ``int`` fields are 32 bits)."""
 
 
-def pack_record(record: Any) -> bytes:
-    """A flat dataclass of int/U64/float/str/bytes fields as bytes, in field order (see the format above)."""
-    out = bytearray()
-    for field in fields(record):
-        value = getattr(record, field.name)
-        if field.type in ("str", "bytes"):
-            encoded = value.encode() if field.type == "str" else value
-            out += bytes([len(encoded)]) + encoded
-        elif field.type == "float":
-            if not (math.isfinite(value) and value >= 0.0) or math.copysign(1.0, value) < 0:
-                raise ValueError(f"{field.name} = {value} does not fit its field (a finite float >= 0)")
-            digits, exponent = _decimal(value)
-            out += _varint(digits, 64) + _varint(2 * exponent if exponent >= 0 else -2 * exponent - 1, 32)
-        else:
-            out += _varint(value, _INT_BITS[str(field.type)], field.name)
-    return bytes(out)
-
-
 def unpack_record(cls: type[Record], data: bytes, offset: int = 0) -> tuple[Record, int]:
-    """Inverse of :func:`pack_record` for the dataclass ``cls``; return the record and the end offset."""
+    """The record ``cls`` (a flat dataclass) written field by field in declaration order, as format 14's
+    settings are (int and U64: varint; float: ``pack_float``; str and bytes: u8 length and bytes);
+    return it and the offset after it."""
     values: dict[str, Any] = {}
     try:
         for field in fields(cls):  # type: ignore[arg-type]
@@ -255,18 +188,31 @@ def unpack_record(cls: type[Record], data: bytes, offset: int = 0) -> tuple[Reco
                 values[field.name] = raw.decode() if field.type == "str" else bytes(raw)
                 offset += 1 + length
             elif field.type == "float":
-                digits, offset = _unpack_varint(data, offset, 64)
-                zigzag, offset = _unpack_varint(data, offset, 32)
-                exponent = zigzag >> 1 if not zigzag & 1 else -(zigzag >> 1) - 1
-                value = float(f"{digits}e{exponent}") if digits < _MAX_DIGITS and abs(exponent) < 400 else math.inf
-                if not math.isfinite(value) or _decimal(value) != (digits, exponent):
-                    raise CorruptArchiveError("header settings are malformed (a number not in its shortest form)")
-                values[field.name] = value
+                values[field.name], offset = unpack_float(data, offset)
             else:
-                values[field.name], offset = _unpack_varint(data, offset, _INT_BITS[str(field.type)])
+                values[field.name], offset = unpack_varint(data, offset, _INT_BITS[str(field.type)])
     except (IndexError, UnicodeDecodeError) as error:
         raise CorruptArchiveError("header settings are malformed") from error
     return cls(**values), offset
+
+
+def pack_float(value: float, name: str = "value") -> bytes:
+    """A finite float >= 0 as the shortest decimal that reads back as it: varint digits, zigzag varint exponent."""
+    if not (math.isfinite(value) and value >= 0.0) or math.copysign(1.0, value) < 0:
+        raise ValueError(f"{name} = {value} does not fit its field (a finite float >= 0)")
+    digits, exponent = _decimal(value)
+    return varint(digits, 64) + varint(2 * exponent if exponent >= 0 else -2 * exponent - 1, 32)
+
+
+def unpack_float(data: bytes | memoryview, offset: int) -> tuple[float, int]:
+    """Inverse of :func:`pack_float`; refuses any form but the shortest."""
+    digits, offset = unpack_varint(data, offset, 64)
+    zigzag, offset = unpack_varint(data, offset, 32)
+    exponent = zigzag >> 1 if not zigzag & 1 else -(zigzag >> 1) - 1
+    value = float(f"{digits}e{exponent}") if digits < _MAX_DIGITS and abs(exponent) < 400 else math.inf
+    if not math.isfinite(value) or _decimal(value) != (digits, exponent):
+        raise CorruptArchiveError("header settings are malformed (a number not in its shortest form)")
+    return value, offset
 
 
 def _decimal(value: float) -> tuple[int, int]:
@@ -281,7 +227,7 @@ def _decimal(value: float) -> tuple[int, int]:
     return digits, int(exponent)
 
 
-def _varint(value: int, bits: int, name: str = "value") -> bytes:
+def varint(value: int, bits: int, name: str = "value") -> bytes:
     """``value`` (0 <= value < 2**bits) as LEB128 in its shortest form; ValueError names ``name`` if not."""
     if not 0 <= value < 1 << bits:
         raise ValueError(f"{name} = {value} does not fit its field ({bits} bits)")
@@ -293,7 +239,7 @@ def _varint(value: int, bits: int, name: str = "value") -> bytes:
     return bytes(out)
 
 
-def _unpack_varint(data: bytes | memoryview, offset: int, bits: int) -> tuple[int, int]:
+def unpack_varint(data: bytes | memoryview, offset: int, bits: int) -> tuple[int, int]:
     """The LEB128 integer of at most ``bits`` bits at ``offset``, and the offset after it (IndexError if cut)."""
     value = shift = 0
     while True:

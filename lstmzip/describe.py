@@ -72,7 +72,7 @@ def info(archive: bytes | memoryview) -> list[ArchiveInfo]:
 def _one(archive: memoryview) -> ArchiveInfo:
     header, coding, config, words = codec.read_info(archive)
     return ArchiveInfo(
-        format=f"{container.FORMAT_MAJOR}.{header.minor}",
+        format=f"{header.major}.{header.minor}",
         original_size=header.original_size,
         compressed_size=len(archive),
         level=coding.level,
@@ -80,7 +80,7 @@ def _one(archive: memoryview) -> ArchiveInfo:
         coded_size=coding.coded_size,
         block_count=header.block_count,
         block_steps=coding.block_steps,
-        checksum=container.CHECKSUM_NAMES[header.checksum_kind],
+        checksum=container.CHECKSUM_NAME,
         config=config,
         words=words,
     )

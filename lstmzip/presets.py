@@ -8,6 +8,7 @@ the archive header, so decoding never reads a preset.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, fields, replace
 from importlib import resources
@@ -162,6 +163,20 @@ class Preset:
             raise PresetError(f"preset {name!r} is malformed: {error}") from error
 
 
+def level_digest(name: str) -> bytes:
+    """The first 4 bytes of the SHA-256 of level ``name``'s definition: what an archive's level reference pins."""
+    return hashlib.sha256(_definition(name)).digest()[:4]
+
+
+def level_of_digest(digest: bytes) -> str | None:
+    """The shipped level whose definition has ``digest``, if any."""
+    return next((name for name in LEVEL_NAMES if level_digest(name) == digest), None)
+
+
+def _definition(name: str) -> bytes:
+    return resources.files("lstmzip.models").joinpath(f"{name}.json").read_bytes()
+
+
 def load_preset(level: str | int | Preset) -> Preset:
     """The preset for a level name (``fast``, ``default``, ``best``) or number 1..9; a Preset as is."""
     if isinstance(level, Preset):
@@ -171,5 +186,4 @@ def load_preset(level: str | int | Preset) -> Preset:
     name = NUMBERED_LEVELS.get(level) if isinstance(level, int) else level
     if name not in LEVEL_NAMES:
         raise PresetError(f"unknown level {level!r} (use 1..9 or one of {', '.join(LEVEL_NAMES)})")
-    text = resources.files("lstmzip.models").joinpath(f"{name}.json").read_text(encoding="utf-8")
-    return Preset.from_dict(name, json.loads(text))
+    return Preset.from_dict(name, json.loads(_definition(name)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import math
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 import lstmzip
 from lstmzip import codec, container
+from lstmzip import settings as lstmzip_settings
 from lstmzip.container import U64
 from lstmzip.errors import (
     ArchiveError,
@@ -73,8 +75,10 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # profile version, not a silent change of archives.
 GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
 GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior, dictionary and 2**15-slot hash tables
-    TINY: (3070, "747823887310b496e913823498813f9ba9a5da19c767b18424eb978b6bd033f9"),
-    "default": (2937, "901682bbbe261f0bf8859ee86fadd2044434696dcb439e290acabdfbf2d70d3a"),  # prior text-d12
+    # Format 15 (0.21.0): the header only changed from 0.20.0's 3,070 and 2,937 bytes (the blocks are
+    # the same: test_archives_of_0_20_0_decode_and_keep_their_blocks); "default" refers to its level.
+    TINY: (3054, "9a4a0e2ea6e19300c5472bd2c80f111b024aaebdf603342fe75758177b6a825b"),
+    "default": (2849, "d939f16a851abb1388dab1e998b4001687e6d75a224ab4676666788fb9598a50"),  # prior text-d12
 }
 
 
@@ -169,6 +173,34 @@ def test_golden_archive(level: Preset | str) -> None:
     assert (len(archive), hashlib.sha256(archive).hexdigest()) == GOLDEN[level]
 
 
+GOLDEN_0_20 = {  # archives 0.20.0 wrote (format 14): name -> (input, level)
+    "default": (GOLDEN_INPUT, "default"),
+    "tiny": (GOLDEN_INPUT, TINY),
+    "fast-binary": (sample_bytes(3000), "fast"),
+}
+
+
+@pytest.mark.parametrize("name", GOLDEN_0_20)
+def test_archives_of_0_20_0_decode_and_keep_their_blocks(name: str) -> None:
+    """Format 15 changed the header only: the blocks and trailer are 0.20.0's, byte for byte."""
+    old = (Path(__file__).parent / "data" / f"golden-0.20.0-{name}.lstmz").read_bytes()
+    data, level = GOLDEN_0_20[name]
+    assert container.read_header(old)[0].major == 14 and lstmzip.decompress(old) == data
+    new = lstmzip.compress(data, level=level)
+    assert container.read_header(new)[0].major == container.FORMAT_MAJOR
+    assert new[container.read_header(new)[1] :] == old[container.read_header(old)[1] :]
+
+
+def test_a_shipped_level_is_named_by_reference() -> None:
+    """A small input's archive holds a reference to its level's settings, not the settings (0.20.0: 138 bytes)."""
+    archive = lstmzip.compress(b"hello world\n")
+    assert len(archive) <= 48 and lstmzip.decompress(archive) == b"hello world\n"
+    [part] = lstmzip.info(archive)
+    assert part.level == "default" and part.config == codec.plan(load_preset("default"), 12, True)[0]
+    custom = replace(load_preset("default"), block_bytes=1 << 15)  # not as shipped: every setting written
+    assert len(lstmzip.compress(b"hello world\n", level=custom)) > 100
+
+
 @pytest.fixture(scope="module")
 def archive() -> bytes:
     return lstmzip.compress(SAMPLE_TEXT, level=TINY)
@@ -234,8 +266,8 @@ def test_absurd_model_dimensions_are_refused(archive: bytes) -> None:
     header, offset = container.read_header(archive)
     coding, config, words = codec._settings(header)
     forged_config = type(config)(**{**config.to_dict(), "hidden": 60_000})
-    settings = b"".join(container.pack_record(record) for record in (coding, forged_config, words))
-    forged = container.Header(header.original_size, header.block_count, settings).pack() + archive[offset:]
+    packed = codec.pack_settings(coding, forged_config, words)
+    forged = container.Header(header.original_size, header.block_count, packed).pack() + archive[offset:]
     with pytest.raises(CorruptArchiveError, match="hidden"):
         lstmzip.decompress(forged)
 
@@ -254,8 +286,8 @@ def test_archive_of_another_numeric_profile_is_refused(archive: bytes) -> None:
     header, offset = container.read_header(archive)
     coding, config, words = codec._settings(header)
     older = type(config)(**{**config.to_dict(), "numerics": "fx16-v2"})
-    settings = b"".join(container.pack_record(record) for record in (coding, older, words))
-    forged = container.Header(header.original_size, header.block_count, settings).pack() + archive[offset:]
+    packed = codec.pack_settings(coding, older, words)
+    forged = container.Header(header.original_size, header.block_count, packed).pack() + archive[offset:]
     with pytest.raises(UnsupportedFormatError, match="fx16-v2"):
         lstmzip.decompress(forged)
 
@@ -267,28 +299,48 @@ class _Numbers:
     rate: float
 
 
+_NUMBER_FIELDS = lstmzip_settings.schema(_Numbers, {"small": 0, "large": 1, "rate": 2})
+
+
+def _keyed(numbers: _Numbers) -> bytes:
+    return lstmzip_settings.pack_fields(asdict(numbers), _NUMBER_FIELDS)
+
+
+def _from_keyed(packed: bytes) -> _Numbers:
+    return _Numbers(**lstmzip_settings.unpack_fields(packed, _NUMBER_FIELDS)[0])
+
+
 @pytest.mark.parametrize(
     ("numbers", "size"),
     [
-        (_Numbers(0, 0, 0.0), 1 + 1 + 2),
-        (_Numbers(127, 128, 0.5), 1 + 2 + 2),  # 0.5: digits 5, exponent -1
-        (_Numbers(2**32 - 1, 2**64 - 1, 1e300), 5 + 10 + 3),  # exponent 300: zigzag 600, two bytes
-        (_Numbers(1, 1, 0.9999), 1 + 1 + 3),  # digits 9999 in two bytes
-        (_Numbers(1, 1, 0.1 + 0.2), 1 + 1 + 9),  # 0.30000000000000004: 17 digits
+        (_Numbers(0, 0, 0.0), 0),  # every field at its default: left out
+        (_Numbers(127, 128, 0.5), 2 + 3 + 3),  # a key byte each; 0.5: digits 5, exponent -1
+        (_Numbers(2**32 - 1, 2**64 - 1, 1e300), 6 + 11 + 4),  # exponent 300: zigzag 600, two bytes
+        (_Numbers(1, 1, 0.9999), 2 + 2 + 4),  # digits 9999 in two bytes
+        (_Numbers(1, 1, 0.1 + 0.2), 2 + 2 + 10),  # 0.30000000000000004: 17 digits
     ],
 )
 def test_settings_numbers_take_as_few_bytes_as_they_need(numbers: _Numbers, size: int) -> None:
-    packed = container.pack_record(numbers)
-    assert len(packed) == size
-    assert container.unpack_record(_Numbers, packed) == (numbers, len(packed))
+    packed = _keyed(numbers)
+    assert len(packed) == size and _from_keyed(packed) == numbers
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.floats(min_value=0.0, allow_nan=False, allow_infinity=False))
 def test_settings_floats_read_back_exactly(rate: float) -> None:
     numbers = _Numbers(1, 2, abs(rate))  # abs: -0.0 is not a setting
-    packed = container.pack_record(numbers)
-    assert container.unpack_record(_Numbers, packed) == (numbers, len(packed))
+    assert _from_keyed(_keyed(numbers)) == numbers
+
+
+def test_keyed_settings_refuse_what_they_cannot_read_and_skip_what_only_informs() -> None:
+    informational = bytes([0x82, 0x02, 2]) + b"hi"  # key 64 << 2 | 2 as a varint: id 64, two bytes
+    assert _from_keyed(_keyed(_Numbers(5, 0, 0.0)) + informational) == _Numbers(5, 0, 0.0)
+    with pytest.raises(UnsupportedFormatError, match="setting 9"):
+        _from_keyed(bytes([9 << 2, 1]))  # an id below 64 this reader does not know
+    with pytest.raises(CorruptArchiveError, match="out of order"):
+        _from_keyed(bytes([1 << 2, 1, 0 << 2, 1]))
+    with pytest.raises(CorruptArchiveError, match="wrong kind"):
+        _from_keyed(bytes([0 << 2 | 2, 1, 0]))  # an int field written as bytes
 
 
 @pytest.mark.parametrize(
@@ -312,10 +364,10 @@ def test_malformed_settings_numbers_are_refused(packed: bytes) -> None:
 def test_settings_numbers_out_of_range_are_not_written() -> None:
     for numbers in (_Numbers(2**32, 0, 0.0), _Numbers(-1, 0, 0.0), _Numbers(0, 2**64, 0.0)):
         with pytest.raises(ValueError, match="does not fit"):
-            container.pack_record(numbers)
-    for rate in (-1.0, -0.0, math.inf, math.nan):
+            _keyed(numbers)
+    for rate in (-1.0, math.inf, math.nan):  # -0.0 equals the default 0.0: left out
         with pytest.raises(ValueError, match="does not fit"):
-            container.pack_record(_Numbers(0, 0, rate))
+            _keyed(_Numbers(0, 0, rate))
 
 
 def test_memory_stays_flat() -> None:

@@ -295,7 +295,7 @@ def test_header_with_bad_word_codes_is_refused() -> None:
         (coding, config, WordCodes.from_code_bytes(b"\x01\x90", 1, "en-3")),  # file code among the dictionary's
     ]
     for records in bad_records:
-        settings_bytes = b"".join(container.pack_record(record) for record in records)
+        settings_bytes = codec.pack_settings(*records)
         forged = container.Header(header.original_size, header.block_count, settings_bytes).pack() + archive[offset:]
         with pytest.raises(CorruptArchiveError):
             lstmzip.decompress(forged)
