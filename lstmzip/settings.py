@@ -71,7 +71,7 @@ def pack_fields(values: Mapping[str, Any], schema: Mapping[str, Field]) -> bytes
         wire = _WIRES[field.kind]
         out += container.varint(field.id << 2 | wire, 32)
         if wire == WIRE_VARINT:
-            out += container.varint(value, 64, field.name)
+            out += container.varint(value, 64 if field.kind == "U64" else 32, field.name)
         elif wire == WIRE_FLOAT:
             out += container.pack_float(value, field.name)
         else:
