@@ -191,15 +191,15 @@ def crafted(draw: st.DrawFn) -> bytes:
     config = replace(config, streams=layout.streams)
     block_steps = config.segment * draw(st.one_of(st.integers(1, 64), st.integers(1, 1 << 16)))
     count = -(-layout.steps // block_steps) + draw(st.sampled_from([0, 0, 0, 1, -1]))
-    blocks = [
-        container.Block(
-            draw(st.sampled_from([container.BLOCK_CODED, container.BLOCK_CODED, container.BLOCK_STORED])),
-            min(block_steps, layout.steps) * layout.streams,
-            draw(st.integers(0, (1 << 32) - 1)),
-            draw(st.binary(max_size=64)),
-        )
-        for _ in range(max(0, min(count, 64)))
-    ]
+    size = min(block_steps, layout.steps) * layout.streams
+    noise = np.random.default_rng(draw(st.integers(0, 1 << 30)))
+    blocks = []
+    for _ in range(max(0, min(count, 64))):
+        if draw(st.booleans()):  # stored: its own size of noise (the model still runs over it)
+            blocks.append(container.Block(container.BLOCK_STORED, size, 0, noise.bytes(min(size, 1 << 16))))
+        else:
+            words = 4 * draw(st.sampled_from([0, 1, 2, 16, 256]))
+            blocks.append(container.Block(container.BLOCK_CODED, size, 0, noise.bytes(words)))
     return forge(config, coded_size, block_steps, blocks)
 
 
