@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from lstmzip.describe import ArchiveInfo, info
     from lstmzip.stream import open
 
-__version__ = "0.20.0"
+__version__ = "0.21.0"
 __all__ = ["ArchiveError", "ArchiveInfo", "LstmzipError", "__version__", "compress", "decompress", "info", "open"]
 
 _LAZY = {

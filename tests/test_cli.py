@@ -214,7 +214,7 @@ def test_unknown_level_is_one_line(text_file: Path) -> None:
 def test_numbered_levels_and_version() -> None:
     assert normalize_args(["compress", "-9", "f", "--", "-3"]) == ["compress", "--level", "9", "f", "--", "-3"]
     result = lstmzip_cli("--version")
-    assert result.exit_code == 0 and "format 14.0" in result.stdout and "torch" in result.stdout
+    assert result.exit_code == 0 and "format 15.0" in result.stdout and "torch" in result.stdout
 
 
 @pytest.mark.parametrize(

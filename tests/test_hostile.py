@@ -62,7 +62,7 @@ def test_a_block_longer_than_any_encoder_writes_is_refused() -> None:
 def test_an_empty_payload_is_refused_within_the_work_bound() -> None:
     # The model soon finds the zeros it decodes from nothing near certain, so they cost almost no
     # bits: the block's checksum refuses them, and the work bound is what keeps that wait short.
-    steps = 2000
+    steps = 1500
     refused_in_time(forge(replace(DEFAULT, streams=1), steps, steps, [empty_block(steps)]), r"used up|checksum")
 
 
