@@ -349,17 +349,6 @@ def info(files: Files = None, verbose: Verbose = False) -> None:
     job.run(files, lambda name: _info_one(job, name))
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
-    add_help_option=False,
-)
-def bench(context: typer.Context) -> None:
-    """Benchmark lstmzip levels against gzip, bzip2, xz, zstd, brotli, PPMd, zpaq (lstmzip bench --help)."""
-    from lstmzip.bench import main as bench_main
-
-    raise typer.Exit(bench_main(context.args, Path.cwd(), prog="lstmzip bench"))
-
-
 def _version(value: bool) -> None:
     if value:
         from lstmzip import __version__

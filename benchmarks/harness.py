@@ -1,8 +1,10 @@
 """Benchmark harness: lstmzip side by side with the compressors people actually use.
 
-``benchmarks/run.py`` is the command line; this module is the library behind it, importable without
-torch or any peer library (the CLI imports it, and ``--help`` must stay instant). Every heavy import
-happens inside the function that needs it.
+``benchmarks/run.py`` is the command line; this module is the library behind it. It imports neither
+torch nor any peer library itself: every heavy import happens inside the function that needs it, so
+that a worker process holds only the library it measures (see *Peak memory*). ``lstmzip bench``
+is the installed package's own small comparison (lstmzip's levels beside gzip, bzip2 and xz on
+the user's files); this harness is the repository's full one.
 
 What is measured, and why this way:
 
@@ -64,7 +66,8 @@ if TYPE_CHECKING:
     from lstmzip.presets import Preset
 
 KB = 1000  # bytes; speeds are KB/s of input in both directions
-SCRIPT = "benchmarks/run.py"  # the command that runs this harness, unless the CLI names itself (``lstmzip bench``)
+SCRIPT = "benchmarks/run.py"  # the command that runs this harness
+REPO_ROOT = Path(__file__).resolve().parent.parent
 SHORT_RUN_S = 1.0  # a direction faster than this is repeated and the median reported
 QUICK_LIMIT = 20_000  # --quick reads at most this many bytes of each input
 LEVELS = ("fast", "default", "best")
@@ -506,7 +509,22 @@ def _worker_main(job_path: str) -> None:
             result = measure(compressor, source, repeats, lstmzip_runs=lstmzip_runs)
         except BaseException as error:  # report anything, even KeyboardInterrupt, rather than die silently
             result = Measurement(f"error: worker raised {type(error).__name__}: {error}")
-    job.with_suffix(".result").write_bytes(pickle.dumps(result))
+    # Plain fields, not the object: a job that names a test module's loader makes the worker load the
+    # harness again, and pickle refuses an object whose class is no longer the one its module holds.
+    job.with_suffix(".result").write_bytes(pickle.dumps(dataclasses.asdict(result)))
+
+
+# A worker loads this file under this module's name: the job's pickles name the harness's classes and
+# loaders by module, and the harness is a script's neighbour (``harness`` when benchmarks/run.py
+# runs, ``harness_script`` in the tests), not a module the worker could import by name.
+_WORKER = """\
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location({module!r}, {path!r})
+harness = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = harness
+spec.loader.exec_module(harness)
+harness._worker_main({job!r})
+"""
 
 
 def measure_isolated(compressor: Compressor, source: Input, repeats: int, *, lstmzip_runs: int = 1) -> Measurement:
@@ -521,13 +539,12 @@ def measure_isolated(compressor: Compressor, source: Input, repeats: int, *, lst
             job.write_bytes(pickle.dumps(sys.path) + pickle.dumps((compressor, source, repeats, lstmzip_runs)))
         except (pickle.PicklingError, AttributeError, TypeError) as error:
             return Measurement(f"error: cannot hand this compressor to a worker: {type(error).__name__}: {error}")
-        code = f"from lstmzip.bench import _worker_main; _worker_main({str(job)!r})"
+        code = _WORKER.format(module=__name__, path=__file__, job=str(job))
         process = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL, check=False)
         result_path = job.with_suffix(".result")
         if not result_path.exists():
             return Measurement(f"error: worker died without a result (exit code {process.returncode})")
-        result: Measurement = pickle.loads(result_path.read_bytes())
-        return result
+        return Measurement(**pickle.loads(result_path.read_bytes()))
 
 
 def _availability(compressor: Compressor) -> str | None:
@@ -730,11 +747,13 @@ def machine_summary() -> dict[str, str]:
 
 
 def _git_revision() -> str:
-    """`` (git abc1234, uncommitted changes)`` when run from a checkout, so results name the code.
+    """`` (git abc1234, uncommitted changes)`` when the imported lstmzip is a checkout's, so results name the code.
 
     The results folder itself does not count: a run rewrites results.csv as it goes."""
+    import lstmzip
+
     try:
-        root = Path(__file__).resolve().parent.parent
+        root = Path(lstmzip.__file__).resolve().parent.parent
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
         ).stdout.strip()
@@ -1075,10 +1094,9 @@ def parse_levels(text: str) -> list[str]:
     return levels
 
 
-def build_parser(prog: str = SCRIPT) -> argparse.ArgumentParser:
-    """The options; ``prog`` names the command in usage and messages (``lstmzip bench`` from the CLI)."""
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog,
+        prog=SCRIPT,
         description="Measure lstmzip against gzip, bzip2, xz, zstd, brotli, PPMd and zpaq: ratio, speed, peak memory,"
         " verified round trips. Writes results.csv, results.md, bpb_vs_speed.png and readme_table.md.",
     )
@@ -1102,9 +1120,9 @@ def build_parser(prog: str = SCRIPT) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: Sequence[str] | None, repo_root: Path, prog: str = SCRIPT) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None, repo_root: Path = REPO_ROOT) -> argparse.Namespace:
     """Parse and fill in defaults that depend on other options or on the repository's location."""
-    parser = build_parser(prog)
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.lstmzip_runs < 1:
         parser.error("--repeats and --lstmzip-runs must be at least 1")
@@ -1115,18 +1133,17 @@ def parse_args(argv: Sequence[str] | None, repo_root: Path, prog: str = SCRIPT) 
     return args
 
 
-def main(argv: Sequence[str] | None = None, repo_root: Path | None = None, prog: str = SCRIPT) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark from the command line; the exit code is non-zero if any row failed."""
-    root = repo_root or Path.cwd()
-    args = parse_args(argv, root, prog)
+    args = parse_args(argv)
     try:
         files = list(args.files) or corpus_files(args.corpus, args.quick)
     except (FileNotFoundError, NotADirectoryError) as error:
-        print(f"{prog}: {error}", file=sys.stderr)
+        print(f"{SCRIPT}: {error}", file=sys.stderr)
         return 2
     absent = [str(p) for p in files if not p.is_file()]
     if absent:
-        print(f"{prog}: not a file: {', '.join(absent)}", file=sys.stderr)
+        print(f"{SCRIPT}: not a file: {', '.join(absent)}", file=sys.stderr)
         return 2
     started = time.perf_counter()
 
@@ -1141,5 +1158,5 @@ def main(argv: Sequence[str] | None = None, repo_root: Path | None = None, prog:
     for path in paths.values():
         print(path)
     for row in failed:
-        print(f"{prog}: {row.file} · {row.compressor}: {row.status}", file=sys.stderr)
+        print(f"{SCRIPT}: {row.file} · {row.compressor}: {row.status}", file=sys.stderr)
     return exit_code(rows)

@@ -1,4 +1,4 @@
-"""The benchmark harness itself (lstmzip/bench.py), on inputs of a few hundred bytes made here.
+"""The benchmark harness (benchmarks/harness.py), on inputs of a few hundred bytes made here.
 
 These check that the harness measures what it says and never accepts a wrong result: a peer whose
 decompressor returns other bytes must give a FAILED row and a non-zero exit code, a peer that cannot
@@ -8,18 +8,17 @@ be imported must appear as missing. The benchmark proper is ``benchmarks/run.py`
 from __future__ import annotations
 
 import csv
+import doctest
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
-from lstmzip import bench
-from lstmzip.bench import Codec, Compressor, Input, Row
+from tests.conftest import TINY, load_script
 
-if TYPE_CHECKING:
-    from lstmzip.presets import Preset
+harness = load_script("benchmarks/harness.py")
+Codec, Compressor, Input, Row = harness.Codec, harness.Compressor, harness.Input, harness.Row
 
 TEXT = (
     b"Alice was beginning to get very tired of sitting by her sister on the bank, and of having nothing to do: "
@@ -32,7 +31,8 @@ BROKEN = "broken peer (test)"
 TINY_NAME = "lstmzip tiny"
 
 
-# Loaders live at module level: the harness pickles them by reference into its worker processes.
+# Loaders live at module level: the harness pickles them by reference into its worker processes
+# (which import this module, and with it conftest and torch: the peers below need neither).
 
 
 def _load_broken() -> Codec:
@@ -49,19 +49,6 @@ def _load_raising() -> Codec:
 
 def _load_crashing() -> Codec:
     os._exit(3)
-
-
-def _tiny_preset() -> Preset:
-    """Imported here, not at module level: worker processes import this module and need no torch for peers."""
-    from lstmzip.model import ModelConfig
-    from lstmzip.presets import Preset
-
-    return Preset(
-        "tiny",
-        ModelConfig(layers=1, hidden=16, streams=2, segment=4, learning_rate=0.02),
-        min_stream_bytes=64,
-        block_bytes=256,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +70,10 @@ def measured(corpus: list[Path], tmp_path_factory: pytest.TempPathFactory) -> tu
     unimportable, and lstmzip with a tiny preset."""
     output = tmp_path_factory.mktemp("results")
     messages: list[str] = []
-    peers = [*bench.peer_compressors(), Compressor(BROKEN, _load_broken)]
+    peers = [*harness.peer_compressors(), Compressor(BROKEN, _load_broken)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(sys.modules, "brotli", None)  # `import brotli` now raises ImportError
-        rows = bench.run_benchmark(corpus, [_tiny_preset()], False, REPEATS, output, messages.append, peers=peers)
+        rows = harness.run_benchmark(corpus, [TINY], False, REPEATS, output, messages.append, peers=peers)
     return rows, messages, output
 
 
@@ -100,14 +87,20 @@ def rows_of(rows: list[Row], prefix: str) -> list[Row]:
 # Arguments and inputs
 
 
+def test_examples_in_docstrings() -> None:
+    assert doctest.testmod(harness).failed == 0
+
+
 def test_arguments_defaults_depend_on_quick_and_repository(tmp_path: Path) -> None:
-    args = bench.parse_args([], tmp_path)
+    args = harness.parse_args([], tmp_path)
     assert args.levels == ["fast", "default", "best"] and not args.quick and args.files == []
     assert args.out == tmp_path / "benchmarks" / "results"
     assert args.corpus == tmp_path.parent / "shared" / "corpus"
-    assert bench.parse_args(["--quick"], tmp_path).levels == ["fast"]
+    assert harness.parse_args(["--quick"], tmp_path).levels == ["fast"]
 
-    args = bench.parse_args(["--quick", "--levels", "default,best", "--repeats", "2", "--out", "x", "a", "b"], tmp_path)
+    args = harness.parse_args(
+        ["--quick", "--levels", "default,best", "--repeats", "2", "--out", "x", "a", "b"], tmp_path
+    )
     assert args.levels == ["default", "best"] and args.repeats == 2
     assert args.out == Path("x") and args.files == [Path("a"), Path("b")]
 
@@ -117,7 +110,7 @@ def test_arguments_defaults_depend_on_quick_and_repository(tmp_path: Path) -> No
 )
 def test_bad_arguments_are_usage_errors(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        bench.parse_args(argv, tmp_path)
+        harness.parse_args(argv, tmp_path)
     assert exit_info.value.code == 2
     assert "usage:" in capsys.readouterr().err
 
@@ -133,18 +126,18 @@ def test_corpus_selection_and_quick_truncation(tmp_path: Path) -> None:
         (tmp_path / folder).mkdir()
         for name in names:
             (tmp_path / folder / name).write_bytes(b"x" * 30_000)
-    quick = bench.corpus_files(tmp_path, quick=True)
+    quick = harness.corpus_files(tmp_path, quick=True)
     assert [p.name for p in quick] == ["enwik4", "alice29.txt", "grammar.lsp", "xargs.1", "fields.c"]
-    full = bench.corpus_files(tmp_path, quick=False)
+    full = harness.corpus_files(tmp_path, quick=False)
     assert [p.name for p in full][:5] == ["alice29.txt", "cp.html", "fields.c", "grammar.lsp", "xargs.1"]
     assert [p.name for p in full][-3:] == ["enwik4", "enwik5", "enwik6"] and len(full) == 11
     assert [Input(p).group for p in full[4:7]] == ["Canterbury", "Calgary", "Calgary"]
 
-    cut = Input(tmp_path / "canterbury" / "alice29.txt", bench.QUICK_LIMIT)
-    assert cut.size == len(cut.read()) == bench.QUICK_LIMIT and "first 20000 bytes" in cut.name
+    cut = Input(tmp_path / "canterbury" / "alice29.txt", harness.QUICK_LIMIT)
+    assert cut.size == len(cut.read()) == harness.QUICK_LIMIT and "first 20000 bytes" in cut.name
     (tmp_path / "enwik" / "enwik6").unlink()
     with pytest.raises(FileNotFoundError, match="enwik6"):
-        bench.corpus_files(tmp_path, quick=False)
+        harness.corpus_files(tmp_path, quick=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -191,8 +184,8 @@ def test_wrong_round_trip_is_failed_not_accepted(measured: tuple[list[Row], list
     for row in broken:
         assert row.status.startswith("FAILED: round trip mismatch") and "first difference at byte 0" in row.status
         assert row.failed and not row.ok
-    assert bench.exit_code(rows) == 1
-    assert bench.exit_code([r for r in rows if r.compressor != BROKEN]) == 0
+    assert harness.exit_code(rows) == 1
+    assert harness.exit_code([r for r in rows if r.compressor != BROKEN]) == 0
     assert any(BROKEN in m and "FAILED" in m for m in messages)
 
 
@@ -209,20 +202,20 @@ def test_missing_peer_is_reported_not_skipped(measured: tuple[list[Row], list[st
 def test_errors_and_crashes_become_rows(tmp_path: Path) -> None:
     source = Input(tmp_path / "t.txt")
     source.path.write_bytes(TEXT)
-    raising = bench.measure(Compressor("raising", _load_raising), source, REPEATS)
+    raising = harness.measure(Compressor("raising", _load_raising), source, REPEATS)
     assert raising.status.startswith("error: compress raised RuntimeError: out of cheese")
-    crashed = bench.measure_isolated(Compressor("crashing", _load_crashing), source, REPEATS)
+    crashed = harness.measure_isolated(Compressor("crashing", _load_crashing), source, REPEATS)
     assert crashed.status == "error: worker died without a result (exit code 3)"
-    row = bench.Row("other", "t.txt", "crashing", "peer", crashed.status)
-    assert row.failed and bench.exit_code([row]) == 1
+    row = harness.Row("other", "t.txt", "crashing", "peer", crashed.status)
+    assert row.failed and harness.exit_code([row]) == 1
 
 
 def test_quick_reads_only_the_start_of_each_file(tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     big.write_bytes(TEXT * 80)  # about 45 KB
-    gzip_only = [c for c in bench.peer_compressors() if c.name.startswith("gzip")]
-    (row,) = bench.run_benchmark([big], [], True, 1, tmp_path / "out", peers=gzip_only)
-    assert row.ok and row.original_bytes == bench.QUICK_LIMIT and row.file == "big.txt (first 20000 bytes)"
+    gzip_only = [c for c in harness.peer_compressors() if c.name.startswith("gzip")]
+    (row,) = harness.run_benchmark([big], [], True, 1, tmp_path / "out", peers=gzip_only)
+    assert row.ok and row.original_bytes == harness.QUICK_LIMIT and row.file == "big.txt (first 20000 bytes)"
     assert (tmp_path / "out" / "results.csv").exists()  # written as it goes, for interrupted runs
 
 
@@ -233,14 +226,14 @@ def test_quick_reads_only_the_start_of_each_file(tmp_path: Path) -> None:
 def test_writes_csv_markdown_png_and_readme_snippet(measured: tuple[list[Row], list[str], Path]) -> None:
     pytest.importorskip("matplotlib")
     rows, _, output = measured
-    paths = bench.write_results(rows, output, "test machine", command="python benchmarks/run.py tiny")
+    paths = harness.write_results(rows, output, "test machine", command="python benchmarks/run.py tiny")
 
     with paths["csv"].open(encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
     references = [r for r in table if r["kind"] == "reference"]
     assert len(table) == len(rows) + len(references)
     assert references and {r["file"] for r in references} == {"alice29.txt"}  # measured whole: its references
-    assert all(r["status"] == bench.REFERENCE_STATUS for r in references)
+    assert all(r["status"] == harness.REFERENCE_STATUS for r in references)
     assert {r["status"].split(":")[0] for r in table if r["compressor"] == BROKEN} == {"FAILED"}
     gzip_row = next(r for r in table if r["compressor"].startswith("gzip") and r["file"] == "loop.c")
     assert int(gzip_row["original_bytes"]) == len(CODE) and float(gzip_row["bpb"]) > 0
@@ -248,7 +241,7 @@ def test_writes_csv_markdown_png_and_readme_snippet(measured: tuple[list[Row], l
     markdown = paths["markdown"].read_text(encoding="utf-8")
     for expected in ("## Canterbury", "## other", "python benchmarks/run.py tiny", "test machine", "CPU", "torch"):
         assert expected in markdown
-    assert bench.REFERENCE_STATUS in markdown and "paq8px" in markdown and "FAILED" in markdown
+    assert harness.REFERENCE_STATUS in markdown and "paq8px" in markdown and "FAILED" in markdown
     assert "missing: " in markdown and "| peak MB | startup MB | status |" in markdown
 
     assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths["plot"].stat().st_size > 10_000
@@ -261,8 +254,8 @@ def test_writes_csv_markdown_png_and_readme_snippet(measured: tuple[list[Row], l
 def test_lstmzip_runs_gives_a_median_of_that_many_runs(tmp_path: Path) -> None:
     source = Input(tmp_path / "t.txt")
     source.path.write_bytes(TEXT)
-    result = bench.measure(bench.lstmzip_compressor(_tiny_preset()), source, REPEATS, lstmzip_runs=2)
+    result = harness.measure(harness.lstmzip_compressor(TINY), source, REPEATS, lstmzip_runs=2)
     assert result.status == "ok" and len(result.compress_times) == len(result.decompress_times) == 2
-    row = bench._row(bench.lstmzip_compressor(_tiny_preset()), source, result)
-    assert row.compress_runs == 2 and "lstmzip runs 2 times (median) per direction" in bench._markdown([row], "", "x")
-    assert bench.parse_args(["--lstmzip-runs", "3"], tmp_path).lstmzip_runs == 3
+    row = harness._row(harness.lstmzip_compressor(TINY), source, result)
+    assert row.compress_runs == 2 and "lstmzip runs 2 times (median) per direction" in harness._markdown([row], "", "x")
+    assert harness.parse_args(["--lstmzip-runs", "3"], tmp_path).lstmzip_runs == 3
