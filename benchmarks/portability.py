@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lstmzip.bench import machine_summary
+from harness import machine_summary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = (("default", 1), ("avx2", 1), ("avx2", 2), ("avx512", 1), ("avx512", 2))

@@ -27,7 +27,7 @@ import torch
 
 from lstmzip import codec
 from lstmzip.model import ByteLSTM
-from lstmzip.numerics import matmul, coding_threads
+from lstmzip.numerics import coding_threads, matmul
 from lstmzip.presets import load_preset
 from lstmzip.words import WordCodes
 

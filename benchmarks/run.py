@@ -5,18 +5,15 @@
 With no FILES it reads the corpus in ``../shared/corpus/`` (relative to the repository root) in
 place. ``--quick`` measures a few small files, each cut to 20 KB, with level ``fast`` only: a few
 minutes. The full run (13.7 MB, three levels) takes about 5 hours on a 2-core machine (README,
-"Benchmarks"). The harness itself lives in ``lstmzip/bench.py``; this script only supplies the
-repository root for the default paths.
+"Benchmarks"). The harness itself is ``benchmarks/harness.py`` (needs ``pip install -e '.[bench]'``
+for the peers and the plot); ``lstmzip bench`` is the package's own, smaller comparison.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from lstmzip.bench import main
+from harness import main
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-if __name__ == "__main__":  # the guard matters: measurement workers are spawned and re-import this file
-    sys.exit(main(sys.argv[1:], REPO_ROOT))
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,5 @@
-"""Files shipped in ``lstmzip/models`` that archives depend on (priors, word dictionaries).
+"""Data shipped in ``lstmzip/data/`` (level presets, priors, word dictionaries), and the check for
+the files that archives depend on (priors, word dictionaries).
 
 An archive names such a file rather than carrying it, so each name is pinned to the SHA-256 of its
 contents: a build whose file differs, or that lacks it, refuses the archive with a clear error
@@ -10,15 +11,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from lstmzip.errors import UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 OPTIONAL_NAME = r"|[a-z0-9.-]{1,40}"  # what a header may name ("" for none)
 
 
-def read(filename: str) -> bytes:
-    """The bytes of ``filename`` in the package's ``models`` folder."""
-    return resources.files("lstmzip.models").joinpath(filename).read_bytes()
+def data_file(folder: str, filename: str) -> Traversable:
+    """``lstmzip/data/<folder>/<filename>`` (``folder``: ``levels``, ``priors`` or ``dictionaries``)."""
+    return resources.files("lstmzip") / "data" / folder / filename
+
+
+def read(folder: str, filename: str) -> bytes:
+    """The bytes of ``lstmzip/data/<folder>/<filename>``."""
+    return data_file(folder, filename).read_bytes()
 
 
 def pinned(kind: str, name: str, known: Mapping[str, str], read_named: Callable[[str], bytes]) -> bytes:

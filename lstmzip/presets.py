@@ -1,4 +1,4 @@
-"""Compression levels as data: ``models/<name>.json``, shipped inside the package as ``lstmzip.models``.
+"""Compression levels as data: ``lstmzip/data/levels/<name>.json``, shipped inside the package.
 
 A preset holds the model settings except the stream count, which depends on the input size:
 more streams make each step one larger matrix product (faster), fewer streams give the model more
@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, fields, replace
-from importlib import resources
 from typing import Any
 
+from lstmzip import assets
 from lstmzip.errors import PresetError
 from lstmzip.model import MIN_CONTEXT_HASH_BITS, MIN_MATCH_HASH_BITS, ModelConfig
 
@@ -174,7 +174,7 @@ def level_of_digest(digest: bytes) -> str | None:
 
 
 def _definition(name: str) -> bytes:
-    return resources.files("lstmzip.models").joinpath(f"{name}.json").read_bytes()
+    return assets.data_file("levels", f"{name}.json").read_bytes()
 
 
 def load_preset(level: str | int | Preset) -> Preset:

@@ -1,4 +1,4 @@
-"""Pretrained starting weights ("priors"): files in ``models/`` that a level's model starts from.
+"""Pretrained starting weights ("priors"): files in ``lstmzip/data/priors/`` that a level's model starts from.
 
 Why: the model learns online, so without a prior the first hundred kilobytes of every file are
 coded by a model that knows nothing yet (they cost about twice the file's final rate). A prior is
@@ -32,8 +32,8 @@ KNOWN: dict[str, str] = {
     "text-d12": "47b1f7507748aa33451d842b137640dd1c911dc1b3def39aa5dd38d742705025",
     "text-b11": "2d644e8c2df5740c63381175bd400cda30edb44fba046e636ce2e03254b220bd",
 }
-"""Prior name -> SHA-256 of its file in ``models/``: the priors this build can decode with. A prior
-that no level starts from any more stays as long as the archive format does, so that the archives
+"""Prior name -> SHA-256 of its file in ``lstmzip/data/priors/``: the priors this build can decode with.
+A prior that no level starts from any more stays as long as the archive format does, so that the archives
 made with it still decode (the *10 priors left with format 13; text-d11 is the 0.18.0 default
 level's, for its network of 128 cells)."""
 
@@ -56,7 +56,7 @@ def unpack(blob: bytes) -> torch.Tensor:
 
 
 def _read(name: str) -> bytes:
-    return assets.read(name + SUFFIX)
+    return assets.read("priors", name + SUFFIX)
 
 
 def load(name: str) -> torch.Tensor:

@@ -11,8 +11,8 @@ prior), and with the shipped dictionary and priors that learned its codes 2.011 
 
 A *word* is a maximal run of ASCII letters. Two kinds of codes, which an input may use together:
 
-Dictionary codes (``dictionary`` names a shipped word list, ``models/NAME.words.xz``): the list's
-words, ranked, are always the same codes, from their first occurrence on: ranks 0..63 are one
+Dictionary codes (``dictionary`` names a shipped word list, ``lstmzip/data/dictionaries/NAME.words.xz``):
+the list's words, ranked, are always the same codes, from their first occurrence on: ranks 0..63 are one
 byte (0x80 + rank), the next 56 * 256 a prefix byte 0xc0..0xf7 and one more byte, the rest a
 prefix 0xf8..0xfe and two more bytes; a code is always shorter than its word. Within the two- and
 three-byte tiers the capitalized words follow the others, each in the order of their reversed
@@ -68,7 +68,8 @@ DICTIONARY_SUFFIX = ".words.xz"
 DICTIONARIES: dict[str, str] = {
     "en-3": "184a24339be9c5a411431649c7d77bcb9af994317842396d21f9d13f7257ebd6",
 }
-"""Dictionary name -> SHA-256 of its file in ``models/``: the word lists this build can decode with."""
+"""Dictionary name -> SHA-256 of its file in ``lstmzip/data/dictionaries/``: the word lists this build can
+decode with."""
 
 
 def rank_words(text: bytes) -> list[bytes]:
@@ -148,7 +149,7 @@ def load_dictionary(name: str) -> tuple[bytes, ...]:
 
 
 def _read_dictionary(name: str) -> bytes:
-    return assets.read(name + DICTIONARY_SUFFIX)
+    return assets.read("dictionaries", name + DICTIONARY_SUFFIX)
 
 
 @cache

@@ -1,6 +1,6 @@
 """Build a word dictionary: ``python scripts/build_dictionary.py NAME TEXT... [--out DIR]``.
 
-Writes ``models/NAME.words.xz`` (the texts' most frequent words, ranked, see ``lstmzip/words.py``)
+Writes ``lstmzip/data/dictionaries/NAME.words.xz`` (the texts' most frequent words, ranked, see ``lstmzip/words.py``)
 and prints the line that pins its digest in ``words.DICTIONARIES``. Use the priors' texts
 (``scripts/train_prior.py``): a prior learns what each code means from them.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shipped import MODELS, read_texts, write_pinned
+from shipped import DICTIONARIES, read_texts, write_pinned
 
 from lstmzip import words
 
@@ -19,7 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
     parser.add_argument("texts", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, default=MODELS)
+    parser.add_argument("--out", type=Path, default=DICTIONARIES)
     args = parser.parse_args()
     ranked = words.rank_words(read_texts(args.texts))
     write_pinned(args.out, args.name, words.DICTIONARY_SUFFIX, words.pack_dictionary(ranked), f"{len(ranked)} words")

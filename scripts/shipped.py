@@ -1,5 +1,5 @@
 """What the scripts that build shipped files (priors, dictionaries) share: reading their training
-texts, and writing a file into ``models/`` with the line that pins its digest."""
+texts, and writing a file into ``lstmzip/data/`` with the line that pins its digest."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import hashlib
 import sys
 from pathlib import Path
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
+DATA = Path(__file__).resolve().parent.parent / "lstmzip" / "data"  # this checkout's, not the installed package's
+PRIORS = DATA / "priors"
+DICTIONARIES = DATA / "dictionaries"
 
 
 def read_texts(paths: list[Path]) -> bytes:

@@ -1,6 +1,6 @@
 """Train a level's prior: ``python scripts/train_prior.py LEVEL NAME TEXT... [--streams N] [--max-bytes N]``.
 
-Writes ``models/NAME.prior.xz`` (the master weights after the level's model read the texts, see
+Writes ``lstmzip/data/priors/NAME.prior.xz`` (the master weights after the level's model read the texts, see
 ``lstmzip/priors.py``) and prints the line that pins its digest in ``priors.KNOWN``. The texts (``.gz``
 files are read decompressed) are concatenated in the order given and cut into documents of
 256 KiB, each word-coded on its own as a file of that size would be, and
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import torch
-from shipped import MODELS, read_texts, write_pinned
+from shipped import PRIORS, read_texts, write_pinned
 
 from lstmzip import codec, priors
 from lstmzip.presets import load_preset
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=64)
     parser.add_argument("--max-bytes", type=int, default=1 << 40, help="stop after this many bytes of shuffled text")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=MODELS)
+    parser.add_argument("--out", type=Path, default=PRIORS)
     args = parser.parse_args()
     torch.set_num_threads(1)
     text = read_texts(args.texts)

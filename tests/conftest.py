@@ -22,8 +22,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @cache
 def load_script(relative_path: str) -> ModuleType:
-    """A script of the repository (``benchmarks/...``, ``scripts/...``) imported as a module, to test its parts."""
+    """A script of the repository (``benchmarks/...``, ``scripts/...``) imported as a module, to test its parts.
+
+    Its folder goes on ``sys.path`` as when Python runs the script, so it imports its neighbours
+    (``benchmarks/portability.py`` imports ``harness``)."""
     path = REPO_ROOT / relative_path
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem + "_script", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

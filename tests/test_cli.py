@@ -312,16 +312,6 @@ def test_killed_mid_compress_leaves_no_target(tmp_path: Path, signum: int) -> No
         assert files_in(tmp_path) == {"big.txt"}
 
 
-def test_bench_names_itself(tmp_path: Path) -> None:
-    # `lstmzip bench` runs benchmarks/run.py's harness; its usage and messages name the command typed.
-    result = runner.invoke(app, ["bench", "--help"])
-    assert result.exit_code == 0
-    assert result.output.startswith("usage: lstmzip bench")
-    result = runner.invoke(app, ["bench", str(tmp_path / "absent")])
-    assert result.exit_code == 2
-    assert f"lstmzip bench: not a file: {tmp_path / 'absent'}" in result.stderr
-
-
 def _run_cli(*args: str | Path, cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
     command = [sys.executable, "-m", "lstmzip", *map(str, args)]
     return subprocess.run(command, cwd=cwd, capture_output=True, timeout=120, **kwargs)  # type: ignore[call-overload]

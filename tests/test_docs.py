@@ -24,7 +24,7 @@ def test_design_levels_table_is_generated_from_the_presets() -> None:
     assert design.count(script.BEGIN) == 1 and design.count(script.END) == 1, "DESIGN.md lost its table markers"
     shown = design.split(script.BEGIN, 1)[1].split(script.END, 1)[0].strip("\n")
     assert shown == script.table().strip("\n"), (
-        "docs/DESIGN.md's levels table differs from models/*.json: run python scripts/levels_table.py --write"
+        "docs/DESIGN.md's levels table differs from lstmzip/data/levels/*.json: python scripts/levels_table.py --write"
     )
 
 

@@ -1,1 +1,0 @@
-"""Level presets (JSON), installed as the package data ``lstmzip.models``."""
