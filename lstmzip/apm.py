@@ -4,9 +4,9 @@ Why: a network that learns online with a high step size is not calibrated. Where
 byte comes, on average, more or less often than that, and the bias depends on where in the byte's
 range the decision lies. PAQ-style compressors end with such maps (secondary symbol estimation):
 they count what actually happened at each level of the model's confidence and code with that.
-Measured (docs/DESIGN.md, "The probability map again"): at the best level (rate 2**-9) -0.003 bpb on
-enwik6 and book1 and -0.006 on alice29.txt, for about 5 % of its speed. The default level's 32
-streams make it dearer there (up to 9 % on a log, for no gain), so only the best level uses it.
+Measured (docs/notebook, "The probability map again"): at the best level (rate 2**-9) -0.003 bpb on
+enwik6 and book1 and -0.006 on alice29.txt, for about 5 % of its speed. At the default level, with
+more streams, it cost more (up to 9 % on a log) for no gain, so only the best level uses it.
 
 How: a byte is eight binary decisions, most significant bit first, so the 256 values are the
 leaves of a binary tree of 255 nodes (heap order: node 1 is the root, node n has the children 2n

@@ -40,11 +40,9 @@ if TYPE_CHECKING:
     from threadpoolctl import ThreadpoolController
 
 PROFILE = "fx16-v3"
-"""Name of this arithmetic (scales, tables, optimizer precision). Recorded in every archive header and checked.
-
-v2 added the log-count table of the context model (v1 archives are refused: format 3 is needed anyway).
-v3 keeps Adam's master weights and moments in float32 (v2: float64); v2 archives are refused.
-"""
+"""Name of this arithmetic (scales, tables, optimizer precision). Recorded in every archive header and checked:
+any change of what these compute is a new name, and archives of another profile are refused (the
+profiles so far: CHANGELOG.md)."""
 
 ACT_BITS = 16
 """Activations (gates, cell state, hidden state) are integers at scale 2**16."""

@@ -39,7 +39,7 @@ def hash_bits_for(size: int) -> int:
     ``size`` contexts into each hashed order's counts, so at a quarter full or less collisions are
     rare, and a larger table only costs memory: NumPy backs large arrays with huge pages, so a few
     scattered counts make whole 2 MB pages resident (a 2 KB text made the default level's 218 MB
-    count table resident; docs/DESIGN.md, "Hash tables by input size").
+    count table resident; docs/notebook, "Hash tables by input size").
     """
     return max(size - 1, 1).bit_length() + 2
 
@@ -51,7 +51,7 @@ class FromScratch:
     Only text starts from a prior. Seeded weights need more updates per byte than a prior's (fewer,
     longer streams) and a larger step size: at the best level the prior's text took 20 streams at a
     step size of 0.010, while sum and obj2 lost 4-6 % with those and kept 10 streams and 0.014
-    (docs/DESIGN.md, "The best level: 20 streams").
+    (docs/notebook, "The best level: 20 streams").
     """
 
     max_streams: int = 0
@@ -97,11 +97,11 @@ class Preset:
         one or lost (geo). A model without a prior learns from seeded weights and needs more updates
         per byte, so it may take fewer streams and another step size (``from_scratch``): at the
         default level geo, obj1, sum and obj2 gained 0.07-0.20 bpb from 16 KiB per stream instead of
-        the text's 2 KiB (docs/DESIGN.md).
+        the text's 2 KiB (docs/notebook).
 
         A long input keeps a higher step size for longer: with ``lr_decay_min_share`` the step size
         halves no sooner than after that share of the input's updates. Measured at the best level
-        (docs/DESIGN.md): world192.txt's 15,000 updates gained 0.011 bpb from halving after 800
+        (docs/notebook): world192.txt's 15,000 updates gained 0.011 bpb from halving after 800
         updates instead of 400, while book1 (4,600) and alice29.txt (960) lost 0.004-0.007.
 
         A short input gets hash tables sized for it (:func:`hash_bits_for`), no larger than the preset's.

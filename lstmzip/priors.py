@@ -33,9 +33,9 @@ KNOWN: dict[str, str] = {
     "text-b11": "2d644e8c2df5740c63381175bd400cda30edb44fba046e636ce2e03254b220bd",
 }
 """Prior name -> SHA-256 of its file in ``lstmzip/data/priors/``: the priors this build can decode with.
-A prior that no level starts from any more stays as long as the archive format does, so that the archives
-made with it still decode (the *10 priors left with format 13; text-d11 is the 0.18.0 default
-level's, for its network of 128 cells)."""
+A prior that no level starts from any more stays as long as the archive formats this build reads may
+name it, so that the archives made with it still decode (text-d11: the default level's network when
+it had 128 cells)."""
 
 
 def pack(master: torch.Tensor) -> bytes:

@@ -4,7 +4,7 @@ Pure: bytes in, bytes out (and a word list read once from the package). The code
 before the model and inverts it after decoding.
 
 Why: the model then sees fewer and more informative symbols, so it learns from more text per
-update and each step covers more of the input. Measured at the default level (docs/DESIGN.md):
+update and each step covers more of the input. Measured at the default level (docs/notebook):
 alice29.txt 2.298 -> 2.123 bits per byte and book1 2.336 -> 2.171 with file-made codes (no
 prior), and with the shipped dictionary and priors that learned its codes 2.011 -> 1.939 and
 2.106 -> 2.062.
@@ -52,7 +52,7 @@ _LETTERS = b"A-Za-z"
 _TOKENS = re.compile(b"[" + _LETTERS + b"]+|[^" + _LETTERS + b"]+")  # words and the bytes between them
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _HIGH = re.compile(rb"([\x80-\xff])")
-MIN_INPUT = 8192  # below this the 33 header bytes of a code map outweighed the gain (docs/DESIGN.md)
+MIN_INPUT = 8192  # below this the 33 header bytes of a code map outweighed the gain (docs/notebook)
 MIN_SAVING = 1 / 16  # the transform is kept only if it removes at least this share of the input
 MAX_LZ_GROWTH = 1.04  # ... and xz finds the coded input at most this much harder to compress
 MAX_HIGH_SHARE = 1 / 32  # a dictionary only for inputs with at most this share of bytes >= 0x80 (each is escaped)
@@ -97,7 +97,7 @@ def _code_order(word: bytes) -> tuple[bool, bytes, bytes]:
 
     A code's first byte then says whether the word is capitalized and which family of endings it
     has (-ing, -tion, -ly, plurals): what the context predicts well. The next byte picks the word.
-    Measured at the default level with its prior retrained (docs/DESIGN.md), book1 / enwik6 /
+    Measured at the default level with its prior retrained (docs/notebook), book1 / enwik6 /
     alice29.txt: frequency order 2.0499 / 1.8071 / 1.9353, reversed spelling 2.0444 / 1.8038 /
     1.9337, and capitalized words apart 2.0423 / 1.7948 / 1.9180; alphabetical order was worse
     (2.0502 / 1.8116 / -).
@@ -332,7 +332,7 @@ class _FileCodeBook:
     with room, the next ones after its first. Without a dictionary (one-byte codes first) the
     prefixes fill in order of first appearance.
 
-    Measured at the default level, each with its prior retrained (docs/DESIGN.md), book1 / enwik6
+    Measured at the default level, each with its prior retrained (docs/notebook), book1 / enwik6
     / alice29.txt: first appearance 2.0423 / 1.7948 / 1.9233, by case 2.0385 / 1.7895 / 1.9207;
     by case and ending (as many groups as prefixes, split at the dictionary's quantiles) 2.0378 /
     1.7894 / 1.9309, which spreads a small file's few words over too many prefixes.

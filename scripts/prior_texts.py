@@ -12,7 +12,7 @@ Sets:
   ``prose`` (29,359,186 bytes, 926 files): ``docs`` and, from the packages jargon-text, fortunes
       and perl-doc (``apt-get install jargon-text fortunes perl-doc``), the Jargon File, the
       fortune cookie files and Perl's manual pages. text-f8, text-d8 and text-b8 were trained on
-      it (docs/DESIGN.md, "Priors from more kinds of text"), and so were text-f9, text-d9 and
+      it (docs/notebook, "Priors from more kinds of text"), and so were text-f9, text-d9 and
       text-b9 (format 12, with the column context), text-f10, text-d10 and text-b10 (format 13,
       the column also an input of the network) and text-f11, text-d11 and text-b11 (format 14,
       the words of two-byte codes also an input).
@@ -20,7 +20,7 @@ Sets:
       linux-doc, debian-handbook and debian-reference-en, Python's manual as reStructuredText, three
       parts of the kernel's documentation (admin-guide, process, filesystems), the Debian
       Administrator's Handbook in HTML and the Debian Reference as text. Priors trained on it gained
-      at most 0.4 % and were not shipped (docs/DESIGN.md, "Priors from technical manuals too").
+      at most 0.4 % and were not shipped (docs/notebook, "Priors from technical manuals too").
       Installing python3.11-doc also adds its manual to ``/usr/share/info``, which ``docs`` leaves
       out so that it stays the same.
 """
