@@ -1,7 +1,8 @@
 """Every file of the shared benchmark corpus round-trips with the default preset (slow: about 30 core-minutes).
 
 Run with ``python -m pytest -m slow tests/test_corpus.py``; the results of runs are recorded in
-``docs/notebook/`` and ``benchmarks/results/``. The corpus is read in place from ``../shared/corpus`` (or ``$LSTMZIP_CORPUS``), never copied.
+``docs/notebook/`` and ``benchmarks/results/``. The corpus is read in place from ``../shared/corpus``
+(or ``$LSTMZIP_CORPUS``), never copied.
 """
 
 from __future__ import annotations
