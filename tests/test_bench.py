@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from lstmzip import bench
 from lstmzip.cli import app, normalize_args
 from lstmzip.presets import Preset
-from tests.conftest import SAMPLE_TEXT, TINY
+from tests.helpers import SAMPLE_TEXT, TINY
 
 PACKAGE = Path(bench.__file__).parent
 STANDARD = ["gzip -9", "bzip2 -9", "xz -9e"]

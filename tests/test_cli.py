@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import lstmzip
 from lstmzip.cli import ModeConflictError, app, normalize_args
-from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes
+from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes
 
 ROOT = Path(__file__).parent.parent
 runner = CliRunner()

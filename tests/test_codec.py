@@ -25,7 +25,7 @@ from lstmzip.errors import (
     UnsupportedFormatError,
 )
 from lstmzip.presets import FromScratch, Preset, load_preset
-from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
+from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 EDGE_CASES = {
     "empty": b"",

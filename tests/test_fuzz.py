@@ -20,7 +20,7 @@ import lstmzip
 from lstmzip import codec, container
 from lstmzip.cli import app
 from lstmzip.errors import ArchiveError
-from tests.conftest import SAMPLE_TEXT, TINY
+from tests.helpers import SAMPLE_TEXT, TINY
 
 ORIGINAL = SAMPLE_TEXT[:300]
 ARCHIVE = lstmzip.compress(ORIGINAL, level=replace(TINY, word_dictionary="en-3"))  # damage reaches the word codes too

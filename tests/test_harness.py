@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY, load_script
+from tests.helpers import TINY, load_script
 
 harness = load_script("benchmarks/harness.py")
 Codec, Compressor, Input, Row = harness.Codec, harness.Compressor, harness.Input, harness.Row

@@ -23,7 +23,7 @@ from lstmzip.errors import ArchiveError, CorruptArchiveError, OutOfMemoryError, 
 from lstmzip.model import ModelConfig
 from lstmzip.presets import load_preset
 from lstmzip.words import NO_WORD_CODES
-from tests.conftest import TINY
+from tests.helpers import TINY
 
 DEFAULT = load_preset("default").model
 SECONDS = 10.0  # what the issue allows a crafted archive of 1 KB or less

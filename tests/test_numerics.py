@@ -9,7 +9,7 @@ import torch
 
 import lstmzip
 from lstmzip import numerics
-from tests.conftest import SAMPLE_TEXT, TINY
+from tests.helpers import SAMPLE_TEXT, TINY
 
 
 def test_tables_are_the_pinned_ones() -> None:

@@ -15,7 +15,7 @@ from lstmzip import codec, priors
 from lstmzip.errors import UnsupportedFormatError
 from lstmzip.model import ByteLSTM
 from lstmzip.presets import load_preset
-from tests.conftest import TINY, load_script, sample_words
+from tests.helpers import TINY, load_script, sample_words
 
 
 def test_pack_is_exact_on_the_grid() -> None:

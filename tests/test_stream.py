@@ -13,7 +13,7 @@ import torch
 import lstmzip
 from lstmzip.errors import PresetError
 from lstmzip.numerics import coding_threads
-from tests.conftest import REPO_ROOT, SAMPLE_TEXT, TINY
+from tests.helpers import REPO_ROOT, SAMPLE_TEXT, TINY
 
 
 def test_a_writer_left_open_at_exit_still_writes_its_archive(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from lstmzip.words import (
     Columns,
     WordCodes,
 )
-from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
+from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 # Two one-byte codes (0x01, 0x02), then one prefix (0x03) for 256 words of three or more letters.
 SMALL = WordCodes.from_code_bytes(b"\x01\x02\x03", 2)
