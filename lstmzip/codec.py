@@ -313,10 +313,12 @@ def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress 
     coding = CodingSettings(preset.name, CODER_ID, block_steps, len(coded))
     settings_bytes = pack_settings(coding, config, words, _level_reference(preset, text))
     header = container.Header(len(data), block_count, settings_bytes)
-    try:
-        _settings(header)  # the encoder keeps to exactly the decoder's limits
+    try:  # the encoder keeps to exactly the decoder's limits, and reads back what it wrote
+        read_back = _settings(header)
     except ArchiveError as error:
         raise PresetError(f"level {preset.name!r} cannot code this input: {error}") from error
+    if read_back[1:] != (config, words) or read_back[0].block_steps != block_steps:
+        raise LstmzipError(f"internal error: the header of level {preset.name!r} reads back as other settings")
     packed = header.pack()
     yield packed
     written, least_size = len(packed), least_archive_size(decoding_work(config, layout.steps))
