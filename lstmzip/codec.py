@@ -20,6 +20,7 @@ may be shorter); step t codes byte t of every stream that still has one. The byt
 from __future__ import annotations
 
 import math
+import operator
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
@@ -43,7 +44,15 @@ from lstmzip.errors import (
 from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.numerics import coding_threads
-from lstmzip.presets import DEFAULT_LEVEL, LEVEL_NAMES, Preset, level_digest, level_of_digest, load_preset
+from lstmzip.presets import (
+    DEFAULT_LEVEL,
+    LEVEL_NAMES,
+    Preset,
+    largest_hash_bits,
+    level_digest,
+    level_of_digest,
+    load_preset,
+)
 from lstmzip.settings import CodingSettings, LevelReference
 from lstmzip.words import NO_WORD_CODES, Columns, WordCodes, load_dictionary
 
@@ -398,6 +407,9 @@ def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig, Wo
         raise CorruptArchiveError(f"invalid model settings in header: {error}") from error
     if not 0 < coding.block_steps * config.streams <= MAX_BLOCK_BYTES or coding.block_steps % config.segment:
         raise CorruptArchiveError(f"invalid block size in header (at most {MAX_BLOCK_BYTES} bytes a block)")
+    tables = (config.match_hash_bits, config.context_hash_bits)
+    if header.major >= 15 and any(map(operator.gt, tables, largest_hash_bits(coding.coded_size))):
+        raise CorruptArchiveError(f"hash tables larger than {coding.coded_size} coded bytes need")
     try:
         words.validate()
     except ValueError as error:

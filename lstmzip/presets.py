@@ -44,6 +44,13 @@ def hash_bits_for(size: int) -> int:
     return max(size - 1, 1).bit_length() + 2
 
 
+def largest_hash_bits(size: int) -> tuple[int, int]:
+    """The largest (match, count) hash tables, in bits, that an input of ``size`` coded bytes gets;
+    a format-15 header may ask for no more (the decoder's memory is then bounded by the input)."""
+    bits = hash_bits_for(size)
+    return max(MIN_MATCH_HASH_BITS, bits), max(MIN_CONTEXT_HASH_BITS, bits)
+
+
 @dataclass(frozen=True)
 class FromScratch:
     """What a model without a prior uses instead of the preset's text settings (0: the same).
@@ -119,14 +126,14 @@ class Preset:
         streams = max(1, min(model.streams, size // min_bytes))
         updates = size // (streams * model.segment)
         decay = max(model.lr_decay_updates, round(updates * self.lr_decay_min_share))
-        hash_bits = hash_bits_for(size)
+        match_bits, count_bits = largest_hash_bits(size)
         return replace(
             model,
             streams=streams,
             lr_decay_updates=decay,
             prior=prior,
-            match_hash_bits=min(model.match_hash_bits, max(MIN_MATCH_HASH_BITS, hash_bits)),
-            context_hash_bits=min(model.context_hash_bits, max(MIN_CONTEXT_HASH_BITS, hash_bits)),
+            match_hash_bits=min(model.match_hash_bits, match_bits),
+            context_hash_bits=min(model.context_hash_bits, count_bits),
         )
 
     def block_steps(self, config: ModelConfig) -> int:

@@ -21,7 +21,7 @@ from lstmzip import codec, container
 from lstmzip.coder import Decoder, Encoder
 from lstmzip.errors import ArchiveError, CorruptArchiveError, OutOfMemoryError, PresetError
 from lstmzip.model import ModelConfig
-from lstmzip.presets import load_preset
+from lstmzip.presets import largest_hash_bits, load_preset
 from lstmzip.words import NO_WORD_CODES
 from tests.helpers import TINY
 
@@ -34,8 +34,18 @@ def packed_settings(config: ModelConfig, coded_size: int, block_steps: int) -> b
     return codec.pack_settings(coding, config, NO_WORD_CODES)
 
 
-def forge(config: ModelConfig, coded_size: int, block_steps: int, blocks: list[container.Block]) -> bytes:
-    """An archive with these settings and blocks, every checksum of its header valid."""
+def forge(
+    config: ModelConfig, coded_size: int, block_steps: int, blocks: list[container.Block], sized: bool = True
+) -> bytes:
+    """An archive with these settings and blocks, every checksum of its header valid; ``sized``: hash
+    tables no larger than ``coded_size`` allows (else the header is refused for them first)."""
+    if sized:
+        match_bits, count_bits = largest_hash_bits(coded_size)
+        config = replace(
+            config,
+            match_hash_bits=min(config.match_hash_bits, match_bits),
+            context_hash_bits=min(config.context_hash_bits, count_bits),
+        )
     header = container.Header(coded_size, len(blocks), packed_settings(config, coded_size, block_steps)).pack()
     return header + b"".join(block.pack() for block in blocks) + container.pack_trailer(0)
 
@@ -102,7 +112,13 @@ def test_a_network_too_large_to_decode_in_time_is_refused() -> None:
 def test_tables_beyond_the_memory_limit_are_refused() -> None:
     # 0.20.0: 134 bytes grew to 2.0 GB (8 orders of 2**20 rows, 2**24 match slots).
     config = replace(DEFAULT, context_orders="1,2,3,4,5,6,7,8", context_hash_bits=20, match_hash_bits=24, prior="")
-    refused_in_time(forge(replace(config, streams=1), 100, 100, [empty_block(100)]), "MiB")
+    refused_in_time(forge(replace(config, streams=1), 100, 100, [empty_block(100)], sized=False), "MiB")
+
+
+def test_tables_larger_than_the_input_needs_are_refused() -> None:
+    # 0.20.0: a valid 120-byte archive of 1 byte with the largest tables took 889 MB to decode.
+    config = replace(DEFAULT, streams=1, context_hash_bits=20, match_hash_bits=24, prior="")
+    refused_in_time(forge(config, 1, 10, [empty_block(1)], sized=False), "hash tables larger")
 
 
 def test_a_claimed_size_is_not_allocated_before_the_archive_pays_for_it() -> None:
@@ -200,7 +216,7 @@ def crafted(draw: st.DrawFn) -> bytes:
         else:
             words = 4 * draw(st.sampled_from([0, 1, 2, 16, 256]))
             blocks.append(container.Block(container.BLOCK_CODED, size, 0, noise.bytes(words)))
-    return forge(config, coded_size, block_steps, blocks)
+    return forge(config, coded_size, block_steps, blocks, sized=draw(st.booleans()))
 
 
 @pytest.mark.slow
