@@ -211,8 +211,8 @@ def crafted(draw: st.DrawFn) -> bytes:
     noise = np.random.default_rng(draw(st.integers(0, 1 << 30)))
     blocks = []
     for _ in range(max(0, min(count, 64))):
-        if draw(st.booleans()):  # stored: its own size of noise (the model still runs over it)
-            blocks.append(container.Block(container.BLOCK_STORED, size, 0, noise.bytes(min(size, 1 << 16))))
+        if draw(st.booleans()):  # stored: its own size of noise (up to 4 KiB), which the model still runs over
+            blocks.append(container.Block(container.BLOCK_STORED, size, 0, noise.bytes(min(size, 4096))))
         else:
             words = 4 * draw(st.sampled_from([0, 1, 2, 16, 256]))
             blocks.append(container.Block(container.BLOCK_CODED, size, 0, noise.bytes(words)))
@@ -220,10 +220,11 @@ def crafted(draw: st.DrawFn) -> bytes:
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(crafted())
 def test_crafted_headers_end_within_their_bound(archive: bytes) -> None:
     start = time.perf_counter()
     with contextlib.suppress(ArchiveError):
         lstmzip.decompress(archive)
-    assert time.perf_counter() - start < 3 * SECONDS  # a busy 2-core machine: the bound is about 10 s
+    # The work limit's time (docs/FORMAT.md): about 3.4 s and 5 ms an archive byte; thrice on a busy machine.
+    assert time.perf_counter() - start < 3 * (SECONDS + 0.005 * len(archive))
