@@ -26,8 +26,8 @@ What is measured, and why this way:
   A direction whose first run takes under :data:`SHORT_RUN_S` is run ``repeats`` times and the
   median reported (short runs are noisy); lstmzip runs once per direction (minutes per file), or
   ``--lstmzip-runs`` times with the median reported.
-* **Single thread** everywhere, because lstmzip runs with ``torch.set_num_threads(1)`` like its CLI
-  (and its codec keeps NumPy's BLAS on one thread):
+* **Single thread** everywhere, because lstmzip's coding calls run on one thread
+  (``numerics.coding_threads``):
   zpaq gets ``threads=1``; the other peers are single-threaded by default.
 * **Round trip** is checked on every decompression run: output must equal the input byte for byte,
   otherwise the row is ``FAILED`` (never silently accepted) and :func:`exit_code` is non-zero.
@@ -197,7 +197,6 @@ def _load_lstmzip(level: str | Preset) -> Codec:
     from lstmzip.codec import compress, decompress
     from lstmzip.presets import load_preset
 
-    torch.set_num_threads(1)  # what the CLI does
     preset = load_preset(level)  # an unknown or malformed level fails here, before any timing
     return Codec(
         partial(compress, level=preset, device="cpu"),

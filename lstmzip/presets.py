@@ -19,17 +19,7 @@ from lstmzip.model import MIN_CONTEXT_HASH_BITS, MIN_MATCH_HASH_BITS, ModelConfi
 
 LEVEL_NAMES = ("fast", "default", "best")
 DEFAULT_LEVEL = "default"
-NUMBERED_LEVELS = {
-    1: "fast",
-    2: "fast",
-    3: "fast",
-    4: "default",
-    5: "default",
-    6: "default",
-    7: "best",
-    8: "best",
-    9: "best",
-}
+NUMBERED_LEVELS = {number: LEVEL_NAMES[(number - 1) // 3] for number in range(1, 10)}  # -1..-3 fast, ...
 
 
 def hash_bits_for(size: int) -> int:

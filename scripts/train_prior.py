@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 from shipped import PRIORS, read_texts, write_pinned
 
 from lstmzip import codec, priors
@@ -35,7 +34,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=PRIORS)
     args = parser.parse_args()
-    torch.set_num_threads(1)
     text = read_texts(args.texts)
     documents = [text[i : i + DOCUMENT_BYTES] for i in range(0, len(text), DOCUMENT_BYTES)]
     random.Random(args.seed).shuffle(documents)
