@@ -1,0 +1,836 @@
+/* The compiled per-step core of lstmzip's ByteLSTM: forward step, BPTT and Adam, with exactly the
+ * reference's arithmetic (lstmzip/model.py, which stays the oracle).
+ *
+ * Exactness rules, the same as numerics.py's:
+ *  - float64 values that hold integers, every partial sum < 2**53: any summation order gives the
+ *    same bits, so the matrix products may be blocked and vectorised freely;
+ *  - rounding is rint() (round half to even under the default rounding mode), as torch.round;
+ *  - Adam is float32 arithmetic, one IEEE operation at a time, in the reference's order, each
+ *    Python scalar rounded to float32 first (torch computes float32 tensor x Python float in
+ *    float32). The build passes -ffp-contract=off, so no operation is fused into an FMA.
+ *
+ * The buffers belong to the Python object (NumPy views of the reference model's storage), so the
+ * state is the reference's state, read and written in place; this file owns only scratch space.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALPHABET 256
+#define ONE 65536.0            /* 1.0 as an activation, 2**ACT_BITS */
+#define GRAD_ONE 1048576.0     /* 1.0 as a gradient, 2**GRAD_BITS */
+#define TO_ACT (1.0 / 65536.0) /* 2**-ACT_BITS (also 2**-WEIGHT_BITS) */
+#define CELL_CLIP (8.0 * ONE)
+#define WEIGHT_CLIP 4.0f
+#define MATCH_SCALE 4.0
+#define CONTEXT_TO_LOGIT 16.0 /* 2**(PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS) */
+#define SIG_ORIGIN 32768.5    /* table index of x = 0, plus the half that makes truncation round */
+#define SIG_MAX_INDEX 65536.0
+#define EXP_ORIGIN 0.5
+#define EXP_MAX_INDEX 40960.0
+#define GATE_SCALE (1.0 / 2097152.0) /* 2**(SIG_STEP_BITS - PRODUCT_BITS): pre-activation -> table step */
+#define CELL_SCALE (1.0 / 16.0)      /* 2**(SIG_STEP_BITS - ACT_BITS + 1): tanh's argument -> table step */
+#define EXP_SCALE (1.0 / 2097152.0)  /* 2**(EXP_STEP_BITS - PRODUCT_BITS) */
+
+/* Hot loops get AVX2 / AVX-512 clones chosen at load time; integer-valued float64 sums are exact
+ * in any order and -ffp-contract=off forbids FMA contraction, so every clone gives the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
+
+/* The buffers Python hands over, in this order (lstmzip/core.py, BUFFER_NAMES). */
+enum {
+    BUF_MASTER,           /* f32 [P] */
+    BUF_ADAM_V,           /* f32 [P] */
+    BUF_ADAM_M,           /* f32 [P] or [0] without momentum */
+    BUF_FORWARD,          /* f64 [P] forward weights */
+    BUF_GRAD,             /* f64 [P - row tables] gradients of the dense part */
+    BUF_HCAT,             /* f64 [T+1, B, L*H] */
+    BUF_CELL,             /* f64 [L, T+1, B, H] */
+    BUF_GATES,            /* f64 [L, T, B, 4H] */
+    BUF_TANH_CELL,        /* f64 [L, T, B, H] */
+    BUF_FREQ,             /* f64 [T, B, 256] */
+    BUF_FREQ_SUM,         /* f64 [T, B] */
+    BUF_X,                /* i64 [T, B] */
+    BUF_MATCH_EXPECTED,   /* i64 [T, B] */
+    BUF_MATCH_BUCKET,     /* i64 [T, B] */
+    BUF_MATCH_INPUT,      /* i64 [T, B] */
+    BUF_COLUMN,           /* i64 [T, B] */
+    BUF_WORD,             /* i64 [T, B] */
+    BUF_CONTEXT_FEATURES, /* f64 [T, B, K, 256] */
+    BUF_CONTEXT_INDEX,    /* i64 [T, B, K] */
+    BUF_WEIGHT_OFFSETS,   /* i64 [256, K] */
+    BUF_SIGMOID,          /* f64 [65537] */
+    BUF_TANH,             /* f64 [65537] */
+    BUF_EXP,              /* f64 [40961] */
+    BUFFER_COUNT
+};
+
+/* The integers Python hands over, in this order (lstmzip/core.py, DIMENSION_NAMES). */
+enum {
+    DIM_B, DIM_T, DIM_H, DIM_L, DIM_K, DIM_E, DIM_COLUMN_ROWS, DIM_WORD_ROWS, DIM_BUCKETS, DIM_CONFIDENCE_BUCKETS, DIM_WEIGHT_SETS,
+    DIM_ROW_TABLE_SIZE, DIM_TABLE_SIZE, DIM_SIZE,
+    OFF_EMBED, OFF_OUT_EMBED, OFF_MATCH_EMBED, OFF_COLUMN_EMBED, OFF_WORD_EMBED, OFF_MATCH, OFF_REC, OFF_BELOW,
+    OFF_OUT_W, OFF_WORD_PROJ, OFF_CONTEXT,
+    DIMENSION_COUNT
+};
+
+/* A row table's gradient, summed by row over a segment, and which rows the segment touched. */
+typedef struct {
+    Py_ssize_t offset; /* of the table in the flat parameter buffers */
+    Py_ssize_t rows, width, layers;
+    Py_ssize_t fixed_row; /* a "none" row whose gradient stays 0 (it is still updated), or -1 */
+    double forward_scale; /* forward weight = round(master * 2**16) * this */
+    double *sums;         /* [layers, rows, width] */
+    unsigned char *touched; /* [rows] */
+} RowTable;
+
+enum { ROW_EMBED, ROW_OUT_EMBED, ROW_MATCH_EMBED, ROW_COLUMN_EMBED, ROW_WORD_EMBED, ROW_TABLE_COUNT };
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer buffers[BUFFER_COUNT];
+    int held; /* how many of ``buffers`` are held */
+    Py_ssize_t dim[DIMENSION_COUNT];
+    RowTable row_tables[ROW_TABLE_COUNT];
+    /* scratch */
+    double *pre_activation;  /* [B, 4H] */
+    double *logits;          /* [B, 256] */
+    double *word_vectors;    /* [T*B, E] */
+    double *dlogits;         /* [T*B, 256] */
+    double *dh;              /* [T*B, L*H] */
+    double *delta;           /* [T*B, 4H] */
+    double *multiplier;      /* [T*B, 4H] */
+    double *out_to_cell;     /* [T*B, H] */
+    double *dc, *dh_step;    /* [B, H] */
+    double *product;         /* [T*B, max(H, E)] */
+    double *rec_t;           /* [L, 4H, H] transposed recurrent matrices */
+    double *below_t;         /* [L-1, 4H, H] */
+    double *out_w_t;         /* [256, L*H] */
+    double *word_proj_t;     /* [4H, E] */
+} Core;
+
+#define F64(core, name) ((double *)(core)->buffers[name].buf)
+#define F32(core, name) ((float *)(core)->buffers[name].buf)
+#define I64(core, name) ((int64_t *)(core)->buffers[name].buf)
+
+/* ---------------------------------------------------------------- matrix products (exact) */
+
+/* C[m, n] += sum_k A(m, k) * B[k, n] with A(m, k) = A[m * a_row + k * a_col]: one kernel serves
+ * A and its transpose. Four rows of C at a time share each row of B. */
+HOT static void gemm_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t a_row,
+                         Py_ssize_t a_col, const double *restrict Bm, Py_ssize_t ldb, double *restrict C,
+                         Py_ssize_t ldc) {
+    Py_ssize_t m = 0;
+    for (; m + 4 <= M; m += 4) {
+        double *c0 = C + m * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+        for (Py_ssize_t k = 0; k < K; k++) {
+            const double *a = A + m * a_row + k * a_col;
+            double a0 = a[0], a1 = a[a_row], a2 = a[2 * a_row], a3 = a[3 * a_row];
+            const double *b = Bm + k * ldb;
+            for (Py_ssize_t n = 0; n < N; n++) {
+                double bn = b[n];
+                c0[n] += a0 * bn;
+                c1[n] += a1 * bn;
+                c2[n] += a2 * bn;
+                c3[n] += a3 * bn;
+            }
+        }
+    }
+    for (; m < M; m++) {
+        double *c = C + m * ldc;
+        for (Py_ssize_t k = 0; k < K; k++) {
+            double a = A[m * a_row + k * a_col];
+            const double *b = Bm + k * ldb;
+            for (Py_ssize_t n = 0; n < N; n++) c[n] += a * b[n];
+        }
+    }
+}
+
+/* C = A @ B with A [M, K] row-major (row stride lda), B [K, N], C [M, N]. */
+static void matmul(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda, const double *B,
+                   double *C) {
+    memset(C, 0, (size_t)(M * N) * sizeof(double));
+    gemm_acc(M, N, K, A, lda, 1, B, N, C, N);
+}
+
+/* C = A^T @ B with A [K, M] (row stride lda), B [K, N]: a weight gradient, summed over K steps. */
+static void matmul_tn(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda, const double *B,
+                      double *C) {
+    memset(C, 0, (size_t)(M * N) * sizeof(double));
+    gemm_acc(M, N, K, A, 1, lda, B, N, C, N);
+}
+
+static void transpose(Py_ssize_t rows, Py_ssize_t cols, const double *src, double *dst) {
+    for (Py_ssize_t r = 0; r < rows; r++)
+        for (Py_ssize_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+}
+
+/* x = round(x * 2**-16) over n values */
+HOT static void rescale(double *x, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) x[i] = rint(x[i] * TO_ACT);
+}
+
+/* ---------------------------------------------------------------- tables (numerics.Tables) */
+
+/* table[floor(clamp(origin + x * scale, 0, max_index))]; ``scale`` is a power of two, so one rounding. */
+static inline double lookup(const double *table, double origin, double max_index, double x, double scale) {
+    double position = origin + x * scale;
+    if (position < 0.0) position = 0.0;
+    if (position > max_index) position = max_index;
+    return table[(int32_t)position];
+}
+
+/* ---------------------------------------------------------------- forward step */
+
+static double *layer_weights(Core *c, Py_ssize_t offset) { return F64(c, BUF_FORWARD) + offset; }
+
+/* a [B, 4H] += the rows ``index`` [B] of ``table`` [rows, 4H] */
+static void add_rows(Core *c, double *a, const double *table, const int64_t *index) {
+    Py_ssize_t B = c->dim[DIM_B], G = 4 * c->dim[DIM_H];
+    for (Py_ssize_t b = 0; b < B; b++) {
+        const double *row = table + index[b] * G;
+        for (Py_ssize_t j = 0; j < G; j++) a[b * G + j] += row[j];
+    }
+}
+
+/* Layer 0's extra inputs: the match model's byte, the column, the word vector projected to the gates. */
+static void add_layer0_inputs(Core *c, Py_ssize_t t, double *a) {
+    Py_ssize_t B = c->dim[DIM_B], G = 4 * c->dim[DIM_H], E = c->dim[DIM_E];
+    add_rows(c, a, layer_weights(c, c->dim[OFF_MATCH_EMBED]), I64(c, BUF_MATCH_INPUT) + t * B);
+    if (c->dim[DIM_COLUMN_ROWS]) add_rows(c, a, layer_weights(c, c->dim[OFF_COLUMN_EMBED]), I64(c, BUF_COLUMN) + t * B);
+    if (E) {
+        const int64_t *word = I64(c, BUF_WORD) + t * B;
+        const double *vectors = layer_weights(c, c->dim[OFF_WORD_EMBED]);
+        for (Py_ssize_t b = 0; b < B; b++) memcpy(c->word_vectors + b * E, vectors + word[b] * E, E * sizeof(double));
+        gemm_acc(B, G, E, c->word_vectors, E, 1, layer_weights(c, c->dim[OFF_WORD_PROJ]), G, a, G);  /* < 2**42 */
+    }
+}
+
+/* The gates, cell and hidden state of one layer at step t from its pre-activation ``a``. */
+HOT static void cell_update(Core *c, Py_ssize_t l, Py_ssize_t t, const double *a) {
+    Py_ssize_t B = c->dim[DIM_B], T = c->dim[DIM_T], H = c->dim[DIM_H], L = c->dim[DIM_L], G = 4 * H;
+    const double *sigmoid = F64(c, BUF_SIGMOID), *tanh_table = F64(c, BUF_TANH);
+    double *gates = F64(c, BUF_GATES) + (l * T + t) * B * G;
+    double *c_prev = F64(c, BUF_CELL) + (l * (T + 1) + t) * B * H, *c_new = c_prev + B * H;
+    double *tanh_c = F64(c, BUF_TANH_CELL) + (l * T + t) * B * H;
+    double *h_new = F64(c, BUF_HCAT) + (t + 1) * B * L * H + l * H;
+    for (Py_ssize_t n = 0; n < B * G; n++) gates[n] = lookup(sigmoid, SIG_ORIGIN, SIG_MAX_INDEX, a[n], GATE_SCALE);
+    for (Py_ssize_t b = 0; b < B; b++) {
+        const double *i = gates + b * G, *f = i + H, *g = f + H, *o = g + H;
+        for (Py_ssize_t h = 0; h < H; h++) {
+            /* c = f * c_prev + i * (2g - 1) at 2**32, every term exact (< 2**36) */
+            double cell = f[h] * c_prev[b * H + h] + i[h] * g[h] * 2.0 - i[h] * ONE;
+            cell = rint(cell * TO_ACT);
+            cell = cell < -CELL_CLIP ? -CELL_CLIP : (cell > CELL_CLIP ? CELL_CLIP : cell);
+            c_new[b * H + h] = cell;
+            double squashed = lookup(tanh_table, SIG_ORIGIN, SIG_MAX_INDEX, cell, CELL_SCALE);
+            tanh_c[b * H + h] = squashed;
+            h_new[b * L * H + h] = rint(o[h] * squashed * TO_ACT);
+        }
+    }
+}
+
+static void layer_step(Core *c, Py_ssize_t l, Py_ssize_t t) {
+    Py_ssize_t B = c->dim[DIM_B], H = c->dim[DIM_H], L = c->dim[DIM_L], G = 4 * H, LH = L * H;
+    const int64_t *x = I64(c, BUF_X) + t * B;
+    const double *hcat = F64(c, BUF_HCAT);
+    double *a = c->pre_activation;
+    const double *embed = layer_weights(c, c->dim[OFF_EMBED] + l * ALPHABET * G);
+    for (Py_ssize_t b = 0; b < B; b++) memcpy(a + b * G, embed + x[b] * G, G * sizeof(double));
+    gemm_acc(B, G, H, hcat + t * B * LH + l * H, LH, 1, layer_weights(c, c->dim[OFF_REC] + l * H * G), G, a, G);
+    if (l == 0)
+        add_layer0_inputs(c, t, a);
+    else
+        gemm_acc(B, G, H, hcat + (t + 1) * B * LH + (l - 1) * H, LH, 1,
+                 layer_weights(c, c->dim[OFF_BELOW] + (l - 1) * H * G), G, a, G);
+    cell_update(c, l, t, a);
+}
+
+/* logits [B, 256] += each stream's context-count mixture: sum over orders of weight x log counts */
+static void add_context_mixture(Core *c, Py_ssize_t t, double *logits) {
+    Py_ssize_t B = c->dim[DIM_B], K = c->dim[DIM_K];
+    const int64_t *index = I64(c, BUF_CONTEXT_INDEX) + t * B * K;
+    const double *features = F64(c, BUF_CONTEXT_FEATURES) + t * B * K * ALPHABET;
+    const double *weights = layer_weights(c, c->dim[OFF_CONTEXT]);
+    for (Py_ssize_t b = 0; b < B; b++)
+        for (Py_ssize_t k = 0; k < K; k++) {
+            double weight = weights[index[b * K + k]] * CONTEXT_TO_LOGIT;
+            const double *f = features + (b * K + k) * ALPHABET;
+            for (Py_ssize_t j = 0; j < ALPHABET; j++) logits[b * ALPHABET + j] += weight * f[j];
+        }
+}
+
+/* freq [B, 256] = exp table at (max logit - logit), freq_sum [B] their sums */
+HOT static void softmax_weights(Core *c, Py_ssize_t t, const double *logits) {
+    Py_ssize_t B = c->dim[DIM_B];
+    const double *exp_table = F64(c, BUF_EXP);
+    double *freq = F64(c, BUF_FREQ) + t * B * ALPHABET, *freq_sum = F64(c, BUF_FREQ_SUM) + t * B;
+    for (Py_ssize_t b = 0; b < B; b++) {
+        const double *row = logits + b * ALPHABET;
+        double top = row[0], sum = 0.0;
+        for (Py_ssize_t j = 1; j < ALPHABET; j++) top = row[j] > top ? row[j] : top;
+        for (Py_ssize_t j = 0; j < ALPHABET; j++) {
+            double value = lookup(exp_table, EXP_ORIGIN, EXP_MAX_INDEX, top - row[j], EXP_SCALE);
+            freq[b * ALPHABET + j] = value;
+            sum += value;
+        }
+        freq_sum[b] = sum;
+    }
+}
+
+static void output_step(Core *c, Py_ssize_t t, int with_context) {
+    Py_ssize_t B = c->dim[DIM_B], LH = c->dim[DIM_L] * c->dim[DIM_H];
+    const int64_t *x = I64(c, BUF_X) + t * B;
+    const int64_t *expected = I64(c, BUF_MATCH_EXPECTED) + t * B, *bucket = I64(c, BUF_MATCH_BUCKET) + t * B;
+    const double *out_embed = layer_weights(c, c->dim[OFF_OUT_EMBED]), *match = layer_weights(c, c->dim[OFF_MATCH]);
+    double *logits = c->logits;
+    for (Py_ssize_t b = 0; b < B; b++) memcpy(logits + b * ALPHABET, out_embed + x[b] * ALPHABET, sizeof(double) * ALPHABET);
+    gemm_acc(B, ALPHABET, LH, F64(c, BUF_HCAT) + (t + 1) * B * LH, LH, 1, layer_weights(c, c->dim[OFF_OUT_W]), ALPHABET,
+             logits, ALPHABET); /* < 2**48 */
+    if (with_context) add_context_mixture(c, t, logits);
+    for (Py_ssize_t b = 0; b < B; b++) logits[b * ALPHABET + expected[b]] += match[bucket[b]] * MATCH_SCALE;
+    softmax_weights(c, t, logits);
+}
+
+/* ---------------------------------------------------------------- buffers from Python */
+
+/* ``view`` = the buffer of ``obj``: C-contiguous, ``count`` items of ``itemsize`` bytes of one of ``formats``. */
+static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, Py_ssize_t itemsize, const char *formats,
+                      const char *what, int writable) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    const char *format = view->format ? view->format : "B";
+    if (*format == '<' || *format == '=' || *format == '@') format++;
+    if (view->itemsize != itemsize || strlen(format) != 1 || !strchr(formats, *format) ||
+        view->len != count * itemsize) {
+        PyErr_Format(PyExc_ValueError, "core: %s must be %zd items of format %s", what, count, formats);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+#define INT64_FORMATS "lq"
+#define FLOAT64_FORMATS "d"
+#define FLOAT32_FORMATS "f"
+
+/* Copy ``obj`` ([count] int64 or float64) into ``dst``, unless it is None; returns 1 if copied, -1 on error. */
+static int copy_input(PyObject *obj, void *dst, Py_ssize_t count, const char *formats, const char *what) {
+    if (obj == Py_None) return 0;
+    Py_buffer view;
+    if (get_buffer(obj, &view, count, 8, formats, what, 0) < 0) return -1;
+    memcpy(dst, view.buf, (size_t)count * 8);
+    PyBuffer_Release(&view);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- predict */
+
+static PyObject *Core_predict(Core *c, PyObject *args) {
+    Py_ssize_t t;
+    PyObject *x, *expected, *bucket, *features, *confidence, *column, *word;
+    if (!PyArg_ParseTuple(args, "nOOOOOOO", &t, &x, &expected, &bucket, &features, &confidence, &column, &word))
+        return NULL;
+    Py_ssize_t B = c->dim[DIM_B], K = c->dim[DIM_K], L = c->dim[DIM_L];
+    if (t < 0 || t >= c->dim[DIM_T]) return PyErr_Format(PyExc_IndexError, "core: step %zd out of the segment", t);
+    int64_t *match_input = I64(c, BUF_MATCH_INPUT) + t * B, *match_bucket = I64(c, BUF_MATCH_BUCKET) + t * B;
+    int with_match, with_context;
+    if (copy_input(x, I64(c, BUF_X) + t * B, B, INT64_FORMATS, "x") < 0 ||
+        (with_match = copy_input(expected, I64(c, BUF_MATCH_EXPECTED) + t * B, B, INT64_FORMATS, "expected")) < 0 ||
+        copy_input(bucket, match_bucket, with_match ? B : 0, INT64_FORMATS, "bucket") < 0 ||
+        (with_context = copy_input(features, F64(c, BUF_CONTEXT_FEATURES) + t * B * K * ALPHABET, B * K * ALPHABET,
+                                   FLOAT64_FORMATS, "context features")) < 0 ||
+        copy_input(confidence, I64(c, BUF_CONTEXT_INDEX) + t * B * K, with_context ? B * K : 0, INT64_FORMATS,
+                   "confidence") < 0 ||
+        copy_input(column, I64(c, BUF_COLUMN) + t * B, B, INT64_FORMATS, "column") < 0 ||
+        copy_input(word, I64(c, BUF_WORD) + t * B, B, INT64_FORMATS, "word") < 0)
+        return NULL;
+    const int64_t *bytes = I64(c, BUF_X) + t * B;
+    /* every index below reads a table row: a bad one would read outside memory */
+    for (Py_ssize_t b = 0; b < B; b++)
+        if (bytes[b] < 0 || bytes[b] >= ALPHABET || match_bucket[b] < 0 || match_bucket[b] > c->dim[DIM_BUCKETS] ||
+            I64(c, BUF_MATCH_EXPECTED)[t * B + b] < 0 || I64(c, BUF_MATCH_EXPECTED)[t * B + b] >= ALPHABET ||
+            I64(c, BUF_COLUMN)[t * B + b] < 0 ||
+            (c->dim[DIM_COLUMN_ROWS] && I64(c, BUF_COLUMN)[t * B + b] >= c->dim[DIM_COLUMN_ROWS]) ||
+            I64(c, BUF_WORD)[t * B + b] < 0 || I64(c, BUF_WORD)[t * B + b] > c->dim[DIM_WORD_ROWS])
+            return PyErr_Format(PyExc_ValueError, "core: an input of stream %zd is out of range", b);
+    if (with_match)
+        for (Py_ssize_t b = 0; b < B; b++)
+            match_input[b] = match_bucket[b] == c->dim[DIM_BUCKETS] ? ALPHABET : I64(c, BUF_MATCH_EXPECTED)[t * B + b];
+    if (with_context) {
+        int64_t *index = I64(c, BUF_CONTEXT_INDEX) + t * B * K;
+        const int64_t *offsets = I64(c, BUF_WEIGHT_OFFSETS);
+        for (Py_ssize_t b = 0; b < B; b++)
+            for (Py_ssize_t k = 0; k < K; k++) {
+                int64_t bucket_k = index[b * K + k];
+                if (bucket_k < 0 || bucket_k >= c->dim[DIM_CONFIDENCE_BUCKETS])
+                    return PyErr_Format(PyExc_ValueError, "core: confidence bucket out of range");
+                index[b * K + k] = bucket_k + offsets[bytes[b] * K + k];
+            }
+    }
+    for (Py_ssize_t l = 0; l < L; l++) layer_step(c, l, t);
+    output_step(c, t, with_context && K);
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------- learn: output layer */
+
+/* The row ``row`` of a row table's gradient sums, marked touched. */
+static double *row_sums(RowTable *table, Py_ssize_t layer, Py_ssize_t row) {
+    table->touched[row] = 1;
+    return table->sums + (layer * table->rows + row) * table->width;
+}
+
+static void add_to_row(RowTable *table, Py_ssize_t layer, Py_ssize_t row, const double *values) {
+    double *sums = row_sums(table, layer, row);
+    for (Py_ssize_t j = 0; j < table->width; j++) sums[j] += values[j];
+}
+
+/* dlogits [TB, 256] = p - onehot(target) at 2**20, masked by ``weight`` (or NULL) */
+HOT static void output_gradient(Core *c, Py_ssize_t TB, const int64_t *targets, const double *weight) {
+    const double *freq = F64(c, BUF_FREQ), *freq_sum = F64(c, BUF_FREQ_SUM);
+    double *d = c->dlogits;
+    for (Py_ssize_t n = 0; n < TB; n++) {
+        double sum = freq_sum[n];
+        for (Py_ssize_t j = 0; j < ALPHABET; j++) d[n * ALPHABET + j] = rint(freq[n * ALPHABET + j] / sum * GRAD_ONE);
+        d[n * ALPHABET + targets[n]] += -GRAD_ONE;
+        if (weight)
+            for (Py_ssize_t j = 0; j < ALPHABET; j++) d[n * ALPHABET + j] *= weight[n];
+    }
+}
+
+static double *dense_grad(Core *c, Py_ssize_t offset) { return F64(c, BUF_GRAD) + offset - c->dim[DIM_ROW_TABLE_SIZE]; }
+
+static void learn_output(Core *c, Py_ssize_t T) {
+    Py_ssize_t B = c->dim[DIM_B], LH = c->dim[DIM_L] * c->dim[DIM_H], K = c->dim[DIM_K], TB = T * B;
+    const double *d = c->dlogits;
+    const int64_t *x = I64(c, BUF_X);
+    matmul_tn(LH, ALPHABET, TB, F64(c, BUF_HCAT) + B * LH, LH, d, dense_grad(c, c->dim[OFF_OUT_W])); /* < 2**48 */
+    for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_OUT_EMBED], 0, x[n], d + n * ALPHABET);
+    matmul(TB, LH, ALPHABET, d, ALPHABET, c->out_w_t, c->dh); /* < 2**46 */
+    rescale(c->dh, TB * LH);
+    const int64_t *expected = I64(c, BUF_MATCH_EXPECTED), *bucket = I64(c, BUF_MATCH_BUCKET);
+    double *match = dense_grad(c, c->dim[OFF_MATCH]);
+    memset(match, 0, sizeof(double) * (c->dim[DIM_BUCKETS] + 1));
+    for (Py_ssize_t n = 0; n < TB; n++) match[bucket[n]] += d[n * ALPHABET + expected[n]] * MATCH_SCALE;
+    match[c->dim[DIM_BUCKETS]] = 0.0; /* "no match" has no boost to learn */
+    if (!K) return;
+    /* d weight = sum over bytes of dlogit * log count */
+    Py_ssize_t weights = K * c->dim[DIM_WEIGHT_SETS];
+    double *context = dense_grad(c, c->dim[OFF_CONTEXT]);
+    const double *features = F64(c, BUF_CONTEXT_FEATURES);
+    const int64_t *index = I64(c, BUF_CONTEXT_INDEX);
+    memset(context, 0, sizeof(double) * weights);
+    for (Py_ssize_t n = 0; n < TB; n++)
+        for (Py_ssize_t k = 0; k < K; k++) {
+            const double *f = features + (n * K + k) * ALPHABET;
+            double sum = 0.0;
+            for (Py_ssize_t j = 0; j < ALPHABET; j++) sum += f[j] * d[n * ALPHABET + j];
+            context[index[n * K + k]] += sum;
+        }
+    for (Py_ssize_t w = 0; w < weights; w++) context[w] *= CONTEXT_TO_LOGIT;
+}
+
+/* ---------------------------------------------------------------- learn: back-propagation */
+
+/* Per step and cell, the multipliers that turn state gradients into gate gradients (pre-scaled by
+ * 2**-16 so that one multiply and one round give the rescaled product), as the reference: the
+ * sigmoid slopes s(1 - s) rounded to 2**16, then each product rounded to 2**16. */
+HOT static void gate_multipliers(Core *c, Py_ssize_t l, Py_ssize_t TB) {
+    Py_ssize_t H = c->dim[DIM_H], G = 4 * H, B = c->dim[DIM_B];
+    const double *gates = F64(c, BUF_GATES) + l * c->dim[DIM_T] * B * G;
+    const double *tanh_c = F64(c, BUF_TANH_CELL) + l * c->dim[DIM_T] * B * H;
+    const double *c_prev = F64(c, BUF_CELL) + l * (c->dim[DIM_T] + 1) * B * H;
+    for (Py_ssize_t n = 0; n < TB; n++) {
+        const double *i = gates + n * G, *f = i + H, *g = f + H, *o = g + H;
+        double *mult = c->multiplier + n * G;
+        for (Py_ssize_t h = 0; h < H; h++) {
+            double tc = tanh_c[n * H + h];
+            double s_i = rint((ONE - i[h]) * i[h] * TO_ACT), s_f = rint((ONE - f[h]) * f[h] * TO_ACT);
+            double s_g = rint((ONE - g[h]) * g[h] * TO_ACT), s_o = rint((ONE - o[h]) * o[h] * TO_ACT);
+            mult[h] = rint((g[h] * 2.0 - ONE) * s_i * TO_ACT) * TO_ACT;
+            mult[H + h] = rint(c_prev[n * H + h] * s_f * TO_ACT) * TO_ACT;
+            mult[2 * H + h] = rint(i[h] * s_g * 2.0 * TO_ACT) * TO_ACT;
+            mult[3 * H + h] = rint(tc * s_o * TO_ACT) * TO_ACT;
+            double square = rint(tc * tc * TO_ACT);
+            c->out_to_cell[n * H + h] = rint((square - ONE) * o[h] * -1.0 * TO_ACT) * TO_ACT; /* o (1 - tanh^2) */
+        }
+    }
+}
+
+static double clip_gradient(double value) { return value < -GRAD_ONE ? -GRAD_ONE : (value > GRAD_ONE ? GRAD_ONE : value); }
+
+/* delta [TB, 4H]: layer l's gate gradients, back through the segment's steps */
+HOT static void backward_through_time(Core *c, Py_ssize_t l, Py_ssize_t T) {
+    Py_ssize_t B = c->dim[DIM_B], H = c->dim[DIM_H], G = 4 * H, LH = c->dim[DIM_L] * H;
+    const double *gates = F64(c, BUF_GATES) + l * c->dim[DIM_T] * B * G;
+    double *dc = c->dc, *dh_t = c->dh_step;
+    memset(dc, 0, sizeof(double) * B * H);
+    memset(dh_t, 0, sizeof(double) * B * H);
+    for (Py_ssize_t t = T - 1; t >= 0; t--) {
+        for (Py_ssize_t b = 0; b < B; b++) {
+            Py_ssize_t n = t * B + b;
+            const double *dh = c->dh + n * LH + l * H, *mult = c->multiplier + n * G, *otc = c->out_to_cell + n * H;
+            double *delta = c->delta + n * G, *dcb = dc + b * H, *dhb = dh_t + b * H;
+            for (Py_ssize_t h = 0; h < H; h++) {
+                double dhh = clip_gradient(dhb[h] + dh[h]);
+                dhb[h] = dhh;
+                double dch = clip_gradient(dcb[h] + rint(dhh * otc[h]));
+                dcb[h] = dch;
+                delta[h] = rint(dch * mult[h]);
+                delta[H + h] = rint(dch * mult[H + h]);
+                delta[2 * H + h] = rint(dch * mult[2 * H + h]);
+                delta[3 * H + h] = rint(dhh * mult[3 * H + h]);
+            }
+        }
+        if (!t) break;
+        /* what flows on to step t - 1 */
+        const double *forget = gates + t * B * G + H;
+        for (Py_ssize_t b = 0; b < B; b++)
+            for (Py_ssize_t h = 0; h < H; h++) dc[b * H + h] = rint(dc[b * H + h] * (forget[b * G + h] * TO_ACT));
+        matmul(B, H, G, c->delta + t * B * G, G, c->rec_t + l * G * H, dh_t); /* < 2**53 for H <= 512 */
+        rescale(dh_t, B * H);
+    }
+}
+
+/* The gradients of layer l's weights, and of what feeds it, from its gate gradients ``delta``. */
+static void layer_gradients(Core *c, Py_ssize_t l, Py_ssize_t T) {
+    Py_ssize_t B = c->dim[DIM_B], H = c->dim[DIM_H], G = 4 * H, L = c->dim[DIM_L], LH = L * H, TB = T * B;
+    Py_ssize_t E = c->dim[DIM_E];
+    const double *hcat = F64(c, BUF_HCAT), *delta = c->delta;
+    matmul_tn(H, G, TB, hcat + l * H, LH, delta, dense_grad(c, c->dim[OFF_REC] + l * H * G)); /* < 2**49 */
+    const int64_t *x = I64(c, BUF_X);
+    for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_EMBED], l, x[n], delta + n * G);
+    if (l > 0) {
+        matmul_tn(H, G, TB, hcat + B * LH + (l - 1) * H, LH, delta, dense_grad(c, c->dim[OFF_BELOW] + (l - 1) * H * G));
+        matmul(TB, H, G, delta, G, c->below_t + (l - 1) * G * H, c->product); /* < 2**47 */
+        rescale(c->product, TB * H);
+        for (Py_ssize_t n = 0; n < TB; n++)
+            for (Py_ssize_t h = 0; h < H; h++) c->dh[n * LH + (l - 1) * H + h] += c->product[n * H + h];
+        return;
+    }
+    const int64_t *match_input = I64(c, BUF_MATCH_INPUT), *column = I64(c, BUF_COLUMN), *word = I64(c, BUF_WORD);
+    for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_MATCH_EMBED], 0, match_input[n], delta + n * G);
+    if (c->dim[DIM_COLUMN_ROWS])
+        for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_COLUMN_EMBED], 0, column[n], delta + n * G);
+    if (!E) return;
+    const double *vectors = layer_weights(c, c->dim[OFF_WORD_EMBED]);
+    for (Py_ssize_t n = 0; n < TB; n++) memcpy(c->word_vectors + n * E, vectors + word[n] * E, E * sizeof(double));
+    matmul_tn(E, G, TB, c->word_vectors, E, delta, dense_grad(c, c->dim[OFF_WORD_PROJ])); /* < 2**51 */
+    matmul(TB, E, G, delta, G, c->word_proj_t, c->product); /* < 2**50 */
+    rescale(c->product, TB * E);
+    for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_WORD_EMBED], 0, word[n], c->product + n * E);
+}
+
+/* ---------------------------------------------------------------- Adam */
+
+/* float32 settings of one update, each Python float rounded to float32 as torch does */
+typedef struct {
+    float beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction, eps;
+    int momentum;
+} AdamSettings;
+
+/* Adam on n values from ``start`` of the flat buffers; grad (float64, at 2**grad_bits as ``grad_scale``
+ * = 2**-grad_bits) -> master, moments, and forward = round(master * 2**16) * forward_scale. The
+ * reference's operations one by one, in its order. */
+HOT static void adam_update(Core *c, const AdamSettings *s, Py_ssize_t start, Py_ssize_t n, const double *grad,
+                            double grad_scale, float rate, double forward_scale) {
+    float *master = F32(c, BUF_MASTER) + start, *v = F32(c, BUF_ADAM_V) + start;
+    float *m = s->momentum ? F32(c, BUF_ADAM_M) + start : NULL;
+    double *forward = F64(c, BUF_FORWARD) + start;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        float gradient = (float)(grad[k] * grad_scale);
+        float numerator = gradient;
+        if (m) {
+            float share = gradient * s->one_minus_beta1;
+            m[k] = m[k] * s->beta1;
+            m[k] = m[k] + share;
+            numerator = m[k];
+        }
+        float square = gradient * gradient;
+        square = square * s->one_minus_beta2;
+        v[k] = v[k] * s->beta2;
+        v[k] = v[k] + square;
+        float denominator = v[k] / s->bias_correction;
+        denominator = sqrtf(denominator);
+        denominator = denominator + s->eps;
+        float step = numerator / denominator;
+        step = step * rate;
+        float weight = master[k] - step;
+        weight = weight < -WEIGHT_CLIP ? -WEIGHT_CLIP : (weight > WEIGHT_CLIP ? WEIGHT_CLIP : weight);
+        master[k] = weight;
+        forward[k] = rint((double)(weight * 65536.0f)) * forward_scale;
+    }
+}
+
+/* Lazy Adam on the rows of ``table`` that the segment touched; their sums are cleared for the next. */
+static void adam_rows(Core *c, const AdamSettings *s, RowTable *table, float rate) {
+    Py_ssize_t width = table->width;
+    for (Py_ssize_t row = 0; row < table->rows; row++) {
+        if (!table->touched[row]) continue;
+        table->touched[row] = 0;
+        for (Py_ssize_t layer = 0; layer < table->layers; layer++) {
+            double *sums = table->sums + (layer * table->rows + row) * width;
+            if (row == table->fixed_row) memset(sums, 0, sizeof(double) * width);
+            Py_ssize_t start = table->offset + (layer * table->rows + row) * width;
+            adam_update(c, s, start, width, sums, 1.0 / GRAD_ONE, rate, table->forward_scale);
+            memset(sums, 0, sizeof(double) * width);
+        }
+    }
+}
+
+/* The contiguous copies of transposed matrices that back-propagation multiplies by. */
+static void refresh_transposed(Core *c) {
+    Py_ssize_t H = c->dim[DIM_H], G = 4 * H, L = c->dim[DIM_L], E = c->dim[DIM_E];
+    for (Py_ssize_t l = 0; l < L; l++) transpose(H, G, layer_weights(c, c->dim[OFF_REC] + l * H * G), c->rec_t + l * G * H);
+    for (Py_ssize_t l = 1; l < L; l++)
+        transpose(H, G, layer_weights(c, c->dim[OFF_BELOW] + (l - 1) * H * G), c->below_t + (l - 1) * G * H);
+    transpose(L * H, ALPHABET, layer_weights(c, c->dim[OFF_OUT_W]), c->out_w_t);
+    if (E) transpose(E, G, layer_weights(c, c->dim[OFF_WORD_PROJ]), c->word_proj_t);
+}
+
+static PyObject *Core_refresh(Core *c, PyObject *Py_UNUSED(ignored)) {
+    refresh_transposed(c);
+    Py_RETURN_NONE;
+}
+
+/* One Adam step: the dense part by groups of (start, stop, rate), then the touched rows of each table. */
+static int adam_step(Core *c, const AdamSettings *s, PyObject *dense_groups, float embed_rate, float table_rate) {
+    Py_ssize_t dense = c->dim[DIM_ROW_TABLE_SIZE], tables = c->dim[DIM_TABLE_SIZE];
+    double *grad = F64(c, BUF_GRAD), *forward = F64(c, BUF_FORWARD);
+    for (Py_ssize_t k = 0; k < tables - dense; k++) grad[k] *= ONE; /* the small tables join the matrices' scale */
+    Py_ssize_t groups = PyTuple_GET_SIZE(dense_groups);
+    for (Py_ssize_t k = 0; k < groups; k++) {
+        Py_ssize_t start, stop;
+        double rate;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(dense_groups, k), "nnd", &start, &stop, &rate)) return -1;
+        if (start < 0 || stop < start || dense + stop > c->dim[DIM_SIZE]) {
+            PyErr_SetString(PyExc_ValueError, "core: a rate group is outside the buffer");
+            return -1;
+        }
+        adam_update(c, s, dense + start, stop - start, grad + start, 1.0 / (GRAD_ONE * ONE), (float)rate, 1.0);
+    }
+    for (Py_ssize_t k = dense; k < tables; k++) forward[k] *= ONE;
+    refresh_transposed(c);
+    for (int k = 0; k < ROW_TABLE_COUNT; k++)
+        if (c->row_tables[k].rows) adam_rows(c, s, &c->row_tables[k], k == ROW_EMBED ? embed_rate : table_rate);
+    return 0;
+}
+
+/* learn(T, targets [T, B], weight [T, B] or None, (beta1, 1 - beta1, beta2, 1 - beta2, bias correction,
+ * eps), ((start, stop, rate), ...) of the dense part, rate of the byte input tables, rate of the others) */
+static PyObject *Core_learn(Core *c, PyObject *args) {
+    Py_ssize_t T;
+    PyObject *targets_obj, *weight_obj, *dense_groups;
+    double beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction, eps, embed_rate, table_rate;
+    if (!PyArg_ParseTuple(args, "nOO(dddddd)O!dd", &T, &targets_obj, &weight_obj, &beta1, &one_minus_beta1, &beta2,
+                          &one_minus_beta2, &bias_correction, &eps, &PyTuple_Type, &dense_groups, &embed_rate,
+                          &table_rate))
+        return NULL;
+    Py_ssize_t B = c->dim[DIM_B], L = c->dim[DIM_L], H = c->dim[DIM_H], LH = L * H, TB = T * B;
+    if (T < 1 || T > c->dim[DIM_T]) return PyErr_Format(PyExc_ValueError, "core: %zd steps to learn", T);
+    Py_buffer targets, weight;
+    if (get_buffer(targets_obj, &targets, TB, 8, INT64_FORMATS, "targets", 0) < 0) return NULL;
+    const int64_t *target = targets.buf;
+    for (Py_ssize_t n = 0; n < TB; n++)
+        if (target[n] < 0 || target[n] >= ALPHABET) {
+            PyBuffer_Release(&targets);
+            return PyErr_Format(PyExc_ValueError, "core: target out of range");
+        }
+    int masked = weight_obj != Py_None;
+    if (masked && get_buffer(weight_obj, &weight, TB, 8, FLOAT64_FORMATS, "weight", 0) < 0) {
+        PyBuffer_Release(&targets);
+        return NULL;
+    }
+    output_gradient(c, TB, target, masked ? weight.buf : NULL);
+    PyBuffer_Release(&targets);
+    if (masked) PyBuffer_Release(&weight);
+    learn_output(c, T);
+    for (Py_ssize_t l = L - 1; l >= 0; l--) {
+        gate_multipliers(c, l, TB);
+        backward_through_time(c, l, T);
+        layer_gradients(c, l, T);
+    }
+    AdamSettings s = {(float)beta1, (float)one_minus_beta1, (float)beta2, (float)one_minus_beta2,
+                      (float)bias_correction, (float)eps, c->buffers[BUF_ADAM_M].len > 0};
+    if (adam_step(c, &s, dense_groups, (float)embed_rate, (float)table_rate) < 0) return NULL;
+    /* the last state of this segment is where the next one starts */
+    double *hcat = F64(c, BUF_HCAT), *cell = F64(c, BUF_CELL);
+    memcpy(hcat, hcat + T * B * LH, sizeof(double) * B * LH);
+    for (Py_ssize_t l = 0; l < L; l++) {
+        double *layer = cell + l * (c->dim[DIM_T] + 1) * B * H;
+        memcpy(layer, layer + T * B * H, sizeof(double) * B * H);
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------- the Python type */
+
+static void Core_release(Core *c) {
+    for (int k = 0; k < c->held; k++) PyBuffer_Release(&c->buffers[k]);
+    c->held = 0;
+    double **scratch[] = {&c->pre_activation, &c->logits, &c->word_vectors, &c->dlogits, &c->dh, &c->delta,
+                          &c->multiplier, &c->out_to_cell, &c->dc, &c->dh_step, &c->product, &c->rec_t,
+                          &c->below_t, &c->out_w_t, &c->word_proj_t};
+    for (size_t k = 0; k < sizeof scratch / sizeof *scratch; k++) {
+        free(*scratch[k]);
+        *scratch[k] = NULL;
+    }
+    for (int k = 0; k < ROW_TABLE_COUNT; k++) {
+        free(c->row_tables[k].sums);
+        free(c->row_tables[k].touched);
+        c->row_tables[k].sums = NULL;
+        c->row_tables[k].touched = NULL;
+    }
+}
+
+static void Core_dealloc(Core *c) {
+    Core_release(c);
+    Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+static double *zeros(Py_ssize_t count) { return calloc((size_t)(count > 0 ? count : 1), sizeof(double)); }
+
+static int allocate_scratch(Core *c) {
+    Py_ssize_t B = c->dim[DIM_B], T = c->dim[DIM_T], H = c->dim[DIM_H], L = c->dim[DIM_L], E = c->dim[DIM_E];
+    Py_ssize_t G = 4 * H, TB = T * B;
+    c->pre_activation = zeros(B * G);
+    c->logits = zeros(B * ALPHABET);
+    c->word_vectors = zeros(TB * E);
+    c->dlogits = zeros(TB * ALPHABET);
+    c->dh = zeros(TB * L * H);
+    c->delta = zeros(TB * G);
+    c->multiplier = zeros(TB * G);
+    c->out_to_cell = zeros(TB * H);
+    c->dc = zeros(B * H);
+    c->dh_step = zeros(B * H);
+    c->product = zeros(TB * (H > E ? H : E));
+    c->rec_t = zeros(L * G * H);
+    c->below_t = zeros((L - 1) * G * H);
+    c->out_w_t = zeros(ALPHABET * L * H);
+    c->word_proj_t = zeros(G * E);
+    Py_ssize_t word_rows = E ? c->dim[DIM_WORD_ROWS] + 1 : 0;
+    RowTable specs[ROW_TABLE_COUNT] = {
+        {c->dim[OFF_EMBED], ALPHABET, G, L, -1, ONE, NULL, NULL},
+        {c->dim[OFF_OUT_EMBED], ALPHABET, ALPHABET, 1, -1, ONE, NULL, NULL},
+        {c->dim[OFF_MATCH_EMBED], ALPHABET + 1, G, 1, ALPHABET, ONE, NULL, NULL}, /* row 256: no match */
+        {c->dim[OFF_COLUMN_EMBED], c->dim[DIM_COLUMN_ROWS], G, 1, -1, ONE, NULL, NULL},
+        {c->dim[OFF_WORD_EMBED], word_rows, E, 1, word_rows - 1, 1.0, NULL, NULL}, /* last row: no word */
+    };
+    int ok = c->pre_activation && c->logits && c->word_vectors && c->dlogits && c->dh && c->delta && c->multiplier &&
+             c->out_to_cell && c->dc && c->dh_step && c->product && c->rec_t && c->below_t && c->out_w_t &&
+             c->word_proj_t;
+    for (int k = 0; k < ROW_TABLE_COUNT; k++) {
+        c->row_tables[k] = specs[k];
+        c->row_tables[k].sums = zeros(specs[k].layers * specs[k].rows * specs[k].width);
+        c->row_tables[k].touched = calloc((size_t)specs[k].rows + 1, 1);
+        ok = ok && c->row_tables[k].sums && c->row_tables[k].touched;
+    }
+    if (!ok) PyErr_NoMemory();
+    return ok ? 0 : -1;
+}
+
+/* Core(dimensions: tuple of DIMENSION_COUNT ints, buffers: tuple of BUFFER_COUNT arrays) */
+static int Core_init(Core *c, PyObject *args, PyObject *kwargs) {
+    PyObject *dims, *buffers;
+    if (kwargs && PyDict_Size(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "Core takes no keyword arguments");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &dims, &PyTuple_Type, &buffers)) return -1;
+    if (PyTuple_GET_SIZE(dims) != DIMENSION_COUNT || PyTuple_GET_SIZE(buffers) != BUFFER_COUNT) {
+        PyErr_SetString(PyExc_ValueError, "core: wrong number of dimensions or buffers");
+        return -1;
+    }
+    Core_release(c);
+    for (int k = 0; k < DIMENSION_COUNT; k++) {
+        c->dim[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(dims, k));
+        if (c->dim[k] == -1 && PyErr_Occurred()) return -1;
+        if (c->dim[k] < 0) {
+            PyErr_SetString(PyExc_ValueError, "core: negative dimension");
+            return -1;
+        }
+    }
+    Py_ssize_t B = c->dim[DIM_B], T = c->dim[DIM_T], H = c->dim[DIM_H], L = c->dim[DIM_L], K = c->dim[DIM_K];
+    Py_ssize_t P = c->dim[DIM_SIZE], dense = P - c->dim[DIM_ROW_TABLE_SIZE];
+    if (B < 1 || T < 1 || H < 1 || L < 1) {
+        PyErr_SetString(PyExc_ValueError, "core: empty network");
+        return -1;
+    }
+    struct {
+        Py_ssize_t count, itemsize;
+        const char *formats;
+    } shapes[BUFFER_COUNT] = {
+        {P, 4, FLOAT32_FORMATS}, {P, 4, FLOAT32_FORMATS}, {-1, 4, FLOAT32_FORMATS}, {P, 8, FLOAT64_FORMATS},
+        {dense, 8, FLOAT64_FORMATS}, {(T + 1) * B * L * H, 8, FLOAT64_FORMATS}, {L * (T + 1) * B * H, 8, FLOAT64_FORMATS},
+        {L * T * B * 4 * H, 8, FLOAT64_FORMATS}, {L * T * B * H, 8, FLOAT64_FORMATS}, {T * B * ALPHABET, 8, FLOAT64_FORMATS},
+        {T * B, 8, FLOAT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS},
+        {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS},
+        {T * B * K * ALPHABET, 8, FLOAT64_FORMATS}, {T * B * K, 8, INT64_FORMATS}, {ALPHABET * K, 8, INT64_FORMATS},
+        {65537, 8, FLOAT64_FORMATS}, {65537, 8, FLOAT64_FORMATS}, {40961, 8, FLOAT64_FORMATS},
+    };
+    for (int k = 0; k < BUFFER_COUNT; k++) {
+        PyObject *item = PyTuple_GET_ITEM(buffers, k);
+        Py_ssize_t count = shapes[k].count;
+        if (k == BUF_ADAM_M) { /* present (P values) or empty */
+            Py_ssize_t length = PyObject_Length(item);
+            if (length < 0) return -1;
+            count = length ? P : 0;
+        }
+        char what[32];
+        snprintf(what, sizeof what, "buffer %d", k);
+        if (get_buffer(item, &c->buffers[k], count, shapes[k].itemsize, shapes[k].formats, what, 1) < 0) return -1;
+        c->held = k + 1;
+    }
+    if (allocate_scratch(c) < 0) return -1;
+    refresh_transposed(c);
+    return 0;
+}
+
+static PyMethodDef Core_methods[] = {
+    {"predict", (PyCFunction)Core_predict, METH_VARARGS,
+     "predict(t, x, expected, bucket, features, confidence, column, word): one forward step into the buffers"},
+    {"learn", (PyCFunction)Core_learn, METH_VARARGS, "learn(T, targets, weight, adam, dense_groups, embed_rate, "
+                                                     "table_rate): BPTT over the segment and one Adam step"},
+    {"refresh", (PyCFunction)Core_refresh, METH_NOARGS, "re-read the matrices after the forward weights changed"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lstmzip._core.Core",
+    .tp_basicsize = sizeof(Core),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The compiled per-step core of ByteLSTM on the reference model's buffers",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Core_init,
+    .tp_dealloc = (destructor)Core_dealloc,
+    .tp_methods = Core_methods,
+};
+
+static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "lstmzip._core", "Compiled exact core of lstmzip.",
+                                         -1, NULL, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__core(void) {
+    if (PyType_Ready(&CoreType) < 0) return NULL;
+    PyObject *module = PyModule_Create(&core_module);
+    if (!module) return NULL;
+    Py_INCREF(&CoreType);
+    if (PyModule_AddObject(module, "Core", (PyObject *)&CoreType) < 0) {
+        Py_DECREF(&CoreType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(module, "BUFFER_COUNT", BUFFER_COUNT) < 0 ||
+        PyModule_AddIntConstant(module, "DIMENSION_COUNT", DIMENSION_COUNT) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
