@@ -122,35 +122,72 @@ typedef struct {
 
 /* ---------------------------------------------------------------- matrix products (exact) */
 
-/* C[m, n] += sum_k A(m, k) * B[k, n] with A(m, k) = A[m * a_row + k * a_col]: one kernel serves
- * A and its transpose. Four rows of C at a time share each row of B. */
+/* Four doubles, loaded and stored unaligned; the compiler maps them to one AVX register or two SSE ones. */
+typedef double v4 __attribute__((vector_size(32), aligned(8)));
+
+#define DEPTH 128 /* rows of B per pass: a 128 x 8 panel of B is 8 KiB */
+#define ROWS 6 /* rows of C per register tile: 12 accumulators + 2 rows of B + a broadcast fit 16 AVX registers */
+
+/* Rows [m, m + ROWS) x columns [n, n + 8) of C += A(rows, :) @ B[:, columns], summed in registers. */
+static inline __attribute__((always_inline)) void gemm_tile(Py_ssize_t K, const double *a, Py_ssize_t a_row, Py_ssize_t a_col, const double *b,
+                             Py_ssize_t ldb, double *c, Py_ssize_t ldc) {
+    v4 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
+    v4 c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+    for (Py_ssize_t k = 0; k < K; k++, a += a_col, b += ldb) {
+        v4 b0 = *(const v4 *)b, b1 = *(const v4 *)(b + 4);
+        double a0 = a[0], a1 = a[a_row], a2 = a[2 * a_row];
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        double a3 = a[3 * a_row], a4 = a[4 * a_row], a5 = a[5 * a_row];
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c40 += a4 * b0;
+        c41 += a4 * b1;
+        c50 += a5 * b0;
+        c51 += a5 * b1;
+    }
+    v4 sums[ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int r = 0; r < ROWS; r++) {
+        *(v4 *)(c + r * ldc) += sums[r][0];
+        *(v4 *)(c + r * ldc + 4) += sums[r][1];
+    }
+}
+
+/* C[m, n] += sum_k A(m, k) * B[k, n] with A(m, k) = A[m * a_row + k * a_col]: one kernel serves A
+ * and its transpose. */
 HOT static void gemm_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t a_row,
                          Py_ssize_t a_col, const double *restrict Bm, Py_ssize_t ldb, double *restrict C,
                          Py_ssize_t ldc) {
-    Py_ssize_t m = 0;
-    for (; m + 4 <= M; m += 4) {
-        double *c0 = C + m * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
-        for (Py_ssize_t k = 0; k < K; k++) {
-            const double *a = A + m * a_row + k * a_col;
-            double a0 = a[0], a1 = a[a_row], a2 = a[2 * a_row], a3 = a[3 * a_row];
-            const double *b = Bm + k * ldb;
-            for (Py_ssize_t n = 0; n < N; n++) {
-                double bn = b[n];
-                c0[n] += a0 * bn;
-                c1[n] += a1 * bn;
-                c2[n] += a2 * bn;
-                c3[n] += a3 * bn;
-            }
-        }
+    Py_ssize_t wide = N - N % 8, tall = M - M % ROWS;
+    /* columns outer: a panel of B (at most DEPTH x 64 bytes) stays in L1 while every row block passes */
+    for (Py_ssize_t k0 = 0; k0 < K; k0 += DEPTH) {
+        Py_ssize_t depth = K - k0 < DEPTH ? K - k0 : DEPTH;
+        const double *a = A + k0 * a_col, *b = Bm + k0 * ldb;
+        for (Py_ssize_t n = 0; n < wide; n += 8)
+            for (Py_ssize_t m = 0; m < tall; m += ROWS)
+                gemm_tile(depth, a + m * a_row, a_row, a_col, b + n, ldb, C + m * ldc + n, ldc);
     }
-    for (; m < M; m++) {
-        double *c = C + m * ldc;
+    for (Py_ssize_t m = tall; m < M; m++)
+        for (Py_ssize_t n = 0; n < wide; n += 8) {
+            v4 acc0 = {0}, acc1 = {0};
+            for (Py_ssize_t k = 0; k < K; k++) {
+                double a = A[m * a_row + k * a_col];
+                acc0 += a * *(const v4 *)(Bm + k * ldb + n);
+                acc1 += a * *(const v4 *)(Bm + k * ldb + n + 4);
+            }
+            v4 *c = (v4 *)(C + m * ldc + n);
+            c[0] += acc0;
+            c[1] += acc1;
+        }
+    for (Py_ssize_t m = 0; m < M; m++)
         for (Py_ssize_t k = 0; k < K; k++) {
             double a = A[m * a_row + k * a_col];
-            const double *b = Bm + k * ldb;
-            for (Py_ssize_t n = 0; n < N; n++) c[n] += a * b[n];
+            for (Py_ssize_t n = wide; n < N; n++) C[m * ldc + n] += a * Bm[k * ldb + n];
         }
-    }
 }
 
 /* C = A @ B with A [M, K] row-major (row stride lda), B [K, N], C [M, N]. */
