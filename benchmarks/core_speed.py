@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 import lstmzip
-from lstmzip.core import REFERENCE_ENVIRONMENT
+from lstmzip.compiled import REFERENCE_ENVIRONMENT
 
 ENGINES = {"core": "0", "reference": "1"}
 

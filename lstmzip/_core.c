@@ -93,9 +93,15 @@ typedef struct {
 
 enum { ROW_EMBED, ROW_OUT_EMBED, ROW_MATCH_EMBED, ROW_COLUMN_EMBED, ROW_WORD_EMBED, ROW_TABLE_COUNT };
 
+/* cblas_dgemm of an ILP64 BLAS (64-bit integer arguments), as NumPy's OpenBLAS exports it */
+typedef void (*Dgemm)(int order, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                      const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c, int64_t ldc);
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
+
 typedef struct {
     PyObject_HEAD
     Py_buffer buffers[BUFFER_COUNT];
+    Dgemm dgemm; /* the BLAS's product where one was handed over, else the kernel here */
     int held; /* how many of ``buffers`` are held */
     Py_ssize_t dim[DIMENSION_COUNT];
     RowTable row_tables[ROW_TABLE_COUNT];
@@ -190,18 +196,31 @@ HOT static void gemm_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double 
         }
 }
 
+/* C[m, n] += sum_k A(m, k) * B[k, n] as gemm_acc, by the BLAS where the core has one: the same
+ * bits, since every product and partial sum is an integer below 2**53 (alpha = beta = 1 are exact). */
+static void product_acc(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t a_row,
+                        Py_ssize_t a_col, const double *B, Py_ssize_t ldb, double *C, Py_ssize_t ldc) {
+    if (!c->dgemm || !M || !N || !K || (a_col != 1 && a_row != 1)) {
+        gemm_acc(M, N, K, A, a_row, a_col, B, ldb, C, ldc);
+        return;
+    }
+    int transposed = a_col != 1;
+    c->dgemm(CBLAS_ROW_MAJOR, transposed ? CBLAS_TRANS : CBLAS_NO_TRANS, CBLAS_NO_TRANS, M, N, K, 1.0, A,
+             transposed ? a_col : a_row, B, ldb, 1.0, C, ldc);
+}
+
 /* C = A @ B with A [M, K] row-major (row stride lda), B [K, N], C [M, N]. */
-static void matmul(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda, const double *B,
-                   double *C) {
+static void matmul(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
+                   const double *B, double *C) {
     memset(C, 0, (size_t)(M * N) * sizeof(double));
-    gemm_acc(M, N, K, A, lda, 1, B, N, C, N);
+    product_acc(c, M, N, K, A, lda, 1, B, N, C, N);
 }
 
 /* C = A^T @ B with A [K, M] (row stride lda), B [K, N]: a weight gradient, summed over K steps. */
-static void matmul_tn(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda, const double *B,
-                      double *C) {
+static void matmul_tn(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
+                      const double *B, double *C) {
     memset(C, 0, (size_t)(M * N) * sizeof(double));
-    gemm_acc(M, N, K, A, 1, lda, B, N, C, N);
+    product_acc(c, M, N, K, A, 1, lda, B, N, C, N);
 }
 
 static void transpose(Py_ssize_t rows, Py_ssize_t cols, const double *src, double *dst) {
@@ -246,7 +265,7 @@ static void add_layer0_inputs(Core *c, Py_ssize_t t, double *a) {
         const int64_t *word = I64(c, BUF_WORD) + t * B;
         const double *vectors = layer_weights(c, c->dim[OFF_WORD_EMBED]);
         for (Py_ssize_t b = 0; b < B; b++) memcpy(c->word_vectors + b * E, vectors + word[b] * E, E * sizeof(double));
-        gemm_acc(B, G, E, c->word_vectors, E, 1, layer_weights(c, c->dim[OFF_WORD_PROJ]), G, a, G);  /* < 2**42 */
+        product_acc(c, B, G, E, c->word_vectors, E, 1, layer_weights(c, c->dim[OFF_WORD_PROJ]), G, a, G);  /* < 2**42 */
     }
 }
 
@@ -281,11 +300,11 @@ static void layer_step(Core *c, Py_ssize_t l, Py_ssize_t t) {
     double *a = c->pre_activation;
     const double *embed = layer_weights(c, c->dim[OFF_EMBED] + l * ALPHABET * G);
     for (Py_ssize_t b = 0; b < B; b++) memcpy(a + b * G, embed + x[b] * G, G * sizeof(double));
-    gemm_acc(B, G, H, hcat + t * B * LH + l * H, LH, 1, layer_weights(c, c->dim[OFF_REC] + l * H * G), G, a, G);
+    product_acc(c, B, G, H, hcat + t * B * LH + l * H, LH, 1, layer_weights(c, c->dim[OFF_REC] + l * H * G), G, a, G);
     if (l == 0)
         add_layer0_inputs(c, t, a);
     else
-        gemm_acc(B, G, H, hcat + (t + 1) * B * LH + (l - 1) * H, LH, 1,
+        product_acc(c, B, G, H, hcat + (t + 1) * B * LH + (l - 1) * H, LH, 1,
                  layer_weights(c, c->dim[OFF_BELOW] + (l - 1) * H * G), G, a, G);
     cell_update(c, l, t, a);
 }
@@ -329,7 +348,7 @@ static void output_step(Core *c, Py_ssize_t t, int with_context) {
     const double *out_embed = layer_weights(c, c->dim[OFF_OUT_EMBED]), *match = layer_weights(c, c->dim[OFF_MATCH]);
     double *logits = c->logits;
     for (Py_ssize_t b = 0; b < B; b++) memcpy(logits + b * ALPHABET, out_embed + x[b] * ALPHABET, sizeof(double) * ALPHABET);
-    gemm_acc(B, ALPHABET, LH, F64(c, BUF_HCAT) + (t + 1) * B * LH, LH, 1, layer_weights(c, c->dim[OFF_OUT_W]), ALPHABET,
+    product_acc(c, B, ALPHABET, LH, F64(c, BUF_HCAT) + (t + 1) * B * LH, LH, 1, layer_weights(c, c->dim[OFF_OUT_W]), ALPHABET,
              logits, ALPHABET); /* < 2**48 */
     if (with_context) add_context_mixture(c, t, logits);
     for (Py_ssize_t b = 0; b < B; b++) logits[b * ALPHABET + expected[b]] += match[bucket[b]] * MATCH_SCALE;
@@ -449,9 +468,9 @@ static void learn_output(Core *c, Py_ssize_t T) {
     Py_ssize_t B = c->dim[DIM_B], LH = c->dim[DIM_L] * c->dim[DIM_H], K = c->dim[DIM_K], TB = T * B;
     const double *d = c->dlogits;
     const int64_t *x = I64(c, BUF_X);
-    matmul_tn(LH, ALPHABET, TB, F64(c, BUF_HCAT) + B * LH, LH, d, dense_grad(c, c->dim[OFF_OUT_W])); /* < 2**48 */
+    matmul_tn(c, LH, ALPHABET, TB, F64(c, BUF_HCAT) + B * LH, LH, d, dense_grad(c, c->dim[OFF_OUT_W])); /* < 2**48 */
     for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_OUT_EMBED], 0, x[n], d + n * ALPHABET);
-    matmul(TB, LH, ALPHABET, d, ALPHABET, c->out_w_t, c->dh); /* < 2**46 */
+    matmul(c, TB, LH, ALPHABET, d, ALPHABET, c->out_w_t, c->dh); /* < 2**46 */
     rescale(c->dh, TB * LH);
     const int64_t *expected = I64(c, BUF_MATCH_EXPECTED), *bucket = I64(c, BUF_MATCH_BUCKET);
     double *match = dense_grad(c, c->dim[OFF_MATCH]);
@@ -532,7 +551,7 @@ HOT static void backward_through_time(Core *c, Py_ssize_t l, Py_ssize_t T) {
         const double *forget = gates + t * B * G + H;
         for (Py_ssize_t b = 0; b < B; b++)
             for (Py_ssize_t h = 0; h < H; h++) dc[b * H + h] = rint(dc[b * H + h] * (forget[b * G + h] * TO_ACT));
-        matmul(B, H, G, c->delta + t * B * G, G, c->rec_t + l * G * H, dh_t); /* < 2**53 for H <= 512 */
+        matmul(c, B, H, G, c->delta + t * B * G, G, c->rec_t + l * G * H, dh_t); /* < 2**53 for H <= 512 */
         rescale(dh_t, B * H);
     }
 }
@@ -542,12 +561,12 @@ static void layer_gradients(Core *c, Py_ssize_t l, Py_ssize_t T) {
     Py_ssize_t B = c->dim[DIM_B], H = c->dim[DIM_H], G = 4 * H, L = c->dim[DIM_L], LH = L * H, TB = T * B;
     Py_ssize_t E = c->dim[DIM_E];
     const double *hcat = F64(c, BUF_HCAT), *delta = c->delta;
-    matmul_tn(H, G, TB, hcat + l * H, LH, delta, dense_grad(c, c->dim[OFF_REC] + l * H * G)); /* < 2**49 */
+    matmul_tn(c, H, G, TB, hcat + l * H, LH, delta, dense_grad(c, c->dim[OFF_REC] + l * H * G)); /* < 2**49 */
     const int64_t *x = I64(c, BUF_X);
     for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_EMBED], l, x[n], delta + n * G);
     if (l > 0) {
-        matmul_tn(H, G, TB, hcat + B * LH + (l - 1) * H, LH, delta, dense_grad(c, c->dim[OFF_BELOW] + (l - 1) * H * G));
-        matmul(TB, H, G, delta, G, c->below_t + (l - 1) * G * H, c->product); /* < 2**47 */
+        matmul_tn(c, H, G, TB, hcat + B * LH + (l - 1) * H, LH, delta, dense_grad(c, c->dim[OFF_BELOW] + (l - 1) * H * G));
+        matmul(c, TB, H, G, delta, G, c->below_t + (l - 1) * G * H, c->product); /* < 2**47 */
         rescale(c->product, TB * H);
         for (Py_ssize_t n = 0; n < TB; n++)
             for (Py_ssize_t h = 0; h < H; h++) c->dh[n * LH + (l - 1) * H + h] += c->product[n * H + h];
@@ -560,8 +579,8 @@ static void layer_gradients(Core *c, Py_ssize_t l, Py_ssize_t T) {
     if (!E) return;
     const double *vectors = layer_weights(c, c->dim[OFF_WORD_EMBED]);
     for (Py_ssize_t n = 0; n < TB; n++) memcpy(c->word_vectors + n * E, vectors + word[n] * E, E * sizeof(double));
-    matmul_tn(E, G, TB, c->word_vectors, E, delta, dense_grad(c, c->dim[OFF_WORD_PROJ])); /* < 2**51 */
-    matmul(TB, E, G, delta, G, c->word_proj_t, c->product); /* < 2**50 */
+    matmul_tn(c, E, G, TB, c->word_vectors, E, delta, dense_grad(c, c->dim[OFF_WORD_PROJ])); /* < 2**51 */
+    matmul(c, TB, E, G, delta, G, c->word_proj_t, c->product); /* < 2**50 */
     rescale(c->product, TB * E);
     for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_WORD_EMBED], 0, word[n], c->product + n * E);
 }
@@ -631,6 +650,14 @@ static void refresh_transposed(Core *c) {
         transpose(H, G, layer_weights(c, c->dim[OFF_BELOW] + (l - 1) * H * G), c->below_t + (l - 1) * G * H);
     transpose(L * H, ALPHABET, layer_weights(c, c->dim[OFF_OUT_W]), c->out_w_t);
     if (E) transpose(E, G, layer_weights(c, c->dim[OFF_WORD_PROJ]), c->word_proj_t);
+}
+
+/* use_blas(address): the matrix products through the cblas_dgemm at ``address`` (ILP64), or 0 for the kernel here */
+static PyObject *Core_use_blas(Core *c, PyObject *arg) {
+    void *address = PyLong_AsVoidPtr(arg);
+    if (!address && PyErr_Occurred()) return NULL;
+    c->dgemm = (Dgemm)address;
+    Py_RETURN_NONE;
 }
 
 static PyObject *Core_refresh(Core *c, PyObject *Py_UNUSED(ignored)) {
@@ -707,6 +734,158 @@ static PyObject *Core_learn(Core *c, PyObject *args) {
     }
     Py_RETURN_NONE;
 }
+
+/* ---------------------------------------------------------------- context counts (contexts.ContextModel) */
+
+#define CONTEXT_MULTIPLIER 0x9E3779B97F4A7C15ULL
+
+/* Buffers of ``ContextModel``, one call's worth; released by ``release_all``. */
+typedef struct {
+    Py_buffer view;
+    int held;
+} Held;
+
+static void release_all(Held *held, int count) {
+    for (int k = 0; k < count; k++)
+        if (held[k].held) PyBuffer_Release(&held[k].view);
+}
+
+static void *hold(Held *held, PyObject *obj, Py_ssize_t count, Py_ssize_t itemsize, const char *formats,
+                  const char *what, int writable) {
+    if (get_buffer(obj, &held->view, count, itemsize, formats, what, writable) < 0) return NULL;
+    held->held = 1;
+    return held->view.buf;
+}
+
+static int compare_keys(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Count the keys (row * 256 + byte, sorted) into counts and totals: a row is halved once when a
+ * key's count plus its repeats would pass ``limit``, then every key adds its repeats, saturating. */
+static void count_keys(uint8_t *counts, int64_t *totals, const int64_t *keys, Py_ssize_t n, int64_t limit) {
+    for (Py_ssize_t k = 0; k < n;) {
+        Py_ssize_t end = k;
+        while (end < n && keys[end] == keys[k]) end++;
+        int64_t row = keys[k] >> 8;
+        if (counts[keys[k]] + (end - k) > limit && totals[row] >= 0) {
+            int64_t total = 0;
+            for (int j = 0; j < ALPHABET; j++) total += counts[row * ALPHABET + j] >>= 1;
+            totals[row] = -1 - total; /* marked halved (once), restored below */
+        }
+        k = end;
+    }
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (totals[keys[k] >> 8] < 0) totals[keys[k] >> 8] = -1 - totals[keys[k] >> 8];
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (counts[keys[k]] < limit) {
+            counts[keys[k]]++;
+            totals[keys[k] >> 8]++;
+        }
+}
+
+/* context_update(counts [R, 256] u8, totals [R] i64, history [N] u64, rows [K', N] i64, first_row [K] i64,
+ * direct [K] u8, masks [K] u64, salts [K] u64, actual [N] u8, active, count_limit, hash_bits, keys [K' * N] i64):
+ * ContextModel.update's counting and its orders' next rows (the column context's row stays Python's). */
+static PyObject *context_update(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[9], *keys_obj;
+    Py_ssize_t active, limit, hash_bits;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOnnnO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &objs[6], &objs[7], &objs[8], &active, &limit, &hash_bits, &keys_obj))
+        return NULL;
+    Held held[10] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t R = PyObject_Length(objs[1]), N = PyObject_Length(objs[2]), K = PyObject_Length(objs[4]);
+    Py_ssize_t rows_count = N > 0 ? PyObject_Length(objs[3]) : 0, all = rows_count;
+    if (R < 0 || N < 0 || K < 0 || rows_count < 0) return NULL;
+    uint8_t *counts = hold(&held[0], objs[0], R * ALPHABET, 1, "B", "counts", 1);
+    int64_t *totals = counts ? hold(&held[1], objs[1], R, 8, INT64_FORMATS, "totals", 1) : NULL;
+    uint64_t *history = totals ? hold(&held[2], objs[2], N, 8, "LQ", "history", 1) : NULL;
+    int64_t *rows = history ? hold(&held[3], objs[3], all * N, 8, INT64_FORMATS, "rows", 1) : NULL;
+    int64_t *first_row = rows ? hold(&held[4], objs[4], K, 8, INT64_FORMATS, "first_row", 0) : NULL;
+    uint8_t *direct = first_row ? hold(&held[5], objs[5], K, 1, "?B", "direct", 0) : NULL;
+    uint64_t *masks = direct ? hold(&held[6], objs[6], K, 8, "LQ", "masks", 0) : NULL;
+    uint64_t *salts = masks ? hold(&held[7], objs[7], K, 8, "LQ", "salts", 0) : NULL;
+    uint8_t *actual = salts ? hold(&held[8], objs[8], N, 1, "B", "actual", 0) : NULL;
+    int64_t *keys = actual ? hold(&held[9], keys_obj, all * N, 8, INT64_FORMATS, "keys", 1) : NULL;
+    if (!keys) goto done;
+    if (active < 0 || active > N || K > all || limit < 1 || limit > 255 || hash_bits < 1 || hash_bits > 63) {
+        PyErr_SetString(PyExc_ValueError, "context_update: bad sizes");
+        goto done;
+    }
+    Py_ssize_t n = 0;
+    for (Py_ssize_t k = 0; k < all; k++)
+        for (Py_ssize_t s = 0; s < active; s++) {
+            int64_t row = rows[k * N + s];
+            if (row < 0 || row >= R) {
+                PyErr_SetString(PyExc_ValueError, "context_update: row out of range");
+                goto done;
+            }
+            keys[n++] = row * ALPHABET + actual[s];
+        }
+    qsort(keys, (size_t)n, sizeof(int64_t), compare_keys);
+    count_keys(counts, totals, keys, n, limit);
+    for (Py_ssize_t s = 0; s < N; s++) history[s] = (history[s] << 8) | actual[s];
+    for (Py_ssize_t k = 0; k < K; k++)
+        for (Py_ssize_t s = 0; s < N; s++) {
+            uint64_t context = history[s] & masks[k];
+            uint64_t hashed = ((context + salts[k]) * CONTEXT_MULTIPLIER) >> (64 - hash_bits);
+            rows[k * N + s] = first_row[k] + (int64_t)(direct[k] ? context : hashed);
+        }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 10);
+    return result;
+}
+
+/* context_features(counts [R, 256] u8, totals [R] i64, rows [K', N] i64, log_counts [256] f64,
+ * features [N, K', 256] f64, confidence [N, K'] i64): ContextModel.predict into the two outputs. */
+static PyObject *context_features(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[6];
+    if (!PyArg_ParseTuple(args, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5])) return NULL;
+    Held held[6] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t R = PyObject_Length(objs[1]), all = PyObject_Length(objs[2]), N = PyObject_Length(objs[4]);
+    if (R < 0 || all < 0 || N < 0) return NULL;
+    uint8_t *counts = hold(&held[0], objs[0], R * ALPHABET, 1, "B", "counts", 0);
+    int64_t *totals = counts ? hold(&held[1], objs[1], R, 8, INT64_FORMATS, "totals", 0) : NULL;
+    int64_t *rows = totals ? hold(&held[2], objs[2], all * N, 8, INT64_FORMATS, "rows", 0) : NULL;
+    double *log_counts = rows ? hold(&held[3], objs[3], ALPHABET, 8, FLOAT64_FORMATS, "log counts", 0) : NULL;
+    double *features = log_counts ? hold(&held[4], objs[4], N * all * ALPHABET, 8, FLOAT64_FORMATS, "features", 1) : NULL;
+    int64_t *confidence = features ? hold(&held[5], objs[5], N * all, 8, INT64_FORMATS, "confidence", 1) : NULL;
+    if (!confidence) goto done;
+    for (Py_ssize_t s = 0; s < N; s++)
+        for (Py_ssize_t k = 0; k < all; k++) {
+            int64_t row = rows[k * N + s];
+            if (row < 0 || row >= R) {
+                PyErr_SetString(PyExc_ValueError, "context_features: row out of range");
+                goto done;
+            }
+            const uint8_t *count = counts + row * ALPHABET;
+            double *out = features + (s * all + k) * ALPHABET;
+            for (int j = 0; j < ALPHABET; j++) out[j] = log_counts[count[j]];
+            /* the bit length of the total, at most CONFIDENCE_BUCKETS - 1 (searchsorted over 1, 2, 4 .. 1024) */
+            int64_t total = totals[row], bits = 0;
+            while (total > 0 && bits < 11) {
+                total >>= 1;
+                bits++;
+            }
+            confidence[s * all + k] = bits;
+        }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 6);
+    return result;
+}
+
+static PyMethodDef module_functions[] = {
+    {"context_update", context_update, METH_VARARGS, "ContextModel.update's counting and next rows"},
+    {"context_features", context_features, METH_VARARGS, "ContextModel.predict into preallocated arrays"},
+    {NULL, NULL, 0, NULL},
+};
 
 /* ---------------------------------------------------------------- the Python type */
 
@@ -836,6 +1015,8 @@ static PyMethodDef Core_methods[] = {
      "predict(t, x, expected, bucket, features, confidence, column, word): one forward step into the buffers"},
     {"learn", (PyCFunction)Core_learn, METH_VARARGS, "learn(T, targets, weight, adam, dense_groups, embed_rate, "
                                                      "table_rate): BPTT over the segment and one Adam step"},
+    {"use_blas", (PyCFunction)Core_use_blas, METH_O,
+     "use_blas(address): matrix products by the ILP64 cblas_dgemm at this address (0: the core's own kernel)"},
     {"refresh", (PyCFunction)Core_refresh, METH_NOARGS, "re-read the matrices after the forward weights changed"},
     {NULL, NULL, 0, NULL},
 };
@@ -852,7 +1033,7 @@ static PyTypeObject CoreType = {
 };
 
 static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "lstmzip._core", "Compiled exact core of lstmzip.",
-                                         -1, NULL, NULL, NULL, NULL, NULL};
+                                         -1, module_functions, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__core(void) {
     if (PyType_Ready(&CoreType) < 0) return NULL;

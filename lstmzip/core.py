@@ -6,36 +6,26 @@ of CUDA and of prior training; this class keeps its parameter layout, initialisa
 the per-step work, with the same arithmetic, so archives are bit-identical. Per step it saves the
 dispatch of some fifty torch operations: see ``benchmarks/results/core-speed.md``.
 
-``LSTMZIP_REFERENCE=1`` in the environment makes :func:`cpu_model` return the torch reference.
+``LSTMZIP_REFERENCE=1`` in the environment makes :func:`cpu_model` return the torch reference
+(``compiled.py``).
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import torch
 
+from lstmzip.compiled import _core, compiled_core
 from lstmzip.contexts import CONFIDENCE_BUCKETS
 from lstmzip.match import BUCKETS
 from lstmzip.model import ALPHABET, ByteLSTM, ModelConfig
+from lstmzip.numerics import blas_dgemm_address
 from lstmzip.words import WORD_ROWS
-
-try:
-    from lstmzip._core import Core
-except ImportError:  # not built (a source checkout without ``pip install -e .``): the reference serves
-    Core = None
-
-REFERENCE_ENVIRONMENT = "LSTMZIP_REFERENCE"
-
-
-def core_available() -> bool:
-    return Core is not None
 
 
 def cpu_model(config: ModelConfig, initial: torch.Tensor | None = None) -> ByteLSTM:
     """The model for the CPU: the compiled core where it is built, unless ``LSTMZIP_REFERENCE=1``."""
-    if Core is None or os.environ.get(REFERENCE_ENVIRONMENT, "") == "1":
+    if compiled_core() is None:
         return ByteLSTM(config, "cpu", initial)
     return CoreLSTM(config, initial)
 
@@ -48,11 +38,13 @@ def _array(values: np.ndarray | torch.Tensor | None) -> np.ndarray | None:
 class CoreLSTM(ByteLSTM):
     """:class:`ByteLSTM` on the CPU with the compiled core: same interface, same bits; arrays in and out."""
 
-    def __init__(self, config: ModelConfig, initial: torch.Tensor | None = None) -> None:
+    def __init__(self, config: ModelConfig, initial: torch.Tensor | None = None, blas: bool = True) -> None:
+        """``blas``: matrix products by NumPy's OpenBLAS where it is found, else by the core's own kernel."""
         super().__init__(config, "cpu", initial)
-        if Core is None:
+        if _core is None:
             raise RuntimeError("the compiled core lstmzip._core is not built (pip install -e .)")
-        self.core = Core(self._dimensions(), self._buffers())
+        self.core = _core.Core(self._dimensions(), self._buffers())
+        self.core.use_blas(blas_dgemm_address() if blas else 0)
         self.freq_array = self.freq.numpy().reshape(config.segment, config.streams, ALPHABET)
 
     def _dimensions(self) -> tuple[int, ...]:

@@ -9,13 +9,15 @@ import pytest
 import torch
 
 import lstmzip
-from lstmzip.core import REFERENCE_ENVIRONMENT, CoreLSTM, core_available
+from lstmzip.compiled import REFERENCE_ENVIRONMENT, _core
+from lstmzip.contexts import ContextModel
+from lstmzip.core import CoreLSTM
 from lstmzip.model import ALPHABET, ByteLSTM, ModelConfig
 from lstmzip.presets import Preset
-from lstmzip.words import WORD_ROWS
+from lstmzip.words import WORD_ROWS, Columns, WordCodes
 from tests.conftest import TINY, sample_bytes, sample_words
 
-pytestmark = pytest.mark.skipif(not core_available(), reason="the compiled core is not built")
+pytestmark = pytest.mark.skipif(_core is None, reason="the compiled core is not built")
 
 MOMENTUM = replace(TINY, model=replace(TINY.model, beta1=0.9))
 
@@ -36,7 +38,7 @@ def _both_archives(data: bytes, level: str | Preset, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("kind", ["text", "binary"])
 def test_core_writes_the_reference_archive(level: str | Preset, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # text starts from the level's prior with word codes; binary from seeded weights, fewer streams
-    data = sample_words(500) if kind == "text" else sample_bytes(2500)
+    data = sample_words(150) if kind == "text" else sample_bytes(800)
     core, reference = _both_archives(data, level, monkeypatch)
     assert core == reference
     assert lstmzip.decompress(core) == data
@@ -66,17 +68,18 @@ STATE = ("master", "adam_v", "forward_weights", "grad", "hcat", "cell", "gates",
 
 
 @pytest.mark.parametrize(
-    "config",
+    ("config", "blas"),
     [
-        TINY.model,
-        MOMENTUM.model,
-        replace(TINY.model, layers=1, column_input=0, word_input=0),
-        replace(TINY.model, layers=3, hidden=24, segment=3, streams=5),
+        (TINY.model, True),
+        (TINY.model, False),  # the core's own matrix kernel
+        (MOMENTUM.model, True),
+        (replace(TINY.model, layers=1, column_input=0, word_input=0), True),
+        (replace(TINY.model, layers=3, hidden=24, segment=3, streams=5), False),
     ],
-    ids=["tiny", "momentum", "one-layer", "three-layers"],
+    ids=["tiny", "tiny-own-kernel", "momentum", "one-layer", "three-layers-own-kernel"],
 )
-def test_core_state_equals_the_reference_state(config: ModelConfig) -> None:
-    reference, core = ByteLSTM(config), CoreLSTM(config)
+def test_core_state_equals_the_reference_state(config: ModelConfig, blas: bool) -> None:
+    reference, core = ByteLSTM(config), CoreLSTM(config, blas=blas)
     rng = np.random.default_rng(5)
     T, B = config.segment, config.streams
     for segment in range(12):
@@ -116,3 +119,25 @@ def test_core_refuses_inputs_that_would_read_outside_its_tables() -> None:
         core.predict(x.astype(np.int32))  # the wrong item size
     with pytest.raises(ValueError):
         core.predict(x, x, x + 17)  # bucket beyond "no match"
+
+
+@pytest.mark.parametrize("orders", [(1, 2, 3, 4, 6), ()], ids=["orders", "columns-only"])
+def test_compiled_context_counts_equal_numpys(orders: tuple[int, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    # a low count limit halves rows often, 8 hash bits collide often, a short last stream leaves some inactive
+    streams, data = 6, sample_words(400)
+    words = WordCodes.apply(data, "")[0]
+    models = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
+        models.append(ContextModel(streams, orders, 8, 5, Columns(words, streams, 40)))
+    compiled, reference = models
+    assert compiled.compiled is not None and reference.compiled is None
+    matrix = np.frombuffer(data[: len(data) // streams * streams], dtype=np.uint8).reshape(streams, -1)
+    for t in range(matrix.shape[1]):
+        for feature, expected in zip(compiled.predict(), reference.predict(), strict=True):
+            assert np.array_equal(feature, expected), t
+        active = streams - (t % 7 == 3)
+        for model in models:
+            model.update(matrix[:, t], active)
+        for name in ("counts", "totals", "rows", "history"):
+            assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
