@@ -881,9 +881,136 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- match model (match.MatchModel) */
+
+#define NO_MATCH (-1)
+#define MATCH_BUCKETS 16
+
+/* Drop stream s's new match at ``pointer`` unless the ``length`` bytes before it are the stream's own last
+ * ones (up to step t); indices as NumPy's, a negative column counting from the row's end. */
+static int64_t verified(const uint8_t *matrix, Py_ssize_t S, Py_ssize_t s, Py_ssize_t t, int64_t pointer,
+                        Py_ssize_t length) {
+    int64_t row = (pointer - 1) / S, column = (pointer - 1) % S;
+    for (Py_ssize_t b = 0; b < length; b++) {
+        int64_t theirs = column - b < 0 ? column - b + S : column - b;
+        if (matrix[row * S + theirs] != matrix[s * S + t - b]) return NO_MATCH;
+    }
+    return pointer;
+}
+
+/* match_update(matrix [N, S] u8, t, pointer [N] i64, length [N] i64, chains [L, N] u64, ((length, table), ...),
+ * hash_bits): MatchModel.update. */
+static PyObject *match_update(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[4], *tables;
+    Py_ssize_t t, hash_bits;
+    if (!PyArg_ParseTuple(args, "OnOOOO!n", &objs[0], &t, &objs[1], &objs[2], &objs[3], &PyTuple_Type, &tables,
+                          &hash_bits))
+        return NULL;
+    Held held[4] = {{{0}}};
+    Py_ssize_t N = PyObject_Length(objs[1]), L = PyObject_Length(objs[3]), count = PyTuple_GET_SIZE(tables);
+    if (N <= 0 || L < 0) return N < 0 || L < 0 ? NULL : PyErr_Format(PyExc_ValueError, "match_update: no streams");
+    Held table_views[2] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t size = PyObject_Length(objs[0]) == N ? -1 : 0; /* the matrix's rows must be the streams */
+    uint8_t *matrix = NULL;
+    if (size == -1 && PyObject_GetBuffer(objs[0], &held[0].view, PyBUF_C_CONTIGUOUS) == 0) {
+        held[0].held = 1;
+        matrix = held[0].view.buf;
+        size = held[0].view.len;
+    }
+    Py_ssize_t S = size > 0 ? size / N : 0;
+    int64_t *pointer = matrix && S > 0 && S * N == size ? hold(&held[1], objs[1], N, 8, INT64_FORMATS, "pointer", 1) : NULL;
+    int64_t *length = pointer ? hold(&held[2], objs[2], N, 8, INT64_FORMATS, "length", 1) : NULL;
+    uint64_t *chains = length ? hold(&held[3], objs[3], L * N, 8, "LQ", "chains", 1) : NULL;
+    if (!chains) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "match_update: matrix must be [streams, steps] uint8");
+        goto done;
+    }
+    if (t < 0 || t >= S || count > 2 || hash_bits < 1 || hash_bits > 40) {
+        PyErr_SetString(PyExc_ValueError, "match_update: bad step or tables");
+        goto done;
+    }
+    for (Py_ssize_t s = 0; s < N; s++) {
+        uint8_t actual = matrix[s * S + t];
+        int hit = pointer[s] != NO_MATCH && matrix[pointer[s]] == actual;
+        length[s] = hit ? length[s] + 1 : 0;
+        pointer[s] = hit && pointer[s] + 1 < size ? pointer[s] + 1 : NO_MATCH;
+        for (Py_ssize_t j = L - 1; j > 0; j--) chains[j * N + s] = chains[(j - 1) * N + s] ^ actual;
+        if (L) chains[s] = actual;
+        for (Py_ssize_t j = 0; j < L; j++) chains[j * N + s] *= CONTEXT_MULTIPLIER;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_ssize_t context;
+        PyObject *table_obj;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(tables, k), "nO", &context, &table_obj)) goto done;
+        if (context < 1 || context > L) {
+            PyErr_SetString(PyExc_ValueError, "match_update: context longer than the chains");
+            goto done;
+        }
+        int64_t *table = hold(&table_views[k], table_obj, (Py_ssize_t)1 << hash_bits, 8, INT64_FORMATS, "table", 1);
+        if (!table) goto done;
+        if (t + 1 < context) continue;
+        for (Py_ssize_t s = 0; s < N; s++) {
+            int64_t key = (int64_t)(chains[(context - 1) * N + s] >> (64 - hash_bits));
+            if (pointer[s] == NO_MATCH) {
+                int64_t found = table[key];
+                if (found != NO_MATCH && (found < 1 || found > size)) {
+                    PyErr_SetString(PyExc_ValueError, "match_update: table position out of range");
+                    goto done;
+                }
+                pointer[s] = found == NO_MATCH ? NO_MATCH : verified(matrix, S, s, t, found, context);
+            }
+        }
+        /* insert (stream, t + 1) for each context; where streams share a key, the last stream wins */
+        for (Py_ssize_t s = 0; s < N; s++) table[(int64_t)(chains[(context - 1) * N + s] >> (64 - hash_bits))] = s * S + t + 1;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 4);
+    release_all(table_views, 2);
+    return result;
+}
+
+/* match_predict(matrix [N, S] u8, pointer [N] i64, length [N] i64, expected [N] i64, bucket [N] i64) */
+static PyObject *match_predict(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[5];
+    if (!PyArg_ParseTuple(args, "OOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4])) return NULL;
+    Held held[5] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t N = PyObject_Length(objs[1]);
+    if (N < 0) return NULL;
+    uint8_t *matrix = NULL;
+    if (PyObject_GetBuffer(objs[0], &held[0].view, PyBUF_C_CONTIGUOUS) == 0) {
+        held[0].held = 1;
+        matrix = held[0].view.buf;
+    }
+    int64_t *pointer = matrix ? hold(&held[1], objs[1], N, 8, INT64_FORMATS, "pointer", 0) : NULL;
+    int64_t *length = pointer ? hold(&held[2], objs[2], N, 8, INT64_FORMATS, "length", 0) : NULL;
+    int64_t *expected = length ? hold(&held[3], objs[3], N, 8, INT64_FORMATS, "expected", 1) : NULL;
+    int64_t *bucket = expected ? hold(&held[4], objs[4], N, 8, INT64_FORMATS, "bucket", 1) : NULL;
+    if (!bucket) goto done;
+    for (Py_ssize_t s = 0; s < N; s++) {
+        if (pointer[s] < NO_MATCH || pointer[s] >= held[0].view.len) {
+            PyErr_SetString(PyExc_IndexError, "match_predict: pointer out of the matrix");
+            goto done;
+        }
+        int matched = pointer[s] != NO_MATCH;
+        expected[s] = matched ? matrix[pointer[s]] : 0;
+        bucket[s] = matched ? (length[s] < MATCH_BUCKETS - 1 ? length[s] : MATCH_BUCKETS - 1) : MATCH_BUCKETS;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 5);
+    return result;
+}
+
 static PyMethodDef module_functions[] = {
     {"context_update", context_update, METH_VARARGS, "ContextModel.update's counting and next rows"},
     {"context_features", context_features, METH_VARARGS, "ContextModel.predict into preallocated arrays"},
+    {"match_update", match_update, METH_VARARGS, "MatchModel.update"},
+    {"match_predict", match_predict, METH_VARARGS, "MatchModel.predict into preallocated arrays"},
     {NULL, NULL, 0, NULL},
 };
 

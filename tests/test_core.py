@@ -12,6 +12,7 @@ import lstmzip
 from lstmzip.compiled import REFERENCE_ENVIRONMENT, _core
 from lstmzip.contexts import ContextModel
 from lstmzip.core import CoreLSTM
+from lstmzip.match import MatchModel
 from lstmzip.model import ALPHABET, ByteLSTM, ModelConfig
 from lstmzip.presets import Preset
 from lstmzip.words import WORD_ROWS, Columns, WordCodes
@@ -141,3 +142,24 @@ def test_compiled_context_counts_equal_numpys(orders: tuple[int, ...], monkeypat
             model.update(matrix[:, t], active)
         for name in ("counts", "totals", "rows", "history"):
             assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
+
+
+@pytest.mark.parametrize(("min_length", "long_length"), [(4, 12), (3, 0)])
+def test_compiled_match_model_equals_numpys(min_length: int, long_length: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # repeats within and across streams; 10 hash bits collide often
+    streams, text = 5, (sample_words(150) * 3)[:2000]
+    matrix = np.frombuffer(text, dtype=np.uint8).reshape(streams, -1).copy()
+    models = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
+        models.append(MatchModel(matrix, min_length, 10, long_length))
+    compiled, reference = models
+    assert compiled.compiled is not None and reference.compiled is None
+    for t in range(matrix.shape[1]):
+        for prediction, expected in zip(compiled.predict(), reference.predict(), strict=True):
+            assert np.array_equal(prediction, expected), t
+        for model in models:
+            model.update(t)
+        for name in ("pointer", "length", "chains"):
+            assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(compiled.tables, reference.tables, strict=True))
