@@ -1006,10 +1006,69 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- columns (words.Columns) */
+
+/* columns_update(actual [N] u8, pending, rank, column, word [N] i64, tail, rank_base, width [256] i64,
+ * restarts [256] bool, word_widths [W] i64, (limit, escaped, file_code_width, word_first_rank, word_rows)):
+ * Columns.update in place. */
+static PyObject *columns_update(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[10];
+    Py_ssize_t limit, escaped, file_code_width, word_first_rank, word_rows;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOO(nnnnn)", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &objs[6], &objs[7], &objs[8], &objs[9], &limit, &escaped, &file_code_width,
+                          &word_first_rank, &word_rows))
+        return NULL;
+    Held held[10] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t N = PyObject_Length(objs[0]), W = PyObject_Length(objs[9]);
+    if (N < 0 || W < 0) return NULL;
+    uint8_t *actual = hold(&held[0], objs[0], N, 1, "B", "actual", 0);
+    int64_t *state[4] = {NULL};
+    for (int k = 0; k < 4 && (k ? state[k - 1] != NULL : actual != NULL); k++)
+        state[k] = hold(&held[1 + k], objs[1 + k], N, 8, INT64_FORMATS, "stream state", 1);
+    int64_t *tail = state[3] ? hold(&held[5], objs[5], ALPHABET, 8, INT64_FORMATS, "tail", 0) : NULL;
+    int64_t *rank_base = tail ? hold(&held[6], objs[6], ALPHABET, 8, INT64_FORMATS, "rank_base", 0) : NULL;
+    int64_t *width = rank_base ? hold(&held[7], objs[7], ALPHABET, 8, INT64_FORMATS, "width", 0) : NULL;
+    uint8_t *restarts = width ? hold(&held[8], objs[8], ALPHABET, 1, "?", "restarts", 0) : NULL;
+    int64_t *word_widths = restarts ? hold(&held[9], objs[9], W, 8, INT64_FORMATS, "word_widths", 0) : NULL;
+    if (!word_widths) goto done;
+    if (W < 1 || limit < 1) {
+        PyErr_SetString(PyExc_ValueError, "columns_update: empty tables");
+        goto done;
+    }
+    int64_t *pending = state[0], *rank = state[1], *column = state[2], *word = state[3];
+    for (Py_ssize_t s = 0; s < N; s++) {
+        int64_t byte = actual[s];
+        int inside = pending[s] > 0;
+        pending[s] = inside ? pending[s] - 1 : tail[byte];
+        if (pending[s] < 0 || pending[s] > 7) {
+            PyErr_SetString(PyExc_ValueError, "columns_update: token tail out of range");
+            goto done;
+        }
+        if (inside)
+            rank[s] += rank[s] >= 0 ? byte << (8 * pending[s]) : 0;
+        else
+            rank[s] = rank_base[byte];
+        int64_t token_width = rank[s] >= 0 ? word_widths[rank[s] < W ? rank[s] : W - 1]
+                                           : (rank[s] == escaped ? 1 : file_code_width);
+        int64_t step = inside ? (pending[s] == 0 ? token_width : 0) : width[byte];
+        int64_t next = column[s] + step < limit - 1 ? column[s] + step : limit - 1;
+        column[s] = !inside && restarts[byte] ? 0 : next;
+        int64_t w = rank[s] - word_first_rank;
+        word[s] = inside && pending[s] == 0 && w >= 0 && w < word_rows ? w : word_rows;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 10);
+    return result;
+}
+
 static PyMethodDef module_functions[] = {
     {"context_update", context_update, METH_VARARGS, "ContextModel.update's counting and next rows"},
     {"context_features", context_features, METH_VARARGS, "ContextModel.predict into preallocated arrays"},
     {"match_update", match_update, METH_VARARGS, "MatchModel.update"},
+    {"columns_update", columns_update, METH_VARARGS, "words.Columns.update in place"},
     {"match_predict", match_predict, METH_VARARGS, "MatchModel.predict into preallocated arrays"},
     {NULL, NULL, 0, NULL},
 };

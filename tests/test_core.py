@@ -16,7 +16,7 @@ from lstmzip.match import MatchModel
 from lstmzip.model import ALPHABET, ByteLSTM, ModelConfig
 from lstmzip.presets import Preset
 from lstmzip.words import WORD_ROWS, Columns, WordCodes
-from tests.conftest import TINY, sample_bytes, sample_words
+from tests.conftest import SAMPLE_TEXT, TINY, sample_bytes, sample_words
 
 pytestmark = pytest.mark.skipif(_core is None, reason="the compiled core is not built")
 
@@ -163,3 +163,25 @@ def test_compiled_match_model_equals_numpys(min_length: int, long_length: int, m
         for name in ("pointer", "length", "chains"):
             assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
         assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(compiled.tables, reference.tables, strict=True))
+
+
+@pytest.mark.parametrize("dictionary", ["en-3", ""])
+def test_compiled_columns_equal_numpys(dictionary: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # dictionary codes of one to three bytes (English words), file codes (made-up words), an escape, a UTF-8
+    # character, newlines, and a column limit that is reached
+    english = SAMPLE_TEXT * 3 if dictionary else b""
+    text = english + sample_words(1500) + b"caf\xc3\xa9 \xff\x80 end\n" + b"x" * 90 + b"\n"
+    words, coded = WordCodes.apply(text, dictionary)
+    assert words.active
+    streams = 3
+    matrix = np.frombuffer(coded[: len(coded) // streams * streams], dtype=np.uint8).reshape(streams, -1)
+    models = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
+        models.append(Columns(words, streams, 64))
+    compiled, reference = models
+    assert compiled.compiled is not None and reference.compiled is None
+    for t in range(matrix.shape[1]):
+        assert np.array_equal(compiled.update(matrix[:, t]), reference.update(matrix[:, t])), t
+        for name in ("pending", "rank", "word"):
+            assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
