@@ -1064,11 +1064,133 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- probability map (apm.ProbabilityMap) */
+
+#define APM_NODES 255
+#define APM_POINTS 33
+#define APM_POINT_SHIFT 10
+#define APM_TABLE_BITS 22
+#define APM_OUT_BITS 16
+#define APM_MIN_OUT (1 << (APM_OUT_BITS - 11))
+
+/* One stream's refinement: subtree masses, each node's table position (low, share), the refined
+ * decisions, and the byte probabilities as products root first, as ProbabilityMap.refine. */
+static void apm_refine_one(const double *weights, const int64_t *table, const int64_t *position, int64_t *low,
+                           int64_t *share, float *out) {
+    double mass[512], right[APM_NODES], paths[2][256];
+    memcpy(mass + 256, weights, 256 * sizeof(double));
+    for (int j = 255; j >= 1; j--) mass[j] = mass[2 * j] + mass[2 * j + 1];
+    for (int k = 1; k <= APM_NODES; k++) {
+        double chance = floor(mass[2 * k + 1] * 65536.0 / mass[k]); /* P(right) at 2**16 */
+        int64_t at = position[(int64_t)chance];
+        low[k - 1] = (at >> APM_POINT_SHIFT) + (k - 1) * APM_POINTS;
+        share[k - 1] = at & ((1 << APM_POINT_SHIFT) - 1);
+        int64_t refined = table[low[k - 1]] * ((1 << APM_POINT_SHIFT) - share[k - 1]) + table[low[k - 1] + 1] * share[k - 1];
+        refined >>= APM_POINT_SHIFT + APM_TABLE_BITS - APM_OUT_BITS;
+        refined = refined < APM_MIN_OUT ? APM_MIN_OUT : (refined > (1 << APM_OUT_BITS) - APM_MIN_OUT ? (1 << APM_OUT_BITS) - APM_MIN_OUT : refined);
+        right[k - 1] = (double)refined;
+    }
+    double *p = paths[0], *next = paths[1];
+    p[0] = 65536.0 - right[0];
+    p[1] = right[0];
+    for (int depth = 1; depth < 8; depth++) {
+        int first = (1 << depth) - 1;
+        for (int j = 0; j < 1 << depth; j++) {
+            double r = right[first + j];
+            next[2 * j] = p[j] * (65536.0 - r);
+            next[2 * j + 1] = p[j] * r;
+        }
+        double *swap = p;
+        p = next;
+        next = swap;
+    }
+    for (int b = 0; b < 256; b++) out[b] = (float)(p[b] * 0x1p-128);
+}
+
+/* apm_refine(weights [n, 256] f64, table [255 * 33] i64, position [65537] i64, low [n, 255] i64,
+ * share [n, 255] i64, probabilities [n, 256] f32) */
+static PyObject *apm_refine(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[6];
+    if (!PyArg_ParseTuple(args, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5])) return NULL;
+    Held held[6] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t n = PyObject_Length(objs[0]);
+    if (n < 0) return NULL;
+    double *weights = hold(&held[0], objs[0], n * 256, 8, FLOAT64_FORMATS, "weights", 0);
+    int64_t *table = weights ? hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 0) : NULL;
+    int64_t *position = table ? hold(&held[2], objs[2], 65537, 8, INT64_FORMATS, "position", 0) : NULL;
+    int64_t *low = position ? hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "low", 1) : NULL;
+    int64_t *share = low ? hold(&held[4], objs[4], n * APM_NODES, 8, INT64_FORMATS, "share", 1) : NULL;
+    float *out = share ? hold(&held[5], objs[5], n * 256, 4, FLOAT32_FORMATS, "probabilities", 1) : NULL;
+    if (!out) goto done;
+    for (Py_ssize_t r = 0; r < n; r++)
+        for (int b = 0; b < 256; b++)
+            if (!(weights[r * 256 + b] >= 1.0)) { /* integers >= 1: every chance is in [0, 1] */
+                PyErr_SetString(PyExc_ValueError, "apm_refine: weights must be >= 1");
+                goto done;
+            }
+    for (Py_ssize_t r = 0; r < n; r++)
+        apm_refine_one(weights + r * 256, table, position, low + r * APM_NODES, share + r * APM_NODES, out + r * 256);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 6);
+    return result;
+}
+
+/* apm_update(symbols [n] u8, table [255 * 33] i64, low [n, 255] i64, share [n, 255] i64, rate_bits): every
+ * step from the table as it was, then all added, as ProbabilityMap.update's np.add.at. */
+static PyObject *apm_update(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[4];
+    Py_ssize_t rate_bits;
+    if (!PyArg_ParseTuple(args, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &rate_bits)) return NULL;
+    Held held[4] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t n = PyObject_Length(objs[0]);
+    if (n < 0) return NULL;
+    uint8_t *symbols = hold(&held[0], objs[0], n, 1, "B", "symbols", 0);
+    int64_t *table = symbols ? hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 1) : NULL;
+    int64_t *low = table ? hold(&held[2], objs[2], n * APM_NODES, 8, INT64_FORMATS, "low", 0) : NULL;
+    int64_t *share = low ? hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "share", 0) : NULL;
+    int64_t *steps = share ? malloc(sizeof(int64_t) * (size_t)(16 * n + 1)) : NULL;
+    if (!steps) {
+        if (share) PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r < n; r++)
+        for (int depth = 0; depth < 8; depth++) {
+            int node = ((256 + symbols[r]) >> (8 - depth)) - 1;
+            int64_t entry = low[r * APM_NODES + node], above = share[r * APM_NODES + node];
+            if (entry < 0 || entry + 1 >= APM_NODES * APM_POINTS) {
+                PyErr_SetString(PyExc_ValueError, "apm_update: entry out of the table");
+                free(steps);
+                goto done;
+            }
+            int64_t target = (int64_t)((symbols[r] >> (7 - depth)) & 1) << APM_TABLE_BITS;
+            steps[16 * r + 2 * depth] = ((target - table[entry]) * ((1 << APM_POINT_SHIFT) - above)) >> (APM_POINT_SHIFT + rate_bits);
+            steps[16 * r + 2 * depth + 1] = ((target - table[entry + 1]) * above) >> (APM_POINT_SHIFT + rate_bits);
+        }
+    for (Py_ssize_t r = 0; r < n; r++)
+        for (int depth = 0; depth < 8; depth++) {
+            int64_t entry = low[r * APM_NODES + ((256 + symbols[r]) >> (8 - depth)) - 1];
+            table[entry] += steps[16 * r + 2 * depth];
+            table[entry + 1] += steps[16 * r + 2 * depth + 1];
+        }
+    free(steps);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 4);
+    return result;
+}
+
 static PyMethodDef module_functions[] = {
     {"context_update", context_update, METH_VARARGS, "ContextModel.update's counting and next rows"},
     {"context_features", context_features, METH_VARARGS, "ContextModel.predict into preallocated arrays"},
     {"match_update", match_update, METH_VARARGS, "MatchModel.update"},
     {"columns_update", columns_update, METH_VARARGS, "words.Columns.update in place"},
+    {"apm_refine", apm_refine, METH_VARARGS, "ProbabilityMap.refine into preallocated arrays"},
+    {"apm_update", apm_update, METH_VARARGS, "ProbabilityMap.update"},
     {"match_predict", match_predict, METH_VARARGS, "MatchModel.predict into preallocated arrays"},
     {NULL, NULL, 0, NULL},
 };

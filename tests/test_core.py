@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import lstmzip
+from lstmzip.apm import ProbabilityMap
 from lstmzip.compiled import REFERENCE_ENVIRONMENT, _core
 from lstmzip.contexts import ContextModel
 from lstmzip.core import CoreLSTM
@@ -185,3 +186,22 @@ def test_compiled_columns_equal_numpys(dictionary: str, monkeypatch: pytest.Monk
         assert np.array_equal(compiled.update(matrix[:, t]), reference.update(matrix[:, t])), t
         for name in ("pending", "rank", "word"):
             assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
+
+
+def test_compiled_probability_map_equals_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sharp and flat distributions, streams that end (fewer rows), bytes that share the map's entries
+    rng = np.random.default_rng(11)
+    maps = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
+        maps.append(ProbabilityMap(4))
+    compiled, reference = maps
+    assert compiled.compiled is not None and reference.compiled is None
+    for step in range(300):
+        n = 6 if step < 200 else 4
+        weights = np.floor(2.0 ** rng.uniform(0, 30, (n, 256)))
+        symbols = rng.integers(0, 256, n).astype(np.uint8) if step % 2 else np.full(n, 97, dtype=np.uint8)
+        assert np.array_equal(compiled.refine(weights), reference.refine(weights)), step
+        for model in maps:
+            model.update(symbols)
+        assert np.array_equal(compiled.table, reference.table), step
