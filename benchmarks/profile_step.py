@@ -11,7 +11,9 @@ matrix products of the model's own shapes and a large float64 product on this ma
 achieved rate can be read against what the machine can do. Writes ``profile.md`` into ``--out``.
 
 cProfile adds a few microseconds per call, so shares of many small calls are a little inflated;
-the KB/s printed is measured without the profiler, in a second run.
+the KB/s printed is measured without the profiler, in a second run. On the CPU the model runs in
+the compiled core (``core.py``), whose matrix products cProfile cannot see apart: profile the torch
+reference with ``LSTMZIP_REFERENCE=1`` for that line.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from lstmzip.words import WordCodes
 
 # (part, functions whose cumulative time it is); the rest of the loop is the remainder.
 PARTS = {
-    "LSTM predict (forward step)": [("model.py", "predict")],
-    "LSTM learn (BPTT + Adam)": [("model.py", "learn")],
+    "LSTM predict (forward step)": [("model.py", "predict"), ("core.py", "predict")],
+    "LSTM learn (BPTT + Adam)": [("model.py", "learn"), ("core.py", "learn")],
     "match model": [("match.py", "predict"), ("match.py", "update")],
     "context model": [("contexts.py", "predict"), ("contexts.py", "update")],
     "probability map": [("apm.py", "refine"), ("apm.py", "update")],

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lstmzip.compiled import compiled_core
 from lstmzip.numerics import ACT_BITS, SIG_OFFSET, SIG_STEP_BITS, checked_tables
 
 NODES = 255
@@ -57,10 +58,21 @@ class ProbabilityMap:
         self.position = np.clip(np.searchsorted(sigmoid, chances) - _FIRST_POINT, 0, _LAST_POSITION)  # [65537]
         self.low = np.zeros((0, NODES), dtype=np.int64)  # [n, 255] entry below each node's stretch
         self.share = np.zeros((0, NODES), dtype=np.int64)  # [n, 255] the weight of the entry above, of 2**10
+        # The compiled step (``_core.c``, the same arithmetic) writes into arrays kept while n stays; this code is
+        # its oracle.
+        self.compiled = compiled_core()
+        self.probabilities = np.zeros((0, 256), dtype=np.float32)
 
     def refine(self, weights: np.ndarray) -> np.ndarray:
         """Coding probabilities [n, 256] float32 from the model's byte weights [n, 256] (integers >= 1, float64)."""
         n = len(weights)
+        if self.compiled is not None:
+            if len(self.low) != n:
+                self.low, self.share = np.empty((n, NODES), dtype=np.int64), np.empty((n, NODES), dtype=np.int64)
+                self.probabilities = np.empty((n, 256), dtype=np.float32)
+            weights = np.ascontiguousarray(weights, dtype=np.float64)
+            self.compiled.apm_refine(weights, self.table, self.position, self.low, self.share, self.probabilities)
+            return self.probabilities
         # Subtree weights in heap order (node k at column k, byte b at 256 + b), level by level from
         # the leaves: sums of integers below 2**53, exact in float64.
         mass = np.empty((n, 512))
@@ -91,6 +103,10 @@ class ProbabilityMap:
 
     def update(self, symbols: np.ndarray) -> None:
         """The bytes ``symbols`` [n] were coded with the last :meth:`refine`: move the entries they used."""
+        if self.compiled is not None:
+            symbols = np.ascontiguousarray(symbols, dtype=np.uint8)
+            self.compiled.apm_update(symbols, self.table, self.low, self.share, self.rate_bits)
+            return
         rows = np.arange(len(symbols))[:, None]
         nodes = _PATH[symbols]  # [n, 8]
         low, share = self.low[rows, nodes].reshape(-1), self.share[rows, nodes].reshape(-1)  # [8n]

@@ -33,6 +33,7 @@ from lstmzip import container, priors, settings
 from lstmzip.apm import ProbabilityMap
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
 from lstmzip.contexts import ContextModel, parse_orders
+from lstmzip.core import cpu_model
 from lstmzip.errors import (
     ArchiveError,
     CorruptArchiveError,
@@ -148,8 +149,8 @@ def _code_blocks(
     ``matrix`` [N, S] holds the bytes: read by an encoder's coder, filled in by a decoder's;
     ``words`` says which of them are word codes (for the column context).
     """
-    config, device = model.config, model.device
-    previous = torch.zeros(layout.streams, dtype=torch.int64, device=device)  # [N] context of step 0
+    config, inputs = model.config, model.as_input
+    previous = inputs(np.zeros(layout.streams, dtype=np.int64))  # [N] context of step 0
     matcher = (
         MatchModel(matrix, config.match_min_length, config.match_hash_bits, config.match_long_length)
         if config.match_min_length
@@ -172,14 +173,14 @@ def _code_blocks(
                 segment_stop = min(segment_start + config.segment, stop)
                 for t in range(segment_start, segment_stop):
                     if matcher is not None:
-                        expected, bucket = (torch.from_numpy(a).to(device) for a in matcher.predict())
+                        expected, bucket = (inputs(a) for a in matcher.predict())
                     if counter is not None:
-                        context = tuple(torch.from_numpy(a).to(device) for a in counter.predict())
+                        context = tuple(inputs(a) for a in counter.predict())
                     active = layout.active(t)
-                    column = torch.from_numpy(columns.column).to(device) if columns and config.column_input else None
-                    word = torch.from_numpy(columns.word).to(device) if columns and config.word_input else None
+                    column = inputs(columns.column) if columns and config.column_input else None
+                    word = inputs(columns.word) if columns and config.word_input else None
                     weights = model.predict(previous, expected, bucket, context, column, word)  # [N, 256]
-                    weights = weights.cpu().numpy()[:active]  # [active, 256]
+                    weights = _numpy(weights)[:active]  # [active, 256]
                     if refiner is None:  # float64 quotients (exact sums of integers) rounded once to float32
                         probabilities = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
                     else:
@@ -187,14 +188,15 @@ def _code_blocks(
                     matrix[:active, t] = coder.code(matrix[:active, t], probabilities)
                     if refiner is not None:
                         refiner.update(matrix[:active, t])
-                    previous = torch.from_numpy(matrix[:, t].astype(np.int64)).to(device)
+                    previous = inputs(matrix[:, t].astype(np.int64))
                     if matcher is not None:
                         matcher.update(t)
                     if counter is not None:
                         counter.update(matrix[:, t], active)
                 if segment_stop < layout.steps:  # learning after the last segment would be wasted
-                    targets = torch.from_numpy(matrix[:, segment_start:segment_stop].T.astype(np.int64)).to(device)
-                    model.learn(targets, _stream_weights(layout, segment_start, segment_stop, device))
+                    targets = inputs(np.ascontiguousarray(matrix[:, segment_start:segment_stop].T, dtype=np.int64))
+                    weight = _stream_weights(layout, segment_start, segment_stop)
+                    model.learn(targets, None if weight is None else inputs(weight))
             yield start, stop
 
 
@@ -214,8 +216,9 @@ def looks_like_text(data: bytes) -> bool:
 def _model(config: ModelConfig, device: str) -> ByteLSTM:
     """A fresh model for ``config``, started from its prior if it names one."""
     initial = priors.load(config.prior) if config.prior else None
+    resolved = resolve_device(device)
     try:
-        return ByteLSTM(config, resolve_device(device), initial)
+        return cpu_model(config, initial) if resolved.type == "cpu" else ByteLSTM(config, resolved, initial)
     except ValueError as error:  # a prior for another network: only a damaged or crafted header names one
         raise CorruptArchiveError(f"prior {config.prior!r} does not fit the model in the header") from error
 
@@ -252,11 +255,16 @@ def _input_matrix(layout: Layout, coded: bytes) -> np.ndarray:
     return matrix
 
 
-def _stream_weights(layout: Layout, start: int, stop: int, device: torch.device) -> torch.Tensor | None:
+def _numpy(weights: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The model's next-byte weights as an array (the compiled core's already are)."""
+    return weights if isinstance(weights, np.ndarray) else weights.cpu().numpy()
+
+
+def _stream_weights(layout: Layout, start: int, stop: int) -> np.ndarray | None:
     """[T, N] mask of the steps where a stream had a byte, or None when all had."""
     if stop <= layout.last_length:
         return None
-    weights = torch.ones(stop - start, layout.streams, dtype=torch.float64, device=device)
+    weights = np.ones((stop - start, layout.streams), dtype=np.float64)
     weights[max(0, layout.last_length - start) :, layout.streams - 1] = 0.0
     return weights
 

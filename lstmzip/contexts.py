@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lstmzip.compiled import compiled_core
 from lstmzip.numerics import log_count_table
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class ContextModel:
         # Orders whose contexts fit a table of 2**hash_bits rows are indexed directly (no collisions);
         # longer ones are hashed. Each order owns a range of rows of the one table.
         rows = [min(1 << (8 * k), 1 << hash_bits) for k in orders]
-        self.direct = np.array([r == 1 << (8 * k) for r, k in zip(rows, orders, strict=True)])  # [K]
+        self.direct = np.array([r == 1 << (8 * k) for r, k in zip(rows, orders, strict=True)], dtype=bool)  # [K]
         self.first_row = np.cumsum([0, *rows], dtype=np.int64)[:-1, None]  # [K, 1] (K may be 0)
         self.masks = np.array([(1 << (8 * k)) - 1 for k in orders], dtype=np.uint64)[:, None]  # [K, 1]
         self.salts = np.array(orders, dtype=np.uint64)[:, None]  # [K, 1]: equal contexts of two orders differ
@@ -94,15 +95,53 @@ class ContextModel:
         self.rows = np.empty((len(orders) + bool(columns), streams), dtype=np.int64)
         self.rows[: len(orders)] = self.first_row
         self.rows[len(orders) :] = self.column_row
+        # The compiled step (``_core.c``, the same integers) writes into arrays made once; this code is its oracle.
+        self.compiled = compiled_core()
+        self.log_counts = log_counts
+        self.features = np.empty((streams, len(self.rows), 256), dtype=np.float64)  # [N, K, 256]
+        self.confidence = np.empty((streams, len(self.rows)), dtype=np.int64)  # [N, K]
+        self.keys = np.empty(self.rows.size, dtype=np.int64)  # [K * N] the compiled counting's scratch
 
     def predict(self) -> tuple[np.ndarray, np.ndarray]:
-        """(log-count features [N, K, 256] at 2**LOG_COUNT_BITS as float64, confidence bucket [N, K])."""
+        """(log-count features [N, K, 256] at 2**LOG_COUNT_BITS as float64, confidence bucket [N, K]).
+
+        The compiled step returns the same two arrays each time, rewritten.
+        """
+        if self.compiled is not None:
+            self.compiled.context_features(
+                self.counts, self.totals, self.rows, self.log_counts, self.features, self.confidence
+            )
+            return self.features, self.confidence
         counts = self.counts[self.rows.T]  # [N, K, 256] uint8
         features = np.take(self.log_pairs, counts.view(np.uint16)).view(np.float64)  # [N, K, 256]
         return features, np.searchsorted(_THRESHOLDS, self.totals[self.rows.T], side="right")
 
     def update(self, actual: np.ndarray, active: int) -> None:
         """The bytes ``actual`` [N] (uint8) of this step are known: count them, then move the contexts."""
+        if self.compiled is None:
+            self._count_and_move(actual, active)
+        else:
+            self.compiled.context_update(
+                self.counts,
+                self.totals,
+                self.history,
+                self.rows,
+                self.first_row.reshape(-1),
+                self.direct,
+                self.masks.reshape(-1),
+                self.salts.reshape(-1),
+                np.ascontiguousarray(actual),
+                active,
+                self.count_limit,
+                self.hash_bits,
+                self.keys,
+            )
+        if self.columns:
+            orders = len(self.first_row)
+            self.rows[orders] = self.column_row + self.columns.update(actual) * BYTE_CLASSES + _BYTE_CLASS[actual]
+
+    def _count_and_move(self, actual: np.ndarray, active: int) -> None:
+        """:meth:`update`'s counting and the orders' next rows in NumPy."""
         flat = self.counts.reshape(-1)
         keys, repeats = np.unique(self.rows[:, :active] * 256 + actual[:active], return_counts=True)
         over = flat[keys] + repeats > self.count_limit
@@ -118,7 +157,6 @@ class ContextModel:
             self.history = (self.history << np.uint64(8)) | actual.astype(np.uint64)
             context = self.history & self.masks  # [K, N]
             hashed = ((context + self.salts) * _MULTIPLIER) >> np.uint64(64 - self.hash_bits)
-        orders = len(self.first_row)
-        self.rows[:orders] = self.first_row + np.where(self.direct[:, None], context, hashed).astype(np.int64)
-        if self.columns:
-            self.rows[orders] = self.column_row + self.columns.update(actual) * BYTE_CLASSES + _BYTE_CLASS[actual]
+        self.rows[: len(self.first_row)] = self.first_row + np.where(self.direct[:, None], context, hashed).astype(
+            np.int64
+        )

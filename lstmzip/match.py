@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lstmzip.compiled import compiled_core
+
 NO_MATCH = -1
 BUCKETS = 16  # match lengths 0..15+; bucket 16 means "no match" and carries no boost
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
@@ -34,18 +36,28 @@ class MatchModel:
         self.hash_bits = hash_bits
         streams, steps = matrix.shape
         # (context length, table: context hash -> position after it), the longer context asked first
-        self.tables = [
+        self.tables = tuple(
             (length, np.full(1 << hash_bits, NO_MATCH, dtype=np.int64))
             for length in sorted({min_length, long_length} - {0}, reverse=True)
-        ]
+        )
         self.pointer = np.full(streams, NO_MATCH, dtype=np.int64)  # [N] position of the predicted byte
         self.length = np.zeros(streams, dtype=np.int64)  # [N] bytes predicted right in a row
         self.next_positions = np.arange(streams, dtype=np.int64) * steps  # [N] flat index of (stream, 0)
         # [L, N] row j: the hash of each stream's last j + 1 bytes, moved on by one byte per step
         self.chains = np.zeros((max(min_length, long_length), streams), dtype=np.uint64)
+        # The compiled step (``_core.c``, the same integers) writes into arrays made once; this code is its oracle.
+        self.compiled = compiled_core()
+        self.expected = np.zeros(streams, dtype=np.int64)
+        self.bucket = np.zeros(streams, dtype=np.int64)
 
     def predict(self) -> tuple[np.ndarray, np.ndarray]:
-        """(expected byte [N], length bucket [N]); streams without a match get (0, BUCKETS)."""
+        """(expected byte [N], length bucket [N]); streams without a match get (0, BUCKETS).
+
+        The compiled step returns the same two arrays each time, rewritten.
+        """
+        if self.compiled is not None:
+            self.compiled.match_predict(self.matrix, self.pointer, self.length, self.expected, self.bucket)
+            return self.expected, self.bucket
         matched = self.pointer != NO_MATCH
         expected = np.where(matched, self.flat[np.where(matched, self.pointer, 0)], 0).astype(np.int64)
         bucket = np.where(matched, np.minimum(self.length, BUCKETS - 1), BUCKETS)
@@ -53,6 +65,11 @@ class MatchModel:
 
     def update(self, t: int) -> None:
         """Byte t of every stream is now known: extend or drop matches, look up new ones, insert."""
+        if self.compiled is not None:
+            self.compiled.match_update(
+                self.matrix, t, self.pointer, self.length, self.chains, self.tables, self.hash_bits
+            )
+            return
         actual = self.matrix[:, t]
         matched = self.pointer != NO_MATCH
         hit = matched & (self.flat[np.where(matched, self.pointer, 0)] == actual)

@@ -33,6 +33,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import torch
 
 from lstmzip.assets import OPTIONAL_NAME
@@ -674,6 +675,10 @@ class ByteLSTM:
         self.cell[:, 0].copy_(self.cell[:, T])
         self.t = 0
 
+    def as_input(self, values: np.ndarray) -> torch.Tensor:
+        """An array of the coding loop as an input of :meth:`predict` or :meth:`learn`: a tensor on this device."""
+        return torch.from_numpy(values).to(self.device)
+
     def _f64(self) -> dict[str, object]:
         return {"dtype": torch.float64, "device": self.device}
 
@@ -700,15 +705,11 @@ class ByteLSTM:
         factor (``input_rate_scale``, ``matrix_rate_scale``), one more IEEE multiplication. Separate IEEE
         operations only.
         """
-        cfg, dense, tables = self.config, self.row_table_size, self.table_size
+        dense, tables = self.row_table_size, self.table_size
         # The small tables' gradients (at 2**20) join the matrices' scale, so one factor serves the buffer.
         self.grad[: tables - dense].mul_(2.0**ACT_BITS)
-        self.step_count += 1
-        self.beta2_power *= cfg.beta2
-        rate, momentum = self.learning_rate(), None
-        if self.adam_m is not None:
-            self.beta1_power *= cfg.beta1
-            rate, momentum = rate / (1.0 - self.beta1_power), self.adam_m[dense:]
+        rate = self._next_update()
+        momentum = None if self.adam_m is None else self.adam_m[dense:]
         for start, stop, factor in self.dense_rate_groups:
             part = slice(dense + start, dense + stop)
             self._adam_update(
@@ -733,6 +734,17 @@ class ByteLSTM:
             if m_view is not None and m is not None:
                 m_view.index_copy_(-2, rows, m)
             forward_view.index_copy_(-2, rows, grad.mul_(self.row_forward_scale[name]))
+
+    def _next_update(self) -> float:
+        """Count one more update (step count, powers of the betas); its step size, bias-corrected with momentum."""
+        cfg = self.config
+        self.step_count += 1
+        self.beta2_power *= cfg.beta2
+        rate = self.learning_rate()
+        if self.adam_m is not None:
+            self.beta1_power *= cfg.beta1
+            rate = rate / (1.0 - self.beta1_power)
+        return rate
 
     def _adam_update(
         self,

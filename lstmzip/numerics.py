@@ -229,6 +229,29 @@ def _blas_pools() -> ThreadpoolController:
     return ThreadpoolController()  # finds the loaded BLAS libraries once (a few milliseconds)
 
 
+_DGEMM_NAMES = ("scipy_cblas_dgemm64_", "cblas_dgemm64_")  # NumPy's wheels' OpenBLAS, a plain ILP64 OpenBLAS
+
+
+@functools.cache
+def blas_dgemm_address() -> int:
+    """The address of NumPy's OpenBLAS's ``cblas_dgemm`` with 64-bit integer arguments, or 0 if it has none.
+
+    The compiled core (``core.py``) multiplies through it: the model's products are exact under any
+    BLAS (see :func:`matmul`), and on the model's shapes OpenBLAS's kernels were measured about 1.5 x
+    faster than the core's own (``benchmarks/results/core-speed.md``).
+    """
+    import ctypes
+
+    for pool in _blas_pools().info():
+        if pool.get("internal_api") != "openblas" or not pool.get("filepath"):
+            continue
+        library = ctypes.CDLL(pool["filepath"])
+        for name in _DGEMM_NAMES:
+            if hasattr(library, name):
+                return ctypes.cast(getattr(library, name), ctypes.c_void_p).value or 0
+    return 0
+
+
 @contextlib.contextmanager
 def coding_threads() -> Iterator[None]:
     """The one thread policy of a coding call: torch and NumPy's BLAS on one thread each, restored after.

@@ -47,6 +47,7 @@ from functools import cache, cached_property
 import numpy as np
 
 from lstmzip import assets
+from lstmzip.compiled import compiled_core
 
 _LETTERS = b"A-Za-z"
 _TOKENS = re.compile(b"[" + _LETTERS + b"]+|[^" + _LETTERS + b"]+")  # words and the bytes between them
@@ -431,9 +432,27 @@ class Columns:
         self.pending = np.zeros(streams, dtype=np.int64)  # [N] bytes still to come of the current token
         self.rank = np.zeros(streams, dtype=np.int64)  # [N] the current multi-byte token's rank so far
         self.word = np.full(streams, WORD_ROWS, dtype=np.int64)  # [N] the two-byte dictionary word just read
+        # The compiled step (``_core.c``, the same integers) updates the arrays above in place; this code is its oracle.
+        self.compiled = compiled_core()
+        self.constants = (limit, _ESCAPED, FILE_CODE_WIDTH, WORD_FIRST_RANK, WORD_ROWS)
 
     def update(self, actual: np.ndarray) -> np.ndarray:
         """Read each stream's next coded byte ``actual`` [N]; return the columns [N] after it."""
+        if self.compiled is not None:
+            self.compiled.columns_update(
+                np.ascontiguousarray(actual),
+                self.pending,
+                self.rank,
+                self.column,
+                self.word,
+                self.tail,
+                self.rank_base,
+                self.width,
+                self.restarts,
+                self.word_widths,
+                self.constants,
+            )
+            return self.column
         byte = actual.astype(np.int64)
         inside = self.pending > 0  # [N] the byte continues a multi-byte token
         self.pending = np.where(inside, self.pending - 1, self.tail[byte])

@@ -1,0 +1,1362 @@
+/* The compiled per-step core of lstmzip's ByteLSTM: forward step, BPTT and Adam, with exactly the
+ * reference's arithmetic (lstmzip/model.py, which stays the oracle).
+ *
+ * Exactness rules, the same as numerics.py's:
+ *  - float64 values that hold integers, every partial sum < 2**53: any summation order gives the
+ *    same bits, so the matrix products may be blocked and vectorised freely;
+ *  - rounding is rint() (round half to even under the default rounding mode), as torch.round;
+ *  - Adam is float32 arithmetic, one IEEE operation at a time, in the reference's order, each
+ *    Python scalar rounded to float32 first (torch computes float32 tensor x Python float in
+ *    float32). The build passes -ffp-contract=off, so no operation is fused into an FMA.
+ *
+ * The buffers belong to the Python object (NumPy views of the reference model's storage), so the
+ * state is the reference's state, read and written in place; this file owns only scratch space.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALPHABET 256
+#define ONE 65536.0            /* 1.0 as an activation, 2**ACT_BITS */
+#define GRAD_ONE 1048576.0     /* 1.0 as a gradient, 2**GRAD_BITS */
+#define TO_ACT (1.0 / 65536.0) /* 2**-ACT_BITS (also 2**-WEIGHT_BITS) */
+#define CELL_CLIP (8.0 * ONE)
+#define WEIGHT_CLIP 4.0f
+#define MATCH_SCALE 4.0
+#define CONTEXT_TO_LOGIT 16.0 /* 2**(PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS) */
+#define SIG_ORIGIN 32768.5    /* table index of x = 0, plus the half that makes truncation round */
+#define SIG_MAX_INDEX 65536.0
+#define EXP_ORIGIN 0.5
+#define EXP_MAX_INDEX 40960.0
+#define GATE_SCALE (1.0 / 2097152.0) /* 2**(SIG_STEP_BITS - PRODUCT_BITS): pre-activation -> table step */
+#define CELL_SCALE (1.0 / 16.0)      /* 2**(SIG_STEP_BITS - ACT_BITS + 1): tanh's argument -> table step */
+#define EXP_SCALE (1.0 / 2097152.0)  /* 2**(EXP_STEP_BITS - PRODUCT_BITS) */
+
+/* Hot loops get AVX2 / AVX-512 clones chosen at load time; integer-valued float64 sums are exact
+ * in any order and -ffp-contract=off forbids FMA contraction, so every clone gives the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
+
+/* The buffers Python hands over, in this order (lstmzip/core.py, BUFFER_NAMES). */
+enum {
+    BUF_MASTER,           /* f32 [P] */
+    BUF_ADAM_V,           /* f32 [P] */
+    BUF_ADAM_M,           /* f32 [P] or [0] without momentum */
+    BUF_FORWARD,          /* f64 [P] forward weights */
+    BUF_GRAD,             /* f64 [P - row tables] gradients of the dense part */
+    BUF_HCAT,             /* f64 [T+1, B, L*H] */
+    BUF_CELL,             /* f64 [L, T+1, B, H] */
+    BUF_GATES,            /* f64 [L, T, B, 4H] */
+    BUF_TANH_CELL,        /* f64 [L, T, B, H] */
+    BUF_FREQ,             /* f64 [T, B, 256] */
+    BUF_FREQ_SUM,         /* f64 [T, B] */
+    BUF_X,                /* i64 [T, B] */
+    BUF_MATCH_EXPECTED,   /* i64 [T, B] */
+    BUF_MATCH_BUCKET,     /* i64 [T, B] */
+    BUF_MATCH_INPUT,      /* i64 [T, B] */
+    BUF_COLUMN,           /* i64 [T, B] */
+    BUF_WORD,             /* i64 [T, B] */
+    BUF_CONTEXT_FEATURES, /* f64 [T, B, K, 256] */
+    BUF_CONTEXT_INDEX,    /* i64 [T, B, K] */
+    BUF_WEIGHT_OFFSETS,   /* i64 [256, K] */
+    BUF_SIGMOID,          /* f64 [65537] */
+    BUF_TANH,             /* f64 [65537] */
+    BUF_EXP,              /* f64 [40961] */
+    BUFFER_COUNT
+};
+
+/* The integers Python hands over, in this order (lstmzip/core.py, DIMENSION_NAMES). */
+enum {
+    DIM_B, DIM_T, DIM_H, DIM_L, DIM_K, DIM_E, DIM_COLUMN_ROWS, DIM_WORD_ROWS, DIM_BUCKETS, DIM_CONFIDENCE_BUCKETS, DIM_WEIGHT_SETS,
+    DIM_ROW_TABLE_SIZE, DIM_TABLE_SIZE, DIM_SIZE,
+    OFF_EMBED, OFF_OUT_EMBED, OFF_MATCH_EMBED, OFF_COLUMN_EMBED, OFF_WORD_EMBED, OFF_MATCH, OFF_REC, OFF_BELOW,
+    OFF_OUT_W, OFF_WORD_PROJ, OFF_CONTEXT,
+    DIMENSION_COUNT
+};
+
+/* A row table's gradient, summed by row over a segment, and which rows the segment touched. */
+typedef struct {
+    Py_ssize_t offset; /* of the table in the flat parameter buffers */
+    Py_ssize_t rows, width, layers;
+    Py_ssize_t fixed_row; /* a "none" row whose gradient stays 0 (it is still updated), or -1 */
+    double forward_scale; /* forward weight = round(master * 2**16) * this */
+    double *sums;         /* [layers, rows, width] */
+    unsigned char *touched; /* [rows] */
+} RowTable;
+
+enum { ROW_EMBED, ROW_OUT_EMBED, ROW_MATCH_EMBED, ROW_COLUMN_EMBED, ROW_WORD_EMBED, ROW_TABLE_COUNT };
+
+/* cblas_dgemm of an ILP64 BLAS (64-bit integer arguments), as NumPy's OpenBLAS exports it */
+typedef void (*Dgemm)(int order, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                      const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c, int64_t ldc);
+enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer buffers[BUFFER_COUNT];
+    Dgemm dgemm; /* the BLAS's product where one was handed over, else the kernel here */
+    int held; /* how many of ``buffers`` are held */
+    Py_ssize_t dim[DIMENSION_COUNT];
+    RowTable row_tables[ROW_TABLE_COUNT];
+    /* scratch */
+    double *pre_activation;  /* [B, 4H] */
+    double *logits;          /* [B, 256] */
+    double *word_vectors;    /* [T*B, E] */
+    double *dlogits;         /* [T*B, 256] */
+    double *dh;              /* [T*B, L*H] */
+    double *delta;           /* [T*B, 4H] */
+    double *multiplier;      /* [T*B, 4H] */
+    double *out_to_cell;     /* [T*B, H] */
+    double *dc, *dh_step;    /* [B, H] */
+    double *product;         /* [T*B, max(H, E)] */
+    double *rec_t;           /* [L, 4H, H] transposed recurrent matrices */
+    double *below_t;         /* [L-1, 4H, H] */
+    double *out_w_t;         /* [256, L*H] */
+    double *word_proj_t;     /* [4H, E] */
+} Core;
+
+#define F64(core, name) ((double *)(core)->buffers[name].buf)
+#define F32(core, name) ((float *)(core)->buffers[name].buf)
+#define I64(core, name) ((int64_t *)(core)->buffers[name].buf)
+
+/* ---------------------------------------------------------------- matrix products (exact) */
+
+/* Four doubles, loaded and stored unaligned; the compiler maps them to one AVX register or two SSE ones. */
+typedef double v4 __attribute__((vector_size(32), aligned(8)));
+
+#define DEPTH 128 /* rows of B per pass: a 128 x 8 panel of B is 8 KiB */
+#define ROWS 6 /* rows of C per register tile: 12 accumulators + 2 rows of B + a broadcast fit 16 AVX registers */
+
+/* Rows [m, m + ROWS) x columns [n, n + 8) of C += A(rows, :) @ B[:, columns], summed in registers. */
+static inline __attribute__((always_inline)) void gemm_tile(Py_ssize_t K, const double *a, Py_ssize_t a_row, Py_ssize_t a_col, const double *b,
+                             Py_ssize_t ldb, double *c, Py_ssize_t ldc) {
+    v4 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0};
+    v4 c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+    for (Py_ssize_t k = 0; k < K; k++, a += a_col, b += ldb) {
+        v4 b0 = *(const v4 *)b, b1 = *(const v4 *)(b + 4);
+        double a0 = a[0], a1 = a[a_row], a2 = a[2 * a_row];
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        double a3 = a[3 * a_row], a4 = a[4 * a_row], a5 = a[5 * a_row];
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c40 += a4 * b0;
+        c41 += a4 * b1;
+        c50 += a5 * b0;
+        c51 += a5 * b1;
+    }
+    v4 sums[ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int r = 0; r < ROWS; r++) {
+        *(v4 *)(c + r * ldc) += sums[r][0];
+        *(v4 *)(c + r * ldc + 4) += sums[r][1];
+    }
+}
+
+/* C[m, n] += sum_k A(m, k) * B[k, n] with A(m, k) = A[m * a_row + k * a_col]: one kernel serves A
+ * and its transpose. */
+HOT static void gemm_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t a_row,
+                         Py_ssize_t a_col, const double *restrict Bm, Py_ssize_t ldb, double *restrict C,
+                         Py_ssize_t ldc) {
+    Py_ssize_t wide = N - N % 8, tall = M - M % ROWS;
+    /* columns outer: a panel of B (at most DEPTH x 64 bytes) stays in L1 while every row block passes */
+    for (Py_ssize_t k0 = 0; k0 < K; k0 += DEPTH) {
+        Py_ssize_t depth = K - k0 < DEPTH ? K - k0 : DEPTH;
+        const double *a = A + k0 * a_col, *b = Bm + k0 * ldb;
+        for (Py_ssize_t n = 0; n < wide; n += 8)
+            for (Py_ssize_t m = 0; m < tall; m += ROWS)
+                gemm_tile(depth, a + m * a_row, a_row, a_col, b + n, ldb, C + m * ldc + n, ldc);
+    }
+    for (Py_ssize_t m = tall; m < M; m++)
+        for (Py_ssize_t n = 0; n < wide; n += 8) {
+            v4 acc0 = {0}, acc1 = {0};
+            for (Py_ssize_t k = 0; k < K; k++) {
+                double a = A[m * a_row + k * a_col];
+                acc0 += a * *(const v4 *)(Bm + k * ldb + n);
+                acc1 += a * *(const v4 *)(Bm + k * ldb + n + 4);
+            }
+            v4 *c = (v4 *)(C + m * ldc + n);
+            c[0] += acc0;
+            c[1] += acc1;
+        }
+    for (Py_ssize_t m = 0; m < M; m++)
+        for (Py_ssize_t k = 0; k < K; k++) {
+            double a = A[m * a_row + k * a_col];
+            for (Py_ssize_t n = wide; n < N; n++) C[m * ldc + n] += a * Bm[k * ldb + n];
+        }
+}
+
+/* C[m, n] += sum_k A(m, k) * B[k, n] as gemm_acc, by the BLAS where the core has one: the same
+ * bits, since every product and partial sum is an integer below 2**53 (alpha = beta = 1 are exact). */
+static void product_acc(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t a_row,
+                        Py_ssize_t a_col, const double *B, Py_ssize_t ldb, double *C, Py_ssize_t ldc) {
+    if (!c->dgemm || !M || !N || !K || (a_col != 1 && a_row != 1)) {
+        gemm_acc(M, N, K, A, a_row, a_col, B, ldb, C, ldc);
+        return;
+    }
+    int transposed = a_col != 1;
+    c->dgemm(CBLAS_ROW_MAJOR, transposed ? CBLAS_TRANS : CBLAS_NO_TRANS, CBLAS_NO_TRANS, M, N, K, 1.0, A,
+             transposed ? a_col : a_row, B, ldb, 1.0, C, ldc);
+}
+
+/* C = A @ B with A [M, K] row-major (row stride lda), B [K, N], C [M, N]. */
+static void matmul(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
+                   const double *B, double *C) {
+    memset(C, 0, (size_t)(M * N) * sizeof(double));
+    product_acc(c, M, N, K, A, lda, 1, B, N, C, N);
+}
+
+/* C = A^T @ B with A [K, M] (row stride lda), B [K, N]: a weight gradient, summed over K steps. */
+static void matmul_tn(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
+                      const double *B, double *C) {
+    memset(C, 0, (size_t)(M * N) * sizeof(double));
+    product_acc(c, M, N, K, A, 1, lda, B, N, C, N);
+}
+
+static void transpose(Py_ssize_t rows, Py_ssize_t cols, const double *src, double *dst) {
+    for (Py_ssize_t r = 0; r < rows; r++)
+        for (Py_ssize_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+}
+
+/* x = round(x * 2**-16) over n values */
+HOT static void rescale(double *x, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) x[i] = rint(x[i] * TO_ACT);
+}
+
+/* ---------------------------------------------------------------- tables (numerics.Tables) */
+
+/* table[floor(clamp(origin + x * scale, 0, max_index))]; ``scale`` is a power of two, so one rounding. */
+static inline double lookup(const double *table, double origin, double max_index, double x, double scale) {
+    double position = origin + x * scale;
+    if (position < 0.0) position = 0.0;
+    if (position > max_index) position = max_index;
+    return table[(int32_t)position];
+}
+
+/* ---------------------------------------------------------------- forward step */
+
+static double *layer_weights(Core *c, Py_ssize_t offset) { return F64(c, BUF_FORWARD) + offset; }
+
+/* a [B, 4H] += the rows ``index`` [B] of ``table`` [rows, 4H] */
+static void add_rows(Core *c, double *a, const double *table, const int64_t *index) {
+    Py_ssize_t B = c->dim[DIM_B], G = 4 * c->dim[DIM_H];
+    for (Py_ssize_t b = 0; b < B; b++) {
+        const double *row = table + index[b] * G;
+        for (Py_ssize_t j = 0; j < G; j++) a[b * G + j] += row[j];
+    }
+}
+
+/* Layer 0's extra inputs: the match model's byte, the column, the word vector projected to the gates. */
+static void add_layer0_inputs(Core *c, Py_ssize_t t, double *a) {
+    Py_ssize_t B = c->dim[DIM_B], G = 4 * c->dim[DIM_H], E = c->dim[DIM_E];
+    add_rows(c, a, layer_weights(c, c->dim[OFF_MATCH_EMBED]), I64(c, BUF_MATCH_INPUT) + t * B);
+    if (c->dim[DIM_COLUMN_ROWS]) add_rows(c, a, layer_weights(c, c->dim[OFF_COLUMN_EMBED]), I64(c, BUF_COLUMN) + t * B);
+    if (E) {
+        const int64_t *word = I64(c, BUF_WORD) + t * B;
+        const double *vectors = layer_weights(c, c->dim[OFF_WORD_EMBED]);
+        for (Py_ssize_t b = 0; b < B; b++) memcpy(c->word_vectors + b * E, vectors + word[b] * E, E * sizeof(double));
+        product_acc(c, B, G, E, c->word_vectors, E, 1, layer_weights(c, c->dim[OFF_WORD_PROJ]), G, a, G);  /* < 2**42 */
+    }
+}
+
+/* The gates, cell and hidden state of one layer at step t from its pre-activation ``a``. */
+HOT static void cell_update(Core *c, Py_ssize_t l, Py_ssize_t t, const double *a) {
+    Py_ssize_t B = c->dim[DIM_B], T = c->dim[DIM_T], H = c->dim[DIM_H], L = c->dim[DIM_L], G = 4 * H;
+    const double *sigmoid = F64(c, BUF_SIGMOID), *tanh_table = F64(c, BUF_TANH);
+    double *gates = F64(c, BUF_GATES) + (l * T + t) * B * G;
+    double *c_prev = F64(c, BUF_CELL) + (l * (T + 1) + t) * B * H, *c_new = c_prev + B * H;
+    double *tanh_c = F64(c, BUF_TANH_CELL) + (l * T + t) * B * H;
+    double *h_new = F64(c, BUF_HCAT) + (t + 1) * B * L * H + l * H;
+    for (Py_ssize_t n = 0; n < B * G; n++) gates[n] = lookup(sigmoid, SIG_ORIGIN, SIG_MAX_INDEX, a[n], GATE_SCALE);
+    for (Py_ssize_t b = 0; b < B; b++) {
+        const double *i = gates + b * G, *f = i + H, *g = f + H, *o = g + H;
+        for (Py_ssize_t h = 0; h < H; h++) {
+            /* c = f * c_prev + i * (2g - 1) at 2**32, every term exact (< 2**36) */
+            double cell = f[h] * c_prev[b * H + h] + i[h] * g[h] * 2.0 - i[h] * ONE;
+            cell = rint(cell * TO_ACT);
+            cell = cell < -CELL_CLIP ? -CELL_CLIP : (cell > CELL_CLIP ? CELL_CLIP : cell);
+            c_new[b * H + h] = cell;
+            double squashed = lookup(tanh_table, SIG_ORIGIN, SIG_MAX_INDEX, cell, CELL_SCALE);
+            tanh_c[b * H + h] = squashed;
+            h_new[b * L * H + h] = rint(o[h] * squashed * TO_ACT);
+        }
+    }
+}
+
+static void layer_step(Core *c, Py_ssize_t l, Py_ssize_t t) {
+    Py_ssize_t B = c->dim[DIM_B], H = c->dim[DIM_H], L = c->dim[DIM_L], G = 4 * H, LH = L * H;
+    const int64_t *x = I64(c, BUF_X) + t * B;
+    const double *hcat = F64(c, BUF_HCAT);
+    double *a = c->pre_activation;
+    const double *embed = layer_weights(c, c->dim[OFF_EMBED] + l * ALPHABET * G);
+    for (Py_ssize_t b = 0; b < B; b++) memcpy(a + b * G, embed + x[b] * G, G * sizeof(double));
+    product_acc(c, B, G, H, hcat + t * B * LH + l * H, LH, 1, layer_weights(c, c->dim[OFF_REC] + l * H * G), G, a, G);
+    if (l == 0)
+        add_layer0_inputs(c, t, a);
+    else
+        product_acc(c, B, G, H, hcat + (t + 1) * B * LH + (l - 1) * H, LH, 1,
+                 layer_weights(c, c->dim[OFF_BELOW] + (l - 1) * H * G), G, a, G);
+    cell_update(c, l, t, a);
+}
+
+/* logits [B, 256] += each stream's context-count mixture: sum over orders of weight x log counts */
+static void add_context_mixture(Core *c, Py_ssize_t t, double *logits) {
+    Py_ssize_t B = c->dim[DIM_B], K = c->dim[DIM_K];
+    const int64_t *index = I64(c, BUF_CONTEXT_INDEX) + t * B * K;
+    const double *features = F64(c, BUF_CONTEXT_FEATURES) + t * B * K * ALPHABET;
+    const double *weights = layer_weights(c, c->dim[OFF_CONTEXT]);
+    for (Py_ssize_t b = 0; b < B; b++)
+        for (Py_ssize_t k = 0; k < K; k++) {
+            double weight = weights[index[b * K + k]] * CONTEXT_TO_LOGIT;
+            const double *f = features + (b * K + k) * ALPHABET;
+            for (Py_ssize_t j = 0; j < ALPHABET; j++) logits[b * ALPHABET + j] += weight * f[j];
+        }
+}
+
+/* freq [B, 256] = exp table at (max logit - logit), freq_sum [B] their sums */
+HOT static void softmax_weights(Core *c, Py_ssize_t t, const double *logits) {
+    Py_ssize_t B = c->dim[DIM_B];
+    const double *exp_table = F64(c, BUF_EXP);
+    double *freq = F64(c, BUF_FREQ) + t * B * ALPHABET, *freq_sum = F64(c, BUF_FREQ_SUM) + t * B;
+    for (Py_ssize_t b = 0; b < B; b++) {
+        const double *row = logits + b * ALPHABET;
+        double top = row[0], sum = 0.0;
+        for (Py_ssize_t j = 1; j < ALPHABET; j++) top = row[j] > top ? row[j] : top;
+        for (Py_ssize_t j = 0; j < ALPHABET; j++) {
+            double value = lookup(exp_table, EXP_ORIGIN, EXP_MAX_INDEX, top - row[j], EXP_SCALE);
+            freq[b * ALPHABET + j] = value;
+            sum += value;
+        }
+        freq_sum[b] = sum;
+    }
+}
+
+static void output_step(Core *c, Py_ssize_t t, int with_context) {
+    Py_ssize_t B = c->dim[DIM_B], LH = c->dim[DIM_L] * c->dim[DIM_H];
+    const int64_t *x = I64(c, BUF_X) + t * B;
+    const int64_t *expected = I64(c, BUF_MATCH_EXPECTED) + t * B, *bucket = I64(c, BUF_MATCH_BUCKET) + t * B;
+    const double *out_embed = layer_weights(c, c->dim[OFF_OUT_EMBED]), *match = layer_weights(c, c->dim[OFF_MATCH]);
+    double *logits = c->logits;
+    for (Py_ssize_t b = 0; b < B; b++) memcpy(logits + b * ALPHABET, out_embed + x[b] * ALPHABET, sizeof(double) * ALPHABET);
+    product_acc(c, B, ALPHABET, LH, F64(c, BUF_HCAT) + (t + 1) * B * LH, LH, 1, layer_weights(c, c->dim[OFF_OUT_W]), ALPHABET,
+             logits, ALPHABET); /* < 2**48 */
+    if (with_context) add_context_mixture(c, t, logits);
+    for (Py_ssize_t b = 0; b < B; b++) logits[b * ALPHABET + expected[b]] += match[bucket[b]] * MATCH_SCALE;
+    softmax_weights(c, t, logits);
+}
+
+/* ---------------------------------------------------------------- buffers from Python */
+
+/* ``view`` = the buffer of ``obj``: C-contiguous, ``count`` items of ``itemsize`` bytes of one of ``formats``. */
+static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, Py_ssize_t itemsize, const char *formats,
+                      const char *what, int writable) {
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    const char *format = view->format ? view->format : "B";
+    if (*format == '<' || *format == '=' || *format == '@') format++;
+    if (view->itemsize != itemsize || strlen(format) != 1 || !strchr(formats, *format) ||
+        view->len != count * itemsize) {
+        PyErr_Format(PyExc_ValueError, "core: %s must be %zd items of format %s", what, count, formats);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+#define INT64_FORMATS "lq"
+#define FLOAT64_FORMATS "d"
+#define FLOAT32_FORMATS "f"
+
+/* Copy ``obj`` ([count] int64 or float64) into ``dst``, unless it is None; returns 1 if copied, -1 on error. */
+static int copy_input(PyObject *obj, void *dst, Py_ssize_t count, const char *formats, const char *what) {
+    if (obj == Py_None) return 0;
+    Py_buffer view;
+    if (get_buffer(obj, &view, count, 8, formats, what, 0) < 0) return -1;
+    memcpy(dst, view.buf, (size_t)count * 8);
+    PyBuffer_Release(&view);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- predict */
+
+static PyObject *Core_predict(Core *c, PyObject *args) {
+    Py_ssize_t t;
+    PyObject *x, *expected, *bucket, *features, *confidence, *column, *word;
+    if (!PyArg_ParseTuple(args, "nOOOOOOO", &t, &x, &expected, &bucket, &features, &confidence, &column, &word))
+        return NULL;
+    Py_ssize_t B = c->dim[DIM_B], K = c->dim[DIM_K], L = c->dim[DIM_L];
+    if (t < 0 || t >= c->dim[DIM_T]) return PyErr_Format(PyExc_IndexError, "core: step %zd out of the segment", t);
+    int64_t *match_input = I64(c, BUF_MATCH_INPUT) + t * B, *match_bucket = I64(c, BUF_MATCH_BUCKET) + t * B;
+    int with_match, with_context;
+    if (copy_input(x, I64(c, BUF_X) + t * B, B, INT64_FORMATS, "x") < 0 ||
+        (with_match = copy_input(expected, I64(c, BUF_MATCH_EXPECTED) + t * B, B, INT64_FORMATS, "expected")) < 0 ||
+        copy_input(bucket, match_bucket, with_match ? B : 0, INT64_FORMATS, "bucket") < 0 ||
+        (with_context = copy_input(features, F64(c, BUF_CONTEXT_FEATURES) + t * B * K * ALPHABET, B * K * ALPHABET,
+                                   FLOAT64_FORMATS, "context features")) < 0 ||
+        copy_input(confidence, I64(c, BUF_CONTEXT_INDEX) + t * B * K, with_context ? B * K : 0, INT64_FORMATS,
+                   "confidence") < 0 ||
+        copy_input(column, I64(c, BUF_COLUMN) + t * B, B, INT64_FORMATS, "column") < 0 ||
+        copy_input(word, I64(c, BUF_WORD) + t * B, B, INT64_FORMATS, "word") < 0)
+        return NULL;
+    const int64_t *bytes = I64(c, BUF_X) + t * B;
+    /* every index below reads a table row: a bad one would read outside memory */
+    for (Py_ssize_t b = 0; b < B; b++)
+        if (bytes[b] < 0 || bytes[b] >= ALPHABET || match_bucket[b] < 0 || match_bucket[b] > c->dim[DIM_BUCKETS] ||
+            I64(c, BUF_MATCH_EXPECTED)[t * B + b] < 0 || I64(c, BUF_MATCH_EXPECTED)[t * B + b] >= ALPHABET ||
+            I64(c, BUF_COLUMN)[t * B + b] < 0 ||
+            (c->dim[DIM_COLUMN_ROWS] && I64(c, BUF_COLUMN)[t * B + b] >= c->dim[DIM_COLUMN_ROWS]) ||
+            I64(c, BUF_WORD)[t * B + b] < 0 || I64(c, BUF_WORD)[t * B + b] > c->dim[DIM_WORD_ROWS])
+            return PyErr_Format(PyExc_ValueError, "core: an input of stream %zd is out of range", b);
+    if (with_match)
+        for (Py_ssize_t b = 0; b < B; b++)
+            match_input[b] = match_bucket[b] == c->dim[DIM_BUCKETS] ? ALPHABET : I64(c, BUF_MATCH_EXPECTED)[t * B + b];
+    if (with_context) {
+        int64_t *index = I64(c, BUF_CONTEXT_INDEX) + t * B * K;
+        const int64_t *offsets = I64(c, BUF_WEIGHT_OFFSETS);
+        for (Py_ssize_t b = 0; b < B; b++)
+            for (Py_ssize_t k = 0; k < K; k++) {
+                int64_t bucket_k = index[b * K + k];
+                if (bucket_k < 0 || bucket_k >= c->dim[DIM_CONFIDENCE_BUCKETS])
+                    return PyErr_Format(PyExc_ValueError, "core: confidence bucket out of range");
+                index[b * K + k] = bucket_k + offsets[bytes[b] * K + k];
+            }
+    }
+    for (Py_ssize_t l = 0; l < L; l++) layer_step(c, l, t);
+    output_step(c, t, with_context && K);
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------- learn: output layer */
+
+/* The row ``row`` of a row table's gradient sums, marked touched. */
+static double *row_sums(RowTable *table, Py_ssize_t layer, Py_ssize_t row) {
+    table->touched[row] = 1;
+    return table->sums + (layer * table->rows + row) * table->width;
+}
+
+static void add_to_row(RowTable *table, Py_ssize_t layer, Py_ssize_t row, const double *values) {
+    double *sums = row_sums(table, layer, row);
+    for (Py_ssize_t j = 0; j < table->width; j++) sums[j] += values[j];
+}
+
+/* dlogits [TB, 256] = p - onehot(target) at 2**20, masked by ``weight`` (or NULL) */
+HOT static void output_gradient(Core *c, Py_ssize_t TB, const int64_t *targets, const double *weight) {
+    const double *freq = F64(c, BUF_FREQ), *freq_sum = F64(c, BUF_FREQ_SUM);
+    double *d = c->dlogits;
+    for (Py_ssize_t n = 0; n < TB; n++) {
+        double sum = freq_sum[n];
+        for (Py_ssize_t j = 0; j < ALPHABET; j++) d[n * ALPHABET + j] = rint(freq[n * ALPHABET + j] / sum * GRAD_ONE);
+        d[n * ALPHABET + targets[n]] += -GRAD_ONE;
+        if (weight)
+            for (Py_ssize_t j = 0; j < ALPHABET; j++) d[n * ALPHABET + j] *= weight[n];
+    }
+}
+
+static double *dense_grad(Core *c, Py_ssize_t offset) { return F64(c, BUF_GRAD) + offset - c->dim[DIM_ROW_TABLE_SIZE]; }
+
+static void learn_output(Core *c, Py_ssize_t T) {
+    Py_ssize_t B = c->dim[DIM_B], LH = c->dim[DIM_L] * c->dim[DIM_H], K = c->dim[DIM_K], TB = T * B;
+    const double *d = c->dlogits;
+    const int64_t *x = I64(c, BUF_X);
+    matmul_tn(c, LH, ALPHABET, TB, F64(c, BUF_HCAT) + B * LH, LH, d, dense_grad(c, c->dim[OFF_OUT_W])); /* < 2**48 */
+    for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_OUT_EMBED], 0, x[n], d + n * ALPHABET);
+    matmul(c, TB, LH, ALPHABET, d, ALPHABET, c->out_w_t, c->dh); /* < 2**46 */
+    rescale(c->dh, TB * LH);
+    const int64_t *expected = I64(c, BUF_MATCH_EXPECTED), *bucket = I64(c, BUF_MATCH_BUCKET);
+    double *match = dense_grad(c, c->dim[OFF_MATCH]);
+    memset(match, 0, sizeof(double) * (c->dim[DIM_BUCKETS] + 1));
+    for (Py_ssize_t n = 0; n < TB; n++) match[bucket[n]] += d[n * ALPHABET + expected[n]] * MATCH_SCALE;
+    match[c->dim[DIM_BUCKETS]] = 0.0; /* "no match" has no boost to learn */
+    if (!K) return;
+    /* d weight = sum over bytes of dlogit * log count */
+    Py_ssize_t weights = K * c->dim[DIM_WEIGHT_SETS];
+    double *context = dense_grad(c, c->dim[OFF_CONTEXT]);
+    const double *features = F64(c, BUF_CONTEXT_FEATURES);
+    const int64_t *index = I64(c, BUF_CONTEXT_INDEX);
+    memset(context, 0, sizeof(double) * weights);
+    for (Py_ssize_t n = 0; n < TB; n++)
+        for (Py_ssize_t k = 0; k < K; k++) {
+            const double *f = features + (n * K + k) * ALPHABET;
+            double sum = 0.0;
+            for (Py_ssize_t j = 0; j < ALPHABET; j++) sum += f[j] * d[n * ALPHABET + j];
+            context[index[n * K + k]] += sum;
+        }
+    for (Py_ssize_t w = 0; w < weights; w++) context[w] *= CONTEXT_TO_LOGIT;
+}
+
+/* ---------------------------------------------------------------- learn: back-propagation */
+
+/* Per step and cell, the multipliers that turn state gradients into gate gradients (pre-scaled by
+ * 2**-16 so that one multiply and one round give the rescaled product), as the reference: the
+ * sigmoid slopes s(1 - s) rounded to 2**16, then each product rounded to 2**16. */
+HOT static void gate_multipliers(Core *c, Py_ssize_t l, Py_ssize_t TB) {
+    Py_ssize_t H = c->dim[DIM_H], G = 4 * H, B = c->dim[DIM_B];
+    const double *gates = F64(c, BUF_GATES) + l * c->dim[DIM_T] * B * G;
+    const double *tanh_c = F64(c, BUF_TANH_CELL) + l * c->dim[DIM_T] * B * H;
+    const double *c_prev = F64(c, BUF_CELL) + l * (c->dim[DIM_T] + 1) * B * H;
+    for (Py_ssize_t n = 0; n < TB; n++) {
+        const double *i = gates + n * G, *f = i + H, *g = f + H, *o = g + H;
+        double *mult = c->multiplier + n * G;
+        for (Py_ssize_t h = 0; h < H; h++) {
+            double tc = tanh_c[n * H + h];
+            double s_i = rint((ONE - i[h]) * i[h] * TO_ACT), s_f = rint((ONE - f[h]) * f[h] * TO_ACT);
+            double s_g = rint((ONE - g[h]) * g[h] * TO_ACT), s_o = rint((ONE - o[h]) * o[h] * TO_ACT);
+            mult[h] = rint((g[h] * 2.0 - ONE) * s_i * TO_ACT) * TO_ACT;
+            mult[H + h] = rint(c_prev[n * H + h] * s_f * TO_ACT) * TO_ACT;
+            mult[2 * H + h] = rint(i[h] * s_g * 2.0 * TO_ACT) * TO_ACT;
+            mult[3 * H + h] = rint(tc * s_o * TO_ACT) * TO_ACT;
+            double square = rint(tc * tc * TO_ACT);
+            c->out_to_cell[n * H + h] = rint((square - ONE) * o[h] * -1.0 * TO_ACT) * TO_ACT; /* o (1 - tanh^2) */
+        }
+    }
+}
+
+static double clip_gradient(double value) { return value < -GRAD_ONE ? -GRAD_ONE : (value > GRAD_ONE ? GRAD_ONE : value); }
+
+/* delta [TB, 4H]: layer l's gate gradients, back through the segment's steps */
+HOT static void backward_through_time(Core *c, Py_ssize_t l, Py_ssize_t T) {
+    Py_ssize_t B = c->dim[DIM_B], H = c->dim[DIM_H], G = 4 * H, LH = c->dim[DIM_L] * H;
+    const double *gates = F64(c, BUF_GATES) + l * c->dim[DIM_T] * B * G;
+    double *dc = c->dc, *dh_t = c->dh_step;
+    memset(dc, 0, sizeof(double) * B * H);
+    memset(dh_t, 0, sizeof(double) * B * H);
+    for (Py_ssize_t t = T - 1; t >= 0; t--) {
+        for (Py_ssize_t b = 0; b < B; b++) {
+            Py_ssize_t n = t * B + b;
+            const double *dh = c->dh + n * LH + l * H, *mult = c->multiplier + n * G, *otc = c->out_to_cell + n * H;
+            double *delta = c->delta + n * G, *dcb = dc + b * H, *dhb = dh_t + b * H;
+            for (Py_ssize_t h = 0; h < H; h++) {
+                double dhh = clip_gradient(dhb[h] + dh[h]);
+                dhb[h] = dhh;
+                double dch = clip_gradient(dcb[h] + rint(dhh * otc[h]));
+                dcb[h] = dch;
+                delta[h] = rint(dch * mult[h]);
+                delta[H + h] = rint(dch * mult[H + h]);
+                delta[2 * H + h] = rint(dch * mult[2 * H + h]);
+                delta[3 * H + h] = rint(dhh * mult[3 * H + h]);
+            }
+        }
+        if (!t) break;
+        /* what flows on to step t - 1 */
+        const double *forget = gates + t * B * G + H;
+        for (Py_ssize_t b = 0; b < B; b++)
+            for (Py_ssize_t h = 0; h < H; h++) dc[b * H + h] = rint(dc[b * H + h] * (forget[b * G + h] * TO_ACT));
+        matmul(c, B, H, G, c->delta + t * B * G, G, c->rec_t + l * G * H, dh_t); /* < 2**53 for H <= 512 */
+        rescale(dh_t, B * H);
+    }
+}
+
+/* The gradients of layer l's weights, and of what feeds it, from its gate gradients ``delta``. */
+static void layer_gradients(Core *c, Py_ssize_t l, Py_ssize_t T) {
+    Py_ssize_t B = c->dim[DIM_B], H = c->dim[DIM_H], G = 4 * H, L = c->dim[DIM_L], LH = L * H, TB = T * B;
+    Py_ssize_t E = c->dim[DIM_E];
+    const double *hcat = F64(c, BUF_HCAT), *delta = c->delta;
+    matmul_tn(c, H, G, TB, hcat + l * H, LH, delta, dense_grad(c, c->dim[OFF_REC] + l * H * G)); /* < 2**49 */
+    const int64_t *x = I64(c, BUF_X);
+    for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_EMBED], l, x[n], delta + n * G);
+    if (l > 0) {
+        matmul_tn(c, H, G, TB, hcat + B * LH + (l - 1) * H, LH, delta, dense_grad(c, c->dim[OFF_BELOW] + (l - 1) * H * G));
+        matmul(c, TB, H, G, delta, G, c->below_t + (l - 1) * G * H, c->product); /* < 2**47 */
+        rescale(c->product, TB * H);
+        for (Py_ssize_t n = 0; n < TB; n++)
+            for (Py_ssize_t h = 0; h < H; h++) c->dh[n * LH + (l - 1) * H + h] += c->product[n * H + h];
+        return;
+    }
+    const int64_t *match_input = I64(c, BUF_MATCH_INPUT), *column = I64(c, BUF_COLUMN), *word = I64(c, BUF_WORD);
+    for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_MATCH_EMBED], 0, match_input[n], delta + n * G);
+    if (c->dim[DIM_COLUMN_ROWS])
+        for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_COLUMN_EMBED], 0, column[n], delta + n * G);
+    if (!E) return;
+    const double *vectors = layer_weights(c, c->dim[OFF_WORD_EMBED]);
+    for (Py_ssize_t n = 0; n < TB; n++) memcpy(c->word_vectors + n * E, vectors + word[n] * E, E * sizeof(double));
+    matmul_tn(c, E, G, TB, c->word_vectors, E, delta, dense_grad(c, c->dim[OFF_WORD_PROJ])); /* < 2**51 */
+    matmul(c, TB, E, G, delta, G, c->word_proj_t, c->product); /* < 2**50 */
+    rescale(c->product, TB * E);
+    for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_WORD_EMBED], 0, word[n], c->product + n * E);
+}
+
+/* ---------------------------------------------------------------- Adam */
+
+/* float32 settings of one update, each Python float rounded to float32 as torch does */
+typedef struct {
+    float beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction, eps;
+    int momentum;
+} AdamSettings;
+
+/* Adam on n values from ``start`` of the flat buffers; grad (float64, at 2**grad_bits as ``grad_scale``
+ * = 2**-grad_bits) -> master, moments, and forward = round(master * 2**16) * forward_scale. The
+ * reference's operations one by one, in its order. */
+HOT static void adam_update(Core *c, const AdamSettings *s, Py_ssize_t start, Py_ssize_t n, const double *grad,
+                            double grad_scale, float rate, double forward_scale) {
+    float *master = F32(c, BUF_MASTER) + start, *v = F32(c, BUF_ADAM_V) + start;
+    float *m = s->momentum ? F32(c, BUF_ADAM_M) + start : NULL;
+    double *forward = F64(c, BUF_FORWARD) + start;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        float gradient = (float)(grad[k] * grad_scale);
+        float numerator = gradient;
+        if (m) {
+            float share = gradient * s->one_minus_beta1;
+            m[k] = m[k] * s->beta1;
+            m[k] = m[k] + share;
+            numerator = m[k];
+        }
+        float square = gradient * gradient;
+        square = square * s->one_minus_beta2;
+        v[k] = v[k] * s->beta2;
+        v[k] = v[k] + square;
+        float denominator = v[k] / s->bias_correction;
+        denominator = sqrtf(denominator);
+        denominator = denominator + s->eps;
+        float step = numerator / denominator;
+        step = step * rate;
+        float weight = master[k] - step;
+        weight = weight < -WEIGHT_CLIP ? -WEIGHT_CLIP : (weight > WEIGHT_CLIP ? WEIGHT_CLIP : weight);
+        master[k] = weight;
+        forward[k] = rint((double)(weight * 65536.0f)) * forward_scale;
+    }
+}
+
+/* Lazy Adam on the rows of ``table`` that the segment touched; their sums are cleared for the next. */
+static void adam_rows(Core *c, const AdamSettings *s, RowTable *table, float rate) {
+    Py_ssize_t width = table->width;
+    for (Py_ssize_t row = 0; row < table->rows; row++) {
+        if (!table->touched[row]) continue;
+        table->touched[row] = 0;
+        for (Py_ssize_t layer = 0; layer < table->layers; layer++) {
+            double *sums = table->sums + (layer * table->rows + row) * width;
+            if (row == table->fixed_row) memset(sums, 0, sizeof(double) * width);
+            Py_ssize_t start = table->offset + (layer * table->rows + row) * width;
+            adam_update(c, s, start, width, sums, 1.0 / GRAD_ONE, rate, table->forward_scale);
+            memset(sums, 0, sizeof(double) * width);
+        }
+    }
+}
+
+/* The contiguous copies of transposed matrices that back-propagation multiplies by. */
+static void refresh_transposed(Core *c) {
+    Py_ssize_t H = c->dim[DIM_H], G = 4 * H, L = c->dim[DIM_L], E = c->dim[DIM_E];
+    for (Py_ssize_t l = 0; l < L; l++) transpose(H, G, layer_weights(c, c->dim[OFF_REC] + l * H * G), c->rec_t + l * G * H);
+    for (Py_ssize_t l = 1; l < L; l++)
+        transpose(H, G, layer_weights(c, c->dim[OFF_BELOW] + (l - 1) * H * G), c->below_t + (l - 1) * G * H);
+    transpose(L * H, ALPHABET, layer_weights(c, c->dim[OFF_OUT_W]), c->out_w_t);
+    if (E) transpose(E, G, layer_weights(c, c->dim[OFF_WORD_PROJ]), c->word_proj_t);
+}
+
+/* use_blas(address): the matrix products through the cblas_dgemm at ``address`` (ILP64), or 0 for the kernel here */
+static PyObject *Core_use_blas(Core *c, PyObject *arg) {
+    void *address = PyLong_AsVoidPtr(arg);
+    if (!address && PyErr_Occurred()) return NULL;
+    c->dgemm = (Dgemm)address;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Core_refresh(Core *c, PyObject *Py_UNUSED(ignored)) {
+    refresh_transposed(c);
+    Py_RETURN_NONE;
+}
+
+/* One Adam step: the dense part by groups of (start, stop, rate), then the touched rows of each table. */
+static int adam_step(Core *c, const AdamSettings *s, PyObject *dense_groups, float embed_rate, float table_rate) {
+    Py_ssize_t dense = c->dim[DIM_ROW_TABLE_SIZE], tables = c->dim[DIM_TABLE_SIZE];
+    double *grad = F64(c, BUF_GRAD), *forward = F64(c, BUF_FORWARD);
+    for (Py_ssize_t k = 0; k < tables - dense; k++) grad[k] *= ONE; /* the small tables join the matrices' scale */
+    Py_ssize_t groups = PyTuple_GET_SIZE(dense_groups);
+    for (Py_ssize_t k = 0; k < groups; k++) {
+        Py_ssize_t start, stop;
+        double rate;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(dense_groups, k), "nnd", &start, &stop, &rate)) return -1;
+        if (start < 0 || stop < start || dense + stop > c->dim[DIM_SIZE]) {
+            PyErr_SetString(PyExc_ValueError, "core: a rate group is outside the buffer");
+            return -1;
+        }
+        adam_update(c, s, dense + start, stop - start, grad + start, 1.0 / (GRAD_ONE * ONE), (float)rate, 1.0);
+    }
+    for (Py_ssize_t k = dense; k < tables; k++) forward[k] *= ONE;
+    refresh_transposed(c);
+    for (int k = 0; k < ROW_TABLE_COUNT; k++)
+        if (c->row_tables[k].rows) adam_rows(c, s, &c->row_tables[k], k == ROW_EMBED ? embed_rate : table_rate);
+    return 0;
+}
+
+/* learn(T, targets [T, B], weight [T, B] or None, (beta1, 1 - beta1, beta2, 1 - beta2, bias correction,
+ * eps), ((start, stop, rate), ...) of the dense part, rate of the byte input tables, rate of the others) */
+static PyObject *Core_learn(Core *c, PyObject *args) {
+    Py_ssize_t T;
+    PyObject *targets_obj, *weight_obj, *dense_groups;
+    double beta1, one_minus_beta1, beta2, one_minus_beta2, bias_correction, eps, embed_rate, table_rate;
+    if (!PyArg_ParseTuple(args, "nOO(dddddd)O!dd", &T, &targets_obj, &weight_obj, &beta1, &one_minus_beta1, &beta2,
+                          &one_minus_beta2, &bias_correction, &eps, &PyTuple_Type, &dense_groups, &embed_rate,
+                          &table_rate))
+        return NULL;
+    Py_ssize_t B = c->dim[DIM_B], L = c->dim[DIM_L], H = c->dim[DIM_H], LH = L * H, TB = T * B;
+    if (T < 1 || T > c->dim[DIM_T]) return PyErr_Format(PyExc_ValueError, "core: %zd steps to learn", T);
+    Py_buffer targets, weight;
+    if (get_buffer(targets_obj, &targets, TB, 8, INT64_FORMATS, "targets", 0) < 0) return NULL;
+    const int64_t *target = targets.buf;
+    for (Py_ssize_t n = 0; n < TB; n++)
+        if (target[n] < 0 || target[n] >= ALPHABET) {
+            PyBuffer_Release(&targets);
+            return PyErr_Format(PyExc_ValueError, "core: target out of range");
+        }
+    int masked = weight_obj != Py_None;
+    if (masked && get_buffer(weight_obj, &weight, TB, 8, FLOAT64_FORMATS, "weight", 0) < 0) {
+        PyBuffer_Release(&targets);
+        return NULL;
+    }
+    output_gradient(c, TB, target, masked ? weight.buf : NULL);
+    PyBuffer_Release(&targets);
+    if (masked) PyBuffer_Release(&weight);
+    learn_output(c, T);
+    for (Py_ssize_t l = L - 1; l >= 0; l--) {
+        gate_multipliers(c, l, TB);
+        backward_through_time(c, l, T);
+        layer_gradients(c, l, T);
+    }
+    AdamSettings s = {(float)beta1, (float)one_minus_beta1, (float)beta2, (float)one_minus_beta2,
+                      (float)bias_correction, (float)eps, c->buffers[BUF_ADAM_M].len > 0};
+    if (adam_step(c, &s, dense_groups, (float)embed_rate, (float)table_rate) < 0) return NULL;
+    /* the last state of this segment is where the next one starts */
+    double *hcat = F64(c, BUF_HCAT), *cell = F64(c, BUF_CELL);
+    memcpy(hcat, hcat + T * B * LH, sizeof(double) * B * LH);
+    for (Py_ssize_t l = 0; l < L; l++) {
+        double *layer = cell + l * (c->dim[DIM_T] + 1) * B * H;
+        memcpy(layer, layer + T * B * H, sizeof(double) * B * H);
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------- context counts (contexts.ContextModel) */
+
+#define CONTEXT_MULTIPLIER 0x9E3779B97F4A7C15ULL
+
+/* Buffers of ``ContextModel``, one call's worth; released by ``release_all``. */
+typedef struct {
+    Py_buffer view;
+    int held;
+} Held;
+
+static void release_all(Held *held, int count) {
+    for (int k = 0; k < count; k++)
+        if (held[k].held) PyBuffer_Release(&held[k].view);
+}
+
+static void *hold(Held *held, PyObject *obj, Py_ssize_t count, Py_ssize_t itemsize, const char *formats,
+                  const char *what, int writable) {
+    if (get_buffer(obj, &held->view, count, itemsize, formats, what, writable) < 0) return NULL;
+    held->held = 1;
+    return held->view.buf;
+}
+
+static int compare_keys(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Count the keys (row * 256 + byte, sorted) into counts and totals: a row is halved once when a
+ * key's count plus its repeats would pass ``limit``, then every key adds its repeats, saturating. */
+static void count_keys(uint8_t *counts, int64_t *totals, const int64_t *keys, Py_ssize_t n, int64_t limit) {
+    for (Py_ssize_t k = 0; k < n;) {
+        Py_ssize_t end = k;
+        while (end < n && keys[end] == keys[k]) end++;
+        int64_t row = keys[k] >> 8;
+        if (counts[keys[k]] + (end - k) > limit && totals[row] >= 0) {
+            int64_t total = 0;
+            for (int j = 0; j < ALPHABET; j++) total += counts[row * ALPHABET + j] >>= 1;
+            totals[row] = -1 - total; /* marked halved (once), restored below */
+        }
+        k = end;
+    }
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (totals[keys[k] >> 8] < 0) totals[keys[k] >> 8] = -1 - totals[keys[k] >> 8];
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (counts[keys[k]] < limit) {
+            counts[keys[k]]++;
+            totals[keys[k] >> 8]++;
+        }
+}
+
+/* context_update(counts [R, 256] u8, totals [R] i64, history [N] u64, rows [K', N] i64, first_row [K] i64,
+ * direct [K] u8, masks [K] u64, salts [K] u64, actual [N] u8, active, count_limit, hash_bits, keys [K' * N] i64):
+ * ContextModel.update's counting and its orders' next rows (the column context's row stays Python's). */
+static PyObject *context_update(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[9], *keys_obj;
+    Py_ssize_t active, limit, hash_bits;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOnnnO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &objs[6], &objs[7], &objs[8], &active, &limit, &hash_bits, &keys_obj))
+        return NULL;
+    Held held[10] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t R = PyObject_Length(objs[1]), N = PyObject_Length(objs[2]), K = PyObject_Length(objs[4]);
+    Py_ssize_t rows_count = N > 0 ? PyObject_Length(objs[3]) : 0, all = rows_count;
+    if (R < 0 || N < 0 || K < 0 || rows_count < 0) return NULL;
+    uint8_t *counts = hold(&held[0], objs[0], R * ALPHABET, 1, "B", "counts", 1);
+    int64_t *totals = counts ? hold(&held[1], objs[1], R, 8, INT64_FORMATS, "totals", 1) : NULL;
+    uint64_t *history = totals ? hold(&held[2], objs[2], N, 8, "LQ", "history", 1) : NULL;
+    int64_t *rows = history ? hold(&held[3], objs[3], all * N, 8, INT64_FORMATS, "rows", 1) : NULL;
+    int64_t *first_row = rows ? hold(&held[4], objs[4], K, 8, INT64_FORMATS, "first_row", 0) : NULL;
+    uint8_t *direct = first_row ? hold(&held[5], objs[5], K, 1, "?B", "direct", 0) : NULL;
+    uint64_t *masks = direct ? hold(&held[6], objs[6], K, 8, "LQ", "masks", 0) : NULL;
+    uint64_t *salts = masks ? hold(&held[7], objs[7], K, 8, "LQ", "salts", 0) : NULL;
+    uint8_t *actual = salts ? hold(&held[8], objs[8], N, 1, "B", "actual", 0) : NULL;
+    int64_t *keys = actual ? hold(&held[9], keys_obj, all * N, 8, INT64_FORMATS, "keys", 1) : NULL;
+    if (!keys) goto done;
+    if (active < 0 || active > N || K > all || limit < 1 || limit > 255 || hash_bits < 1 || hash_bits > 63) {
+        PyErr_SetString(PyExc_ValueError, "context_update: bad sizes");
+        goto done;
+    }
+    Py_ssize_t n = 0;
+    for (Py_ssize_t k = 0; k < all; k++)
+        for (Py_ssize_t s = 0; s < active; s++) {
+            int64_t row = rows[k * N + s];
+            if (row < 0 || row >= R) {
+                PyErr_SetString(PyExc_ValueError, "context_update: row out of range");
+                goto done;
+            }
+            keys[n++] = row * ALPHABET + actual[s];
+        }
+    qsort(keys, (size_t)n, sizeof(int64_t), compare_keys);
+    count_keys(counts, totals, keys, n, limit);
+    for (Py_ssize_t s = 0; s < N; s++) history[s] = (history[s] << 8) | actual[s];
+    for (Py_ssize_t k = 0; k < K; k++)
+        for (Py_ssize_t s = 0; s < N; s++) {
+            uint64_t context = history[s] & masks[k];
+            uint64_t hashed = ((context + salts[k]) * CONTEXT_MULTIPLIER) >> (64 - hash_bits);
+            rows[k * N + s] = first_row[k] + (int64_t)(direct[k] ? context : hashed);
+        }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 10);
+    return result;
+}
+
+/* context_features(counts [R, 256] u8, totals [R] i64, rows [K', N] i64, log_counts [256] f64,
+ * features [N, K', 256] f64, confidence [N, K'] i64): ContextModel.predict into the two outputs. */
+static PyObject *context_features(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[6];
+    if (!PyArg_ParseTuple(args, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5])) return NULL;
+    Held held[6] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t R = PyObject_Length(objs[1]), all = PyObject_Length(objs[2]), N = PyObject_Length(objs[4]);
+    if (R < 0 || all < 0 || N < 0) return NULL;
+    uint8_t *counts = hold(&held[0], objs[0], R * ALPHABET, 1, "B", "counts", 0);
+    int64_t *totals = counts ? hold(&held[1], objs[1], R, 8, INT64_FORMATS, "totals", 0) : NULL;
+    int64_t *rows = totals ? hold(&held[2], objs[2], all * N, 8, INT64_FORMATS, "rows", 0) : NULL;
+    double *log_counts = rows ? hold(&held[3], objs[3], ALPHABET, 8, FLOAT64_FORMATS, "log counts", 0) : NULL;
+    double *features = log_counts ? hold(&held[4], objs[4], N * all * ALPHABET, 8, FLOAT64_FORMATS, "features", 1) : NULL;
+    int64_t *confidence = features ? hold(&held[5], objs[5], N * all, 8, INT64_FORMATS, "confidence", 1) : NULL;
+    if (!confidence) goto done;
+    for (Py_ssize_t s = 0; s < N; s++)
+        for (Py_ssize_t k = 0; k < all; k++) {
+            int64_t row = rows[k * N + s];
+            if (row < 0 || row >= R) {
+                PyErr_SetString(PyExc_ValueError, "context_features: row out of range");
+                goto done;
+            }
+            const uint8_t *count = counts + row * ALPHABET;
+            double *out = features + (s * all + k) * ALPHABET;
+            for (int j = 0; j < ALPHABET; j++) out[j] = log_counts[count[j]];
+            /* the bit length of the total, at most CONFIDENCE_BUCKETS - 1 (searchsorted over 1, 2, 4 .. 1024) */
+            int64_t total = totals[row], bits = 0;
+            while (total > 0 && bits < 11) {
+                total >>= 1;
+                bits++;
+            }
+            confidence[s * all + k] = bits;
+        }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 6);
+    return result;
+}
+
+/* ---------------------------------------------------------------- match model (match.MatchModel) */
+
+#define NO_MATCH (-1)
+#define MATCH_BUCKETS 16
+
+/* Drop stream s's new match at ``pointer`` unless the ``length`` bytes before it are the stream's own last
+ * ones (up to step t); indices as NumPy's, a negative column counting from the row's end. */
+static int64_t verified(const uint8_t *matrix, Py_ssize_t S, Py_ssize_t s, Py_ssize_t t, int64_t pointer,
+                        Py_ssize_t length) {
+    int64_t row = (pointer - 1) / S, column = (pointer - 1) % S;
+    for (Py_ssize_t b = 0; b < length; b++) {
+        int64_t theirs = column - b < 0 ? column - b + S : column - b;
+        if (matrix[row * S + theirs] != matrix[s * S + t - b]) return NO_MATCH;
+    }
+    return pointer;
+}
+
+/* match_update(matrix [N, S] u8, t, pointer [N] i64, length [N] i64, chains [L, N] u64, ((length, table), ...),
+ * hash_bits): MatchModel.update. */
+static PyObject *match_update(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[4], *tables;
+    Py_ssize_t t, hash_bits;
+    if (!PyArg_ParseTuple(args, "OnOOOO!n", &objs[0], &t, &objs[1], &objs[2], &objs[3], &PyTuple_Type, &tables,
+                          &hash_bits))
+        return NULL;
+    Held held[4] = {{{0}}};
+    Py_ssize_t N = PyObject_Length(objs[1]), L = PyObject_Length(objs[3]), count = PyTuple_GET_SIZE(tables);
+    if (N <= 0 || L < 0) return N < 0 || L < 0 ? NULL : PyErr_Format(PyExc_ValueError, "match_update: no streams");
+    Held table_views[2] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t size = PyObject_Length(objs[0]) == N ? -1 : 0; /* the matrix's rows must be the streams */
+    uint8_t *matrix = NULL;
+    if (size == -1 && PyObject_GetBuffer(objs[0], &held[0].view, PyBUF_C_CONTIGUOUS) == 0) {
+        held[0].held = 1;
+        matrix = held[0].view.buf;
+        size = held[0].view.len;
+    }
+    Py_ssize_t S = size > 0 ? size / N : 0;
+    int64_t *pointer = matrix && S > 0 && S * N == size ? hold(&held[1], objs[1], N, 8, INT64_FORMATS, "pointer", 1) : NULL;
+    int64_t *length = pointer ? hold(&held[2], objs[2], N, 8, INT64_FORMATS, "length", 1) : NULL;
+    uint64_t *chains = length ? hold(&held[3], objs[3], L * N, 8, "LQ", "chains", 1) : NULL;
+    if (!chains) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "match_update: matrix must be [streams, steps] uint8");
+        goto done;
+    }
+    if (t < 0 || t >= S || count > 2 || hash_bits < 1 || hash_bits > 40) {
+        PyErr_SetString(PyExc_ValueError, "match_update: bad step or tables");
+        goto done;
+    }
+    for (Py_ssize_t s = 0; s < N; s++) {
+        uint8_t actual = matrix[s * S + t];
+        int hit = pointer[s] != NO_MATCH && matrix[pointer[s]] == actual;
+        length[s] = hit ? length[s] + 1 : 0;
+        pointer[s] = hit && pointer[s] + 1 < size ? pointer[s] + 1 : NO_MATCH;
+        for (Py_ssize_t j = L - 1; j > 0; j--) chains[j * N + s] = chains[(j - 1) * N + s] ^ actual;
+        if (L) chains[s] = actual;
+        for (Py_ssize_t j = 0; j < L; j++) chains[j * N + s] *= CONTEXT_MULTIPLIER;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_ssize_t context;
+        PyObject *table_obj;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(tables, k), "nO", &context, &table_obj)) goto done;
+        if (context < 1 || context > L) {
+            PyErr_SetString(PyExc_ValueError, "match_update: context longer than the chains");
+            goto done;
+        }
+        int64_t *table = hold(&table_views[k], table_obj, (Py_ssize_t)1 << hash_bits, 8, INT64_FORMATS, "table", 1);
+        if (!table) goto done;
+        if (t + 1 < context) continue;
+        for (Py_ssize_t s = 0; s < N; s++) {
+            int64_t key = (int64_t)(chains[(context - 1) * N + s] >> (64 - hash_bits));
+            if (pointer[s] == NO_MATCH) {
+                int64_t found = table[key];
+                if (found != NO_MATCH && (found < 1 || found > size)) {
+                    PyErr_SetString(PyExc_ValueError, "match_update: table position out of range");
+                    goto done;
+                }
+                pointer[s] = found == NO_MATCH ? NO_MATCH : verified(matrix, S, s, t, found, context);
+            }
+        }
+        /* insert (stream, t + 1) for each context; where streams share a key, the last stream wins */
+        for (Py_ssize_t s = 0; s < N; s++) table[(int64_t)(chains[(context - 1) * N + s] >> (64 - hash_bits))] = s * S + t + 1;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 4);
+    release_all(table_views, 2);
+    return result;
+}
+
+/* match_predict(matrix [N, S] u8, pointer [N] i64, length [N] i64, expected [N] i64, bucket [N] i64) */
+static PyObject *match_predict(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[5];
+    if (!PyArg_ParseTuple(args, "OOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4])) return NULL;
+    Held held[5] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t N = PyObject_Length(objs[1]);
+    if (N < 0) return NULL;
+    uint8_t *matrix = NULL;
+    if (PyObject_GetBuffer(objs[0], &held[0].view, PyBUF_C_CONTIGUOUS) == 0) {
+        held[0].held = 1;
+        matrix = held[0].view.buf;
+    }
+    int64_t *pointer = matrix ? hold(&held[1], objs[1], N, 8, INT64_FORMATS, "pointer", 0) : NULL;
+    int64_t *length = pointer ? hold(&held[2], objs[2], N, 8, INT64_FORMATS, "length", 0) : NULL;
+    int64_t *expected = length ? hold(&held[3], objs[3], N, 8, INT64_FORMATS, "expected", 1) : NULL;
+    int64_t *bucket = expected ? hold(&held[4], objs[4], N, 8, INT64_FORMATS, "bucket", 1) : NULL;
+    if (!bucket) goto done;
+    for (Py_ssize_t s = 0; s < N; s++) {
+        if (pointer[s] < NO_MATCH || pointer[s] >= held[0].view.len) {
+            PyErr_SetString(PyExc_IndexError, "match_predict: pointer out of the matrix");
+            goto done;
+        }
+        int matched = pointer[s] != NO_MATCH;
+        expected[s] = matched ? matrix[pointer[s]] : 0;
+        bucket[s] = matched ? (length[s] < MATCH_BUCKETS - 1 ? length[s] : MATCH_BUCKETS - 1) : MATCH_BUCKETS;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 5);
+    return result;
+}
+
+/* ---------------------------------------------------------------- columns (words.Columns) */
+
+/* columns_update(actual [N] u8, pending, rank, column, word [N] i64, tail, rank_base, width [256] i64,
+ * restarts [256] bool, word_widths [W] i64, (limit, escaped, file_code_width, word_first_rank, word_rows)):
+ * Columns.update in place. */
+static PyObject *columns_update(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[10];
+    Py_ssize_t limit, escaped, file_code_width, word_first_rank, word_rows;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOO(nnnnn)", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &objs[6], &objs[7], &objs[8], &objs[9], &limit, &escaped, &file_code_width,
+                          &word_first_rank, &word_rows))
+        return NULL;
+    Held held[10] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t N = PyObject_Length(objs[0]), W = PyObject_Length(objs[9]);
+    if (N < 0 || W < 0) return NULL;
+    uint8_t *actual = hold(&held[0], objs[0], N, 1, "B", "actual", 0);
+    int64_t *state[4] = {NULL};
+    for (int k = 0; k < 4 && (k ? state[k - 1] != NULL : actual != NULL); k++)
+        state[k] = hold(&held[1 + k], objs[1 + k], N, 8, INT64_FORMATS, "stream state", 1);
+    int64_t *tail = state[3] ? hold(&held[5], objs[5], ALPHABET, 8, INT64_FORMATS, "tail", 0) : NULL;
+    int64_t *rank_base = tail ? hold(&held[6], objs[6], ALPHABET, 8, INT64_FORMATS, "rank_base", 0) : NULL;
+    int64_t *width = rank_base ? hold(&held[7], objs[7], ALPHABET, 8, INT64_FORMATS, "width", 0) : NULL;
+    uint8_t *restarts = width ? hold(&held[8], objs[8], ALPHABET, 1, "?", "restarts", 0) : NULL;
+    int64_t *word_widths = restarts ? hold(&held[9], objs[9], W, 8, INT64_FORMATS, "word_widths", 0) : NULL;
+    if (!word_widths) goto done;
+    if (W < 1 || limit < 1) {
+        PyErr_SetString(PyExc_ValueError, "columns_update: empty tables");
+        goto done;
+    }
+    int64_t *pending = state[0], *rank = state[1], *column = state[2], *word = state[3];
+    for (Py_ssize_t s = 0; s < N; s++) {
+        int64_t byte = actual[s];
+        int inside = pending[s] > 0;
+        pending[s] = inside ? pending[s] - 1 : tail[byte];
+        if (pending[s] < 0 || pending[s] > 7) {
+            PyErr_SetString(PyExc_ValueError, "columns_update: token tail out of range");
+            goto done;
+        }
+        if (inside)
+            rank[s] += rank[s] >= 0 ? byte << (8 * pending[s]) : 0;
+        else
+            rank[s] = rank_base[byte];
+        int64_t token_width = rank[s] >= 0 ? word_widths[rank[s] < W ? rank[s] : W - 1]
+                                           : (rank[s] == escaped ? 1 : file_code_width);
+        int64_t step = inside ? (pending[s] == 0 ? token_width : 0) : width[byte];
+        int64_t next = column[s] + step < limit - 1 ? column[s] + step : limit - 1;
+        column[s] = !inside && restarts[byte] ? 0 : next;
+        int64_t w = rank[s] - word_first_rank;
+        word[s] = inside && pending[s] == 0 && w >= 0 && w < word_rows ? w : word_rows;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 10);
+    return result;
+}
+
+/* ---------------------------------------------------------------- probability map (apm.ProbabilityMap) */
+
+#define APM_NODES 255
+#define APM_POINTS 33
+#define APM_POINT_SHIFT 10
+#define APM_TABLE_BITS 22
+#define APM_OUT_BITS 16
+#define APM_MIN_OUT (1 << (APM_OUT_BITS - 11))
+
+/* One stream's refinement: subtree masses, each node's table position (low, share), the refined
+ * decisions, and the byte probabilities as products root first, as ProbabilityMap.refine. */
+static void apm_refine_one(const double *weights, const int64_t *table, const int64_t *position, int64_t *low,
+                           int64_t *share, float *out) {
+    double mass[512], right[APM_NODES], paths[2][256];
+    memcpy(mass + 256, weights, 256 * sizeof(double));
+    for (int j = 255; j >= 1; j--) mass[j] = mass[2 * j] + mass[2 * j + 1];
+    for (int k = 1; k <= APM_NODES; k++) {
+        double chance = floor(mass[2 * k + 1] * 65536.0 / mass[k]); /* P(right) at 2**16 */
+        int64_t at = position[(int64_t)chance];
+        low[k - 1] = (at >> APM_POINT_SHIFT) + (k - 1) * APM_POINTS;
+        share[k - 1] = at & ((1 << APM_POINT_SHIFT) - 1);
+        int64_t refined = table[low[k - 1]] * ((1 << APM_POINT_SHIFT) - share[k - 1]) + table[low[k - 1] + 1] * share[k - 1];
+        refined >>= APM_POINT_SHIFT + APM_TABLE_BITS - APM_OUT_BITS;
+        refined = refined < APM_MIN_OUT ? APM_MIN_OUT : (refined > (1 << APM_OUT_BITS) - APM_MIN_OUT ? (1 << APM_OUT_BITS) - APM_MIN_OUT : refined);
+        right[k - 1] = (double)refined;
+    }
+    double *p = paths[0], *next = paths[1];
+    p[0] = 65536.0 - right[0];
+    p[1] = right[0];
+    for (int depth = 1; depth < 8; depth++) {
+        int first = (1 << depth) - 1;
+        for (int j = 0; j < 1 << depth; j++) {
+            double r = right[first + j];
+            next[2 * j] = p[j] * (65536.0 - r);
+            next[2 * j + 1] = p[j] * r;
+        }
+        double *swap = p;
+        p = next;
+        next = swap;
+    }
+    for (int b = 0; b < 256; b++) out[b] = (float)(p[b] * 0x1p-128);
+}
+
+/* apm_refine(weights [n, 256] f64, table [255 * 33] i64, position [65537] i64, low [n, 255] i64,
+ * share [n, 255] i64, probabilities [n, 256] f32) */
+static PyObject *apm_refine(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[6];
+    if (!PyArg_ParseTuple(args, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5])) return NULL;
+    Held held[6] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t n = PyObject_Length(objs[0]);
+    if (n < 0) return NULL;
+    double *weights = hold(&held[0], objs[0], n * 256, 8, FLOAT64_FORMATS, "weights", 0);
+    int64_t *table = weights ? hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 0) : NULL;
+    int64_t *position = table ? hold(&held[2], objs[2], 65537, 8, INT64_FORMATS, "position", 0) : NULL;
+    int64_t *low = position ? hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "low", 1) : NULL;
+    int64_t *share = low ? hold(&held[4], objs[4], n * APM_NODES, 8, INT64_FORMATS, "share", 1) : NULL;
+    float *out = share ? hold(&held[5], objs[5], n * 256, 4, FLOAT32_FORMATS, "probabilities", 1) : NULL;
+    if (!out) goto done;
+    for (Py_ssize_t r = 0; r < n; r++)
+        for (int b = 0; b < 256; b++)
+            if (!(weights[r * 256 + b] >= 1.0)) { /* integers >= 1: every chance is in [0, 1] */
+                PyErr_SetString(PyExc_ValueError, "apm_refine: weights must be >= 1");
+                goto done;
+            }
+    for (Py_ssize_t r = 0; r < n; r++)
+        apm_refine_one(weights + r * 256, table, position, low + r * APM_NODES, share + r * APM_NODES, out + r * 256);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 6);
+    return result;
+}
+
+/* apm_update(symbols [n] u8, table [255 * 33] i64, low [n, 255] i64, share [n, 255] i64, rate_bits): every
+ * step from the table as it was, then all added, as ProbabilityMap.update's np.add.at. */
+static PyObject *apm_update(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[4];
+    Py_ssize_t rate_bits;
+    if (!PyArg_ParseTuple(args, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &rate_bits)) return NULL;
+    Held held[4] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t n = PyObject_Length(objs[0]);
+    if (n < 0) return NULL;
+    uint8_t *symbols = hold(&held[0], objs[0], n, 1, "B", "symbols", 0);
+    int64_t *table = symbols ? hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 1) : NULL;
+    int64_t *low = table ? hold(&held[2], objs[2], n * APM_NODES, 8, INT64_FORMATS, "low", 0) : NULL;
+    int64_t *share = low ? hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "share", 0) : NULL;
+    int64_t *steps = share ? malloc(sizeof(int64_t) * (size_t)(16 * n + 1)) : NULL;
+    if (!steps) {
+        if (share) PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r < n; r++)
+        for (int depth = 0; depth < 8; depth++) {
+            int node = ((256 + symbols[r]) >> (8 - depth)) - 1;
+            int64_t entry = low[r * APM_NODES + node], above = share[r * APM_NODES + node];
+            if (entry < 0 || entry + 1 >= APM_NODES * APM_POINTS) {
+                PyErr_SetString(PyExc_ValueError, "apm_update: entry out of the table");
+                free(steps);
+                goto done;
+            }
+            int64_t target = (int64_t)((symbols[r] >> (7 - depth)) & 1) << APM_TABLE_BITS;
+            steps[16 * r + 2 * depth] = ((target - table[entry]) * ((1 << APM_POINT_SHIFT) - above)) >> (APM_POINT_SHIFT + rate_bits);
+            steps[16 * r + 2 * depth + 1] = ((target - table[entry + 1]) * above) >> (APM_POINT_SHIFT + rate_bits);
+        }
+    for (Py_ssize_t r = 0; r < n; r++)
+        for (int depth = 0; depth < 8; depth++) {
+            int64_t entry = low[r * APM_NODES + ((256 + symbols[r]) >> (8 - depth)) - 1];
+            table[entry] += steps[16 * r + 2 * depth];
+            table[entry + 1] += steps[16 * r + 2 * depth + 1];
+        }
+    free(steps);
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 4);
+    return result;
+}
+
+static PyMethodDef module_functions[] = {
+    {"context_update", context_update, METH_VARARGS, "ContextModel.update's counting and next rows"},
+    {"context_features", context_features, METH_VARARGS, "ContextModel.predict into preallocated arrays"},
+    {"match_update", match_update, METH_VARARGS, "MatchModel.update"},
+    {"columns_update", columns_update, METH_VARARGS, "words.Columns.update in place"},
+    {"apm_refine", apm_refine, METH_VARARGS, "ProbabilityMap.refine into preallocated arrays"},
+    {"apm_update", apm_update, METH_VARARGS, "ProbabilityMap.update"},
+    {"match_predict", match_predict, METH_VARARGS, "MatchModel.predict into preallocated arrays"},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ---------------------------------------------------------------- the Python type */
+
+static void Core_release(Core *c) {
+    for (int k = 0; k < c->held; k++) PyBuffer_Release(&c->buffers[k]);
+    c->held = 0;
+    double **scratch[] = {&c->pre_activation, &c->logits, &c->word_vectors, &c->dlogits, &c->dh, &c->delta,
+                          &c->multiplier, &c->out_to_cell, &c->dc, &c->dh_step, &c->product, &c->rec_t,
+                          &c->below_t, &c->out_w_t, &c->word_proj_t};
+    for (size_t k = 0; k < sizeof scratch / sizeof *scratch; k++) {
+        free(*scratch[k]);
+        *scratch[k] = NULL;
+    }
+    for (int k = 0; k < ROW_TABLE_COUNT; k++) {
+        free(c->row_tables[k].sums);
+        free(c->row_tables[k].touched);
+        c->row_tables[k].sums = NULL;
+        c->row_tables[k].touched = NULL;
+    }
+}
+
+static void Core_dealloc(Core *c) {
+    Core_release(c);
+    Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+static double *zeros(Py_ssize_t count) { return calloc((size_t)(count > 0 ? count : 1), sizeof(double)); }
+
+static int allocate_scratch(Core *c) {
+    Py_ssize_t B = c->dim[DIM_B], T = c->dim[DIM_T], H = c->dim[DIM_H], L = c->dim[DIM_L], E = c->dim[DIM_E];
+    Py_ssize_t G = 4 * H, TB = T * B;
+    c->pre_activation = zeros(B * G);
+    c->logits = zeros(B * ALPHABET);
+    c->word_vectors = zeros(TB * E);
+    c->dlogits = zeros(TB * ALPHABET);
+    c->dh = zeros(TB * L * H);
+    c->delta = zeros(TB * G);
+    c->multiplier = zeros(TB * G);
+    c->out_to_cell = zeros(TB * H);
+    c->dc = zeros(B * H);
+    c->dh_step = zeros(B * H);
+    c->product = zeros(TB * (H > E ? H : E));
+    c->rec_t = zeros(L * G * H);
+    c->below_t = zeros((L - 1) * G * H);
+    c->out_w_t = zeros(ALPHABET * L * H);
+    c->word_proj_t = zeros(G * E);
+    Py_ssize_t word_rows = E ? c->dim[DIM_WORD_ROWS] + 1 : 0;
+    RowTable specs[ROW_TABLE_COUNT] = {
+        {c->dim[OFF_EMBED], ALPHABET, G, L, -1, ONE, NULL, NULL},
+        {c->dim[OFF_OUT_EMBED], ALPHABET, ALPHABET, 1, -1, ONE, NULL, NULL},
+        {c->dim[OFF_MATCH_EMBED], ALPHABET + 1, G, 1, ALPHABET, ONE, NULL, NULL}, /* row 256: no match */
+        {c->dim[OFF_COLUMN_EMBED], c->dim[DIM_COLUMN_ROWS], G, 1, -1, ONE, NULL, NULL},
+        {c->dim[OFF_WORD_EMBED], word_rows, E, 1, word_rows - 1, 1.0, NULL, NULL}, /* last row: no word */
+    };
+    int ok = c->pre_activation && c->logits && c->word_vectors && c->dlogits && c->dh && c->delta && c->multiplier &&
+             c->out_to_cell && c->dc && c->dh_step && c->product && c->rec_t && c->below_t && c->out_w_t &&
+             c->word_proj_t;
+    for (int k = 0; k < ROW_TABLE_COUNT; k++) {
+        c->row_tables[k] = specs[k];
+        c->row_tables[k].sums = zeros(specs[k].layers * specs[k].rows * specs[k].width);
+        c->row_tables[k].touched = calloc((size_t)specs[k].rows + 1, 1);
+        ok = ok && c->row_tables[k].sums && c->row_tables[k].touched;
+    }
+    if (!ok) PyErr_NoMemory();
+    return ok ? 0 : -1;
+}
+
+/* Core(dimensions: tuple of DIMENSION_COUNT ints, buffers: tuple of BUFFER_COUNT arrays) */
+static int Core_init(Core *c, PyObject *args, PyObject *kwargs) {
+    PyObject *dims, *buffers;
+    if (kwargs && PyDict_Size(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "Core takes no keyword arguments");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &dims, &PyTuple_Type, &buffers)) return -1;
+    if (PyTuple_GET_SIZE(dims) != DIMENSION_COUNT || PyTuple_GET_SIZE(buffers) != BUFFER_COUNT) {
+        PyErr_SetString(PyExc_ValueError, "core: wrong number of dimensions or buffers");
+        return -1;
+    }
+    Core_release(c);
+    for (int k = 0; k < DIMENSION_COUNT; k++) {
+        c->dim[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(dims, k));
+        if (c->dim[k] == -1 && PyErr_Occurred()) return -1;
+        if (c->dim[k] < 0) {
+            PyErr_SetString(PyExc_ValueError, "core: negative dimension");
+            return -1;
+        }
+    }
+    Py_ssize_t B = c->dim[DIM_B], T = c->dim[DIM_T], H = c->dim[DIM_H], L = c->dim[DIM_L], K = c->dim[DIM_K];
+    Py_ssize_t P = c->dim[DIM_SIZE], dense = P - c->dim[DIM_ROW_TABLE_SIZE];
+    if (B < 1 || T < 1 || H < 1 || L < 1) {
+        PyErr_SetString(PyExc_ValueError, "core: empty network");
+        return -1;
+    }
+    struct {
+        Py_ssize_t count, itemsize;
+        const char *formats;
+    } shapes[BUFFER_COUNT] = {
+        {P, 4, FLOAT32_FORMATS}, {P, 4, FLOAT32_FORMATS}, {-1, 4, FLOAT32_FORMATS}, {P, 8, FLOAT64_FORMATS},
+        {dense, 8, FLOAT64_FORMATS}, {(T + 1) * B * L * H, 8, FLOAT64_FORMATS}, {L * (T + 1) * B * H, 8, FLOAT64_FORMATS},
+        {L * T * B * 4 * H, 8, FLOAT64_FORMATS}, {L * T * B * H, 8, FLOAT64_FORMATS}, {T * B * ALPHABET, 8, FLOAT64_FORMATS},
+        {T * B, 8, FLOAT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS},
+        {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS},
+        {T * B * K * ALPHABET, 8, FLOAT64_FORMATS}, {T * B * K, 8, INT64_FORMATS}, {ALPHABET * K, 8, INT64_FORMATS},
+        {65537, 8, FLOAT64_FORMATS}, {65537, 8, FLOAT64_FORMATS}, {40961, 8, FLOAT64_FORMATS},
+    };
+    for (int k = 0; k < BUFFER_COUNT; k++) {
+        PyObject *item = PyTuple_GET_ITEM(buffers, k);
+        Py_ssize_t count = shapes[k].count;
+        if (k == BUF_ADAM_M) { /* present (P values) or empty */
+            Py_ssize_t length = PyObject_Length(item);
+            if (length < 0) return -1;
+            count = length ? P : 0;
+        }
+        char what[32];
+        snprintf(what, sizeof what, "buffer %d", k);
+        if (get_buffer(item, &c->buffers[k], count, shapes[k].itemsize, shapes[k].formats, what, 1) < 0) return -1;
+        c->held = k + 1;
+    }
+    if (allocate_scratch(c) < 0) return -1;
+    refresh_transposed(c);
+    return 0;
+}
+
+static PyMethodDef Core_methods[] = {
+    {"predict", (PyCFunction)Core_predict, METH_VARARGS,
+     "predict(t, x, expected, bucket, features, confidence, column, word): one forward step into the buffers"},
+    {"learn", (PyCFunction)Core_learn, METH_VARARGS, "learn(T, targets, weight, adam, dense_groups, embed_rate, "
+                                                     "table_rate): BPTT over the segment and one Adam step"},
+    {"use_blas", (PyCFunction)Core_use_blas, METH_O,
+     "use_blas(address): matrix products by the ILP64 cblas_dgemm at this address (0: the core's own kernel)"},
+    {"refresh", (PyCFunction)Core_refresh, METH_NOARGS, "re-read the matrices after the forward weights changed"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lstmzip._core.Core",
+    .tp_basicsize = sizeof(Core),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The compiled per-step core of ByteLSTM on the reference model's buffers",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Core_init,
+    .tp_dealloc = (destructor)Core_dealloc,
+    .tp_methods = Core_methods,
+};
+
+static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "lstmzip._core", "Compiled exact core of lstmzip.",
+                                         -1, module_functions, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__core(void) {
+    if (PyType_Ready(&CoreType) < 0) return NULL;
+    PyObject *module = PyModule_Create(&core_module);
+    if (!module) return NULL;
+    Py_INCREF(&CoreType);
+    if (PyModule_AddObject(module, "Core", (PyObject *)&CoreType) < 0) {
+        Py_DECREF(&CoreType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(module, "BUFFER_COUNT", BUFFER_COUNT) < 0 ||
+        PyModule_AddIntConstant(module, "DIMENSION_COUNT", DIMENSION_COUNT) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}

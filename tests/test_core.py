@@ -1,0 +1,207 @@
+"""The compiled core against its oracle, the torch reference: the same archives and the same state, bit for bit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+import lstmzip
+from lstmzip.apm import ProbabilityMap
+from lstmzip.compiled import REFERENCE_ENVIRONMENT, _core
+from lstmzip.contexts import ContextModel
+from lstmzip.core import CoreLSTM
+from lstmzip.match import MatchModel
+from lstmzip.model import ALPHABET, ByteLSTM, ModelConfig
+from lstmzip.presets import Preset
+from lstmzip.words import WORD_ROWS, Columns, WordCodes
+from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes, sample_words
+
+pytestmark = pytest.mark.skipif(_core is None, reason="the compiled core is not built")
+
+MOMENTUM = replace(TINY, model=replace(TINY.model, beta1=0.9))
+
+
+def _both_archives(data: bytes, level: str | Preset, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
+    """(archive by the compiled core, archive by the torch reference)."""
+    monkeypatch.delenv(REFERENCE_ENVIRONMENT, raising=False)
+    core = lstmzip.compress(data, level)
+    monkeypatch.setenv(REFERENCE_ENVIRONMENT, "1")
+    reference = lstmzip.compress(data, level)
+    monkeypatch.delenv(REFERENCE_ENVIRONMENT)
+    return core, reference
+
+
+@pytest.mark.parametrize(
+    "level", ["fast", "default", "best", TINY, MOMENTUM], ids=["fast", "default", "best", "tiny", "momentum"]
+)
+@pytest.mark.parametrize("kind", ["text", "binary"])
+def test_core_writes_the_reference_archive(level: str | Preset, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # text starts from the level's prior with word codes; binary from seeded weights, fewer streams
+    data = sample_words(150) if kind == "text" else sample_bytes(800)
+    core, reference = _both_archives(data, level, monkeypatch)
+    assert core == reference
+    assert lstmzip.decompress(core) == data
+
+
+def _random_inputs(model: ByteLSTM, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """One step's inputs of every kind, each over its whole range (x, expected, bucket, features, confidence,
+    column, word)."""
+    cfg, B = model.config, model.config.streams
+    K = model.weight_offsets.shape[1]
+    return (
+        rng.integers(0, ALPHABET, B),
+        rng.integers(0, ALPHABET, B),
+        rng.integers(0, 17, B),  # BUCKETS + 1: 16 is "no match"
+        rng.integers(0, 1 << 15, (B, K, ALPHABET)).astype(np.float64),
+        rng.integers(0, 12, (B, K)),
+        rng.integers(0, max(cfg.context_columns, 1), B),
+        rng.integers(0, WORD_ROWS + 1, B),
+    )
+
+
+def _as_tensors(values: tuple[np.ndarray, ...]) -> list[torch.Tensor]:
+    return [torch.from_numpy(v) for v in values]
+
+
+STATE = ("master", "adam_v", "forward_weights", "grad", "hcat", "cell", "gates", "tanh_cell")
+
+
+@pytest.mark.parametrize(
+    ("config", "blas"),
+    [
+        (TINY.model, True),
+        (TINY.model, False),  # the core's own matrix kernel
+        (MOMENTUM.model, True),
+        (replace(TINY.model, layers=1, column_input=0, word_input=0), True),
+        (replace(TINY.model, layers=3, hidden=24, segment=3, streams=5), False),
+    ],
+    ids=["tiny", "tiny-own-kernel", "momentum", "one-layer", "three-layers-own-kernel"],
+)
+def test_core_state_equals_the_reference_state(config: ModelConfig, blas: bool) -> None:
+    reference, core = ByteLSTM(config), CoreLSTM(config, blas=blas)
+    rng = np.random.default_rng(5)
+    T, B = config.segment, config.streams
+    for segment in range(12):
+        for _ in range(T):
+            x, expected, bucket, features, confidence, column, word = _random_inputs(core, rng)
+            tensors = _as_tensors((x, expected, bucket, features, confidence, column, word))
+            predicted = reference.predict(*tensors[:3], (tensors[3], tensors[4]), *tensors[5:])
+            assert np.array_equal(core.predict(x, expected, bucket, (features, confidence), column, word), predicted)
+        targets = rng.integers(0, ALPHABET, (T, B))
+        weight = rng.integers(0, 2, (T, B)).astype(np.float64) if segment % 3 == 2 else None
+        reference.learn(torch.from_numpy(targets), None if weight is None else torch.from_numpy(weight))
+        core.learn(targets, weight)
+        for name in STATE:
+            assert np.array_equal(getattr(core, name).numpy(), getattr(reference, name).numpy()), (segment, name)
+        if reference.adam_m is not None:
+            assert core.adam_m is not None and np.array_equal(core.adam_m.numpy(), reference.adam_m.numpy())
+
+
+def test_core_learns_a_short_last_segment_as_the_reference() -> None:
+    reference, core = ByteLSTM(TINY.model), CoreLSTM(TINY.model)
+    rng = np.random.default_rng(9)
+    inputs = _random_inputs(core, rng)
+    for model in (reference, core):
+        model.predict(*(_as_tensors(inputs) if model is reference else inputs)[:3])
+    targets = rng.integers(0, ALPHABET, (1, TINY.model.streams))
+    reference.learn(torch.from_numpy(targets))
+    core.learn(targets)
+    assert np.array_equal(core.master.numpy(), reference.master.numpy())
+
+
+def test_core_refuses_inputs_that_would_read_outside_its_tables() -> None:
+    core = CoreLSTM(TINY.model)
+    x = np.zeros(TINY.model.streams, dtype=np.int64)
+    with pytest.raises(ValueError):
+        core.predict(x + ALPHABET)
+    with pytest.raises(ValueError):
+        core.predict(x.astype(np.int32))  # the wrong item size
+    with pytest.raises(ValueError):
+        core.predict(x, x, x + 17)  # bucket beyond "no match"
+
+
+@pytest.mark.parametrize("orders", [(1, 2, 3, 4, 6), ()], ids=["orders", "columns-only"])
+def test_compiled_context_counts_equal_numpys(orders: tuple[int, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    # a low count limit halves rows often, 8 hash bits collide often, a short last stream leaves some inactive
+    streams, data = 6, sample_words(400)
+    words = WordCodes.apply(data, "")[0]
+    models = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
+        models.append(ContextModel(streams, orders, 8, 5, Columns(words, streams, 40)))
+    compiled, reference = models
+    assert compiled.compiled is not None and reference.compiled is None
+    matrix = np.frombuffer(data[: len(data) // streams * streams], dtype=np.uint8).reshape(streams, -1)
+    for t in range(matrix.shape[1]):
+        for feature, expected in zip(compiled.predict(), reference.predict(), strict=True):
+            assert np.array_equal(feature, expected), t
+        active = streams - (t % 7 == 3)
+        for model in models:
+            model.update(matrix[:, t], active)
+        for name in ("counts", "totals", "rows", "history"):
+            assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
+
+
+@pytest.mark.parametrize(("min_length", "long_length"), [(4, 12), (3, 0)])
+def test_compiled_match_model_equals_numpys(min_length: int, long_length: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # repeats within and across streams; 10 hash bits collide often
+    streams, text = 5, (sample_words(150) * 3)[:2000]
+    matrix = np.frombuffer(text, dtype=np.uint8).reshape(streams, -1).copy()
+    models = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
+        models.append(MatchModel(matrix, min_length, 10, long_length))
+    compiled, reference = models
+    assert compiled.compiled is not None and reference.compiled is None
+    for t in range(matrix.shape[1]):
+        for prediction, expected in zip(compiled.predict(), reference.predict(), strict=True):
+            assert np.array_equal(prediction, expected), t
+        for model in models:
+            model.update(t)
+        for name in ("pointer", "length", "chains"):
+            assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(compiled.tables, reference.tables, strict=True))
+
+
+@pytest.mark.parametrize("dictionary", ["en-3", ""])
+def test_compiled_columns_equal_numpys(dictionary: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # dictionary codes of one to three bytes (English words), file codes (made-up words), an escape, a UTF-8
+    # character, newlines, and a column limit that is reached
+    english = SAMPLE_TEXT * 3 if dictionary else b""
+    text = english + sample_words(1500) + b"caf\xc3\xa9 \xff\x80 end\n" + b"x" * 90 + b"\n"
+    words, coded = WordCodes.apply(text, dictionary)
+    assert words.active
+    streams = 3
+    matrix = np.frombuffer(coded[: len(coded) // streams * streams], dtype=np.uint8).reshape(streams, -1)
+    models = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
+        models.append(Columns(words, streams, 64))
+    compiled, reference = models
+    assert compiled.compiled is not None and reference.compiled is None
+    for t in range(matrix.shape[1]):
+        assert np.array_equal(compiled.update(matrix[:, t]), reference.update(matrix[:, t])), t
+        for name in ("pending", "rank", "word"):
+            assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
+
+
+def test_compiled_probability_map_equals_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sharp and flat distributions, streams that end (fewer rows), bytes that share the map's entries
+    rng = np.random.default_rng(11)
+    maps = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
+        maps.append(ProbabilityMap(4))
+    compiled, reference = maps
+    assert compiled.compiled is not None and reference.compiled is None
+    for step in range(300):
+        n = 6 if step < 200 else 4
+        weights = np.floor(2.0 ** rng.uniform(0, 30, (n, 256)))
+        symbols = rng.integers(0, 256, n).astype(np.uint8) if step % 2 else np.full(n, 97, dtype=np.uint8)
+        assert np.array_equal(compiled.refine(weights), reference.refine(weights)), step
+        for model in maps:
+            model.update(symbols)
+        assert np.array_equal(compiled.table, reference.table), step
