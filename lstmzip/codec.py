@@ -30,9 +30,7 @@ import numpy as np
 import torch
 
 from lstmzip import container, priors, settings
-from lstmzip.apm import ProbabilityMap
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
-from lstmzip.contexts import ContextModel, parse_orders
 from lstmzip.core import cpu_model
 from lstmzip.errors import (
     ArchiveError,
@@ -42,9 +40,9 @@ from lstmzip.errors import (
     PresetError,
     UnsupportedFormatError,
 )
-from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.numerics import coding_threads
+from lstmzip.predictor import Predictor
 from lstmzip.presets import (
     DEFAULT_LEVEL,
     LEVEL_NAMES,
@@ -55,7 +53,7 @@ from lstmzip.presets import (
     load_preset,
 )
 from lstmzip.settings import CodingSettings, LevelReference
-from lstmzip.words import NO_WORD_CODES, Columns, WordCodes, load_dictionary
+from lstmzip.words import NO_WORD_CODES, WordCodes, load_dictionary
 
 Record = TypeVar("Record")
 Progress = Callable[[int, int], None]
@@ -149,54 +147,19 @@ def _code_blocks(
     ``matrix`` [N, S] holds the bytes: read by an encoder's coder, filled in by a decoder's;
     ``words`` says which of them are word codes (for the column context).
     """
-    config, inputs = model.config, model.as_input
-    previous = inputs(np.zeros(layout.streams, dtype=np.int64))  # [N] context of step 0
-    matcher = (
-        MatchModel(matrix, config.match_min_length, config.match_hash_bits, config.match_long_length)
-        if config.match_min_length
-        else None
-    )
-    orders = parse_orders(config.context_orders)
-    columns = Columns(words, layout.streams, config.context_columns) if config.context_columns else None
-    counter = (
-        ContextModel(layout.streams, orders, config.context_hash_bits, config.context_count_limit, columns)
-        if orders or columns
-        else None
-    )
-    refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
-    expected = bucket = context = None
+    predictor = Predictor(model, matrix, layout, words)
     with coding_threads():
         for start in range(0, layout.steps, block_steps):
             stop = min(start + block_steps, layout.steps)
             coder = coder_for_block(start, stop)
-            for segment_start in range(start, stop, config.segment):
-                segment_stop = min(segment_start + config.segment, stop)
+            for segment_start in range(start, stop, model.config.segment):
+                segment_stop = min(segment_start + model.config.segment, stop)
                 for t in range(segment_start, segment_stop):
-                    if matcher is not None:
-                        expected, bucket = (inputs(a) for a in matcher.predict())
-                    if counter is not None:
-                        context = tuple(inputs(a) for a in counter.predict())
                     active = layout.active(t)
-                    column = inputs(columns.column) if columns and config.column_input else None
-                    word = inputs(columns.word) if columns and config.word_input else None
-                    weights = model.predict(previous, expected, bucket, context, column, word)  # [N, 256]
-                    weights = _numpy(weights)[:active]  # [active, 256]
-                    if refiner is None:  # float64 quotients (exact sums of integers) rounded once to float32
-                        probabilities = (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
-                    else:
-                        probabilities = refiner.refine(weights)
-                    matrix[:active, t] = coder.code(matrix[:active, t], probabilities)
-                    if refiner is not None:
-                        refiner.update(matrix[:active, t])
-                    previous = inputs(matrix[:, t].astype(np.int64))
-                    if matcher is not None:
-                        matcher.update(t)
-                    if counter is not None:
-                        counter.update(matrix[:, t], active)
+                    matrix[:active, t] = coder.code(matrix[:active, t], predictor.probabilities(t, active))
+                    predictor.update(t, active)
                 if segment_stop < layout.steps:  # learning after the last segment would be wasted
-                    targets = inputs(np.ascontiguousarray(matrix[:, segment_start:segment_stop].T, dtype=np.int64))
-                    weight = _stream_weights(layout, segment_start, segment_stop)
-                    model.learn(targets, None if weight is None else inputs(weight))
+                    predictor.learn(segment_start, segment_stop)
             yield start, stop
 
 
@@ -253,20 +216,6 @@ def _input_matrix(layout: Layout, coded: bytes) -> np.ndarray:
     matrix = np.zeros((layout.streams, layout.steps), dtype=np.uint8)
     matrix.reshape(-1)[: layout.size] = np.frombuffer(coded, dtype=np.uint8)
     return matrix
-
-
-def _numpy(weights: np.ndarray | torch.Tensor) -> np.ndarray:
-    """The model's next-byte weights as an array (the compiled core's already are)."""
-    return weights if isinstance(weights, np.ndarray) else weights.cpu().numpy()
-
-
-def _stream_weights(layout: Layout, start: int, stop: int) -> np.ndarray | None:
-    """[T, N] mask of the steps where a stream had a byte, or None when all had."""
-    if stop <= layout.last_length:
-        return None
-    weights = np.ones((stop - start, layout.streams), dtype=np.float64)
-    weights[max(0, layout.last_length - start) :, layout.streams - 1] = 0.0
-    return weights
 
 
 def _original_progress(progress: Progress | None, original_size: int, coded_size: int) -> Progress | None:

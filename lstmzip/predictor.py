@@ -1,0 +1,100 @@
+"""The predictor: the network and its side models behind the three calls the coding loop makes.
+
+    probabilities(t, active)  the distributions [active, 256] the coder codes step t with
+    update(t, active)         after step t's bytes are in the matrix (coded or decoded)
+    learn(start, stop)        after the segment of steps [start, stop)
+
+The side models are the match model (``match.py``), the counts of short contexts and the column
+context (``contexts.py``, ``words.Columns``) and the probability map (``apm.py``); a config asks
+for each or not, and this module is the one place that knows which are there. Encoder, decoder and
+prior training drive the same object with the same bytes, so every model's state follows the same
+path on both sides.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from lstmzip.apm import ProbabilityMap
+from lstmzip.contexts import ContextModel, parse_orders
+from lstmzip.match import MatchModel
+from lstmzip.model import ByteLSTM
+from lstmzip.words import Columns, WordCodes
+
+if TYPE_CHECKING:
+    from lstmzip.codec import Layout
+
+
+class Predictor:
+    """The model of ``model.config`` for the streams of ``layout`` over the byte matrix ``matrix`` [N, S]."""
+
+    def __init__(self, model: ByteLSTM, matrix: np.ndarray, layout: Layout, words: WordCodes) -> None:
+        config = self.config = model.config
+        self.model, self.matrix, self.layout = model, matrix, layout
+        self.inputs = model.as_input  # arrays as the model takes them (tensors on its device, or as they are)
+        self.previous = self.inputs(np.zeros(layout.streams, dtype=np.int64))  # [N] the byte before step 0
+        self.matcher = (
+            MatchModel(matrix, config.match_min_length, config.match_hash_bits, config.match_long_length)
+            if config.match_min_length
+            else None
+        )
+        orders = parse_orders(config.context_orders)
+        self.columns = Columns(words, layout.streams, config.context_columns) if config.context_columns else None
+        self.counter = (
+            ContextModel(layout.streams, orders, config.context_hash_bits, config.context_count_limit, self.columns)
+            if orders or self.columns
+            else None
+        )
+        self.refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
+
+    def probabilities(self, t: int, active: int) -> np.ndarray:
+        """float32 [active, 256]: each active stream's distribution of its byte at step ``t``."""
+        del t  # the side models keep their own position
+        inputs, config, columns = self.inputs, self.config, self.columns
+        expected = bucket = context = column = word = None
+        if self.matcher is not None:
+            expected, bucket = (inputs(a) for a in self.matcher.predict())
+        if self.counter is not None:
+            context = tuple(inputs(a) for a in self.counter.predict())
+        if columns is not None:
+            column = inputs(columns.column) if config.column_input else None
+            word = inputs(columns.word) if config.word_input else None
+        weights = _numpy(self.model.predict(self.previous, expected, bucket, context, column, word))[:active]
+        if self.refiner is not None:
+            return self.refiner.refine(weights)
+        # float64 quotients of exact sums of integers, rounded once to float32
+        return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def update(self, t: int, active: int) -> None:
+        """Every model learns the bytes of step ``t`` (the matrix's column ``t``)."""
+        step = self.matrix[:, t]
+        if self.refiner is not None:
+            self.refiner.update(step[:active])
+        self.previous = self.inputs(step.astype(np.int64))
+        if self.matcher is not None:
+            self.matcher.update(t)
+        if self.counter is not None:
+            self.counter.update(step, active)
+
+    def learn(self, start: int, stop: int) -> None:
+        """The network learns the segment [start, stop): truncated BPTT and one Adam step."""
+        targets = np.ascontiguousarray(self.matrix[:, start:stop].T, dtype=np.int64)
+        weight = _stream_weights(self.layout, start, stop)
+        self.model.learn(self.inputs(targets), None if weight is None else self.inputs(weight))
+
+
+def _numpy(weights: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The model's next-byte weights as an array (the compiled core's already are)."""
+    return weights if isinstance(weights, np.ndarray) else weights.cpu().numpy()
+
+
+def _stream_weights(layout: Layout, start: int, stop: int) -> np.ndarray | None:
+    """[T, N] mask of the steps where a stream had a byte, or None when all had."""
+    if stop <= layout.last_length:
+        return None
+    weights = np.ones((stop - start, layout.streams), dtype=np.float64)
+    weights[max(0, layout.last_length - start) :, layout.streams - 1] = 0.0
+    return weights
