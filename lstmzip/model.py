@@ -242,6 +242,19 @@ def _sums_by_row(
     return rows, sums
 
 
+_Spec = tuple[str, tuple[int, ...], float]  # a weight's name, shape and initial scale
+
+
+def _views(buffer: torch.Tensor, layout: list[_Spec]) -> dict[str, torch.Tensor]:
+    """Named views of the consecutive runs of ``buffer`` that ``layout`` lays out."""
+    out, offset = {}, 0
+    for name, shape, _ in layout:
+        n = math.prod(shape)
+        out[name] = buffer[offset : offset + n].view(shape)
+        offset += n
+    return out
+
+
 @dataclass(frozen=True)
 class _LayerStep:
     """Views of one layer's weights and buffers at one step, made once: building a view costs about
@@ -306,9 +319,17 @@ class ByteLSTM:
         self.config = config
         self.device = torch.device(device)
         self.tables = Tables(self.device)
-        B, T, H, L = config.streams, config.segment, config.hidden, config.layers
-        f64 = {"dtype": torch.float64, "device": self.device}
+        specs, row_count = self._parameter_layout()
+        self._initial_weights(specs, initial)
+        self._weight_views(specs, row_count)
+        self._segment_buffers()
+        self._learning_workspace()
+        self.t = 0
 
+    def _parameter_layout(self) -> tuple[list[_Spec], int]:
+        """The weights' specs (name, shape, initial scale) in buffer order, and how many lead as row tables."""
+        config = self.config
+        H, L = config.hidden, config.layers
         # Parameter layout in one flat buffer. Byte tables come first: their forward copies and
         # gradients have other scales than the matrices'. The tables indexed by a byte (``row_tables``)
         # lead: a segment touches few of their rows, so Adam updates just those rows (lazy Adam); the
@@ -335,7 +356,6 @@ class ByteLSTM:
         specs = tables + matrices
         self.row_table_size = sum(math.prod(shape) for _, shape, _ in row_tables)
         self.table_size = sum(math.prod(shape) for _, shape, _ in tables)
-        size = sum(math.prod(shape) for _, shape, _ in specs)
         dense_specs = specs[len(row_tables) :]
         # (start, stop, step-size factor) of the dense part's runs of weights that share a factor
         self.dense_rate_groups: list[tuple[int, int, float]] = []
@@ -346,6 +366,14 @@ class ByteLSTM:
                 start = self.dense_rate_groups.pop()[0]
             self.dense_rate_groups.append((start, stop, factor))
 
+        return specs, len(row_tables)
+
+    def _initial_weights(self, specs: list[_Spec], initial: torch.Tensor | None) -> None:
+        """Master weights (seeded, or ``initial``), their forward copies, gradients and Adam's state."""
+        config = self.config
+        H, L = config.hidden, config.layers
+        f64 = {"dtype": torch.float64, "device": self.device}
+        size = sum(math.prod(shape) for _, shape, _ in specs)
         init = []
         for salt, (_, shape, scale) in enumerate(specs):
             init.append(torch.from_numpy(uniform(config.seed, salt, math.prod(shape))) * scale)
@@ -361,15 +389,7 @@ class ByteLSTM:
         self.beta1_power = 1.0
         self.beta2_power = 1.0
 
-        def views(buffer: torch.Tensor, layout: list[tuple[str, tuple[int, ...], float]]) -> dict[str, torch.Tensor]:
-            out, offset = {}, 0
-            for name, shape, _ in layout:
-                n = math.prod(shape)
-                out[name] = buffer[offset : offset + n].view(shape)
-                offset += n
-            return out
-
-        masters = views(self.master, specs)
+        masters = _views(self.master, specs)
         for l in range(L):  # forget gates start open (bias +1), the usual LSTM initialisation
             masters[f"embed{l}"][:, H : 2 * H] += 1.0
         # Longer matches start surer; Python floats (IEEE) rather than torch.linspace, whose kernel may differ.
@@ -381,15 +401,20 @@ class ByteLSTM:
             if initial.shape != self.master.shape:
                 raise ValueError(f"the starting weights have {initial.numel()} values, this network {size}")
             self.master.copy_(initial)
-        self.w = views(self.forward_weights, specs)
-        self.g = views(self.grad, dense_specs)
+
+    def _weight_views(self, specs: list[_Spec], row_count: int) -> None:
+        """Named views of the flat buffers: forward weights, gradients, and each row table's for Adam."""
+        L, H = self.config.layers, self.config.hidden
+        dense_specs = specs[row_count:]
+        self.w = _views(self.forward_weights, specs)
+        self.g = _views(self.grad, dense_specs)
         # name -> (master, v, m, forward) views [rows, width] of a row table; m is None without
         # momentum. The layers' byte input tables lie one after the other and a segment touches the
         # same rows of each, so Adam updates them as one table "embed" [L, 256, 4H].
         embed_size = L * ALPHABET * 4 * H
 
         def row_table(buffer: torch.Tensor, name: str) -> torch.Tensor:
-            return buffer[:embed_size].view(L, ALPHABET, 4 * H) if name == "embed" else views(buffer, specs)[name]
+            return buffer[:embed_size].view(L, ALPHABET, 4 * H) if name == "embed" else _views(buffer, specs)[name]
 
         self.row_views: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]] = {
             name: (
@@ -398,7 +423,7 @@ class ByteLSTM:
                 None if self.adam_m is None else row_table(self.adam_m, name),
                 row_table(self.forward_weights, name),
             )
-            for name in ["embed", *(name for name, _, _ in row_tables[L:])]
+            for name in ["embed", *(name for name, _, _ in specs[L:row_count])]
         }
         _to_weight_grid(self.master, self.forward_weights)
         # Byte tables add to products at 2**32; the word vectors, which the projection multiplies, stay
@@ -408,6 +433,13 @@ class ByteLSTM:
             self.row_views[name][3].mul_(scale)
         self.w["match"].mul_(ONE)
 
+
+    def _segment_buffers(self) -> None:
+        """What a segment's steps keep for learning, and each step's work space (allocated once)."""
+        config = self.config
+        B, T, H, L = config.streams, config.segment, config.hidden, config.layers
+        K, weight_sets = config.context_count(), BYTE_CLASSES * CONFIDENCE_BUCKETS
+        f64 = {"dtype": torch.float64, "device": self.device}
         # Segment buffers: row 0 of hcat/cell holds the state carried in from the previous segment.
         self.x = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] input bytes
         self.hcat = torch.zeros(T + 1, B, L * H, **f64)  # [T+1, B, L*H] hidden states, 2**16
@@ -436,7 +468,12 @@ class ByteLSTM:
         self.cell_work = LookupWork((B, H), self.device)
         self.freq_work = LookupWork((B, ALPHABET), self.device)
         self.steps = [self._step_views(t) for t in range(T)]
-        # Back-propagation work space, allocated once (fresh large tensors cost page faults each time).
+
+    def _learning_workspace(self) -> None:
+        """Back-propagation's buffers (fresh large tensors would cost page faults every segment)."""
+        config = self.config
+        B, T, H, L = config.streams, config.segment, config.hidden, config.layers
+        f64 = {"dtype": torch.float64, "device": self.device}
         self.delta = torch.empty(T, B, 4 * H, **f64)  # [T, B, 4H] gate pre-activation gradients
         self.slope = torch.empty(T, B, 4 * H, **f64)
         self.multiplier = torch.empty(T, B, 4, H, **f64)
@@ -455,7 +492,6 @@ class ByteLSTM:
         self._refresh_transposed()
         self.back_steps = [[self._back_step_views(l, t) for t in range(T)] for l in range(L)]
         self.adam_scratch = torch.empty(3, ADAM_CHUNK, dtype=torch.float32, device=self.device)
-        self.t = 0
 
     def _refresh_transposed(self) -> None:
         for l, transposed in enumerate(self.rec_transposed):
