@@ -654,36 +654,8 @@ class ByteLSTM:
 
         for l in reversed(range(L)):
             layer = slice(l * H, (l + 1) * H)
-            s = self.gates[l, :T]  # [T, B, 4H]
-            i, f, g_sigmoid, o = s.split(H, dim=2)
-            tc, c_prev = self.tanh_cell[l, :T], self.cell[l, :T]
-            slope = torch.sub(ONE, s, out=self.slope[:T]).mul_(s)  # sigmoid'(a) at 2**32, [T, B, 4H]
-            s_i, s_f, s_g, s_o = rescale_(slope, ACT_BITS).split(H, dim=2)
-            # d a_gate = d(state) * multiplier; multipliers at 2**16, pre-scaled by 2**-16 so that one
-            # multiply and one round give the rescaled product exactly.
-            mult = self.multiplier[:T]  # [T, B, 4, H]
-            torch.mul(g_sigmoid, 2.0, out=mult[:, :, 0]).sub_(ONE).mul_(s_i)
-            torch.mul(c_prev, s_f, out=mult[:, :, 1])
-            torch.mul(i, s_g, out=mult[:, :, 2]).mul_(2.0)
-            torch.mul(tc, s_o, out=mult[:, :, 3])
-            rescale_(mult, ACT_BITS).mul_(2.0**-ACT_BITS)
-            out_to_cell = torch.mul(tc, tc, out=self.out_to_cell[:T])  # [T, B, H]
-            rescale_(out_to_cell, ACT_BITS).sub_(ONE).mul_(o).mul_(-1.0)  # o * (1 - tanh^2), 2**32
-            rescale_(out_to_cell, ACT_BITS).mul_(2.0**-ACT_BITS)
-            torch.mul(f, 2.0**-ACT_BITS, out=self.forget[:T])
-
-            rec_t = self.rec_transposed[l]  # [4H, H]
-            dc, dh_t = self.dc.zero_(), self.dh_step.zero_()  # [B, H] each
-            for t in reversed(range(T)):
-                back = self.back_steps[l][t]
-                dh_t.add_(back.dh).clamp_(-GRAD_ONE, GRAD_ONE)
-                torch.mul(dh_t, back.mult_o, out=back.delta_o)
-                dc.add_(torch.mul(dh_t, back.out_to_cell, out=self.dh_scratch).round_()).clamp_(-GRAD_ONE, GRAD_ONE)
-                torch.mul(dc.unsqueeze(1), back.mult_ifg, out=back.delta_ifg)
-                back.delta.round_()  # [B, 4H] < 2**21
-                if t:  # what flows on to step t - 1
-                    dc.mul_(back.forget).round_()
-                    rescale_(matmul(back.delta, rec_t, out=dh_t), WEIGHT_BITS)  # < 2**53 for H <= 512
+            self._gate_multipliers(l, T)
+            self._through_time(l, T)
             delta_flat = self.delta[:T].view(TB, 4 * H)
             matmul(self.hcat[:T, :, layer].reshape(TB, H).T, delta_flat, out=grads[f"rec{l}"])  # < 2**49
             embed_grad[l].index_add_(0, x_inverse, delta_flat)
@@ -714,6 +686,42 @@ class ByteLSTM:
     def as_input(self, values: np.ndarray) -> torch.Tensor:
         """An array of the coding loop as an input of :meth:`predict` or :meth:`learn`: a tensor on this device."""
         return torch.from_numpy(values).to(self.device)
+
+    def _gate_multipliers(self, l: int, T: int) -> None:
+        """Layer ``l``'s factors from a state's gradient to its gates' over the segment's ``T`` steps."""
+        H = self.config.hidden
+        s = self.gates[l, :T]  # [T, B, 4H]
+        i, f, g_sigmoid, o = s.split(H, dim=2)
+        tc, c_prev = self.tanh_cell[l, :T], self.cell[l, :T]
+        slope = torch.sub(ONE, s, out=self.slope[:T]).mul_(s)  # sigmoid'(a) at 2**32, [T, B, 4H]
+        s_i, s_f, s_g, s_o = rescale_(slope, ACT_BITS).split(H, dim=2)
+        # d a_gate = d(state) * multiplier; multipliers at 2**16, pre-scaled by 2**-16 so that one
+        # multiply and one round give the rescaled product exactly.
+        mult = self.multiplier[:T]  # [T, B, 4, H]
+        torch.mul(g_sigmoid, 2.0, out=mult[:, :, 0]).sub_(ONE).mul_(s_i)
+        torch.mul(c_prev, s_f, out=mult[:, :, 1])
+        torch.mul(i, s_g, out=mult[:, :, 2]).mul_(2.0)
+        torch.mul(tc, s_o, out=mult[:, :, 3])
+        rescale_(mult, ACT_BITS).mul_(2.0**-ACT_BITS)
+        out_to_cell = torch.mul(tc, tc, out=self.out_to_cell[:T])  # [T, B, H]
+        rescale_(out_to_cell, ACT_BITS).sub_(ONE).mul_(o).mul_(-1.0)  # o * (1 - tanh^2), 2**32
+        rescale_(out_to_cell, ACT_BITS).mul_(2.0**-ACT_BITS)
+        torch.mul(f, 2.0**-ACT_BITS, out=self.forget[:T])
+
+    def _through_time(self, l: int, T: int) -> None:
+        """Layer ``l``'s gate gradients ``delta``, from the last of the segment's ``T`` steps back to the first."""
+        rec_t = self.rec_transposed[l]  # [4H, H]
+        dc, dh_t = self.dc.zero_(), self.dh_step.zero_()  # [B, H] each
+        for t in reversed(range(T)):
+            back = self.back_steps[l][t]
+            dh_t.add_(back.dh).clamp_(-GRAD_ONE, GRAD_ONE)
+            torch.mul(dh_t, back.mult_o, out=back.delta_o)
+            dc.add_(torch.mul(dh_t, back.out_to_cell, out=self.dh_scratch).round_()).clamp_(-GRAD_ONE, GRAD_ONE)
+            torch.mul(dc.unsqueeze(1), back.mult_ifg, out=back.delta_ifg)
+            back.delta.round_()  # [B, 4H] < 2**21
+            if t:  # what flows on to step t - 1
+                dc.mul_(back.forget).round_()
+                rescale_(matmul(back.delta, rec_t, out=dh_t), WEIGHT_BITS)  # < 2**53 for H <= 512
 
     def _f64(self) -> dict[str, object]:
         return {"dtype": torch.float64, "device": self.device}
