@@ -20,6 +20,20 @@ if TYPE_CHECKING:
 
 OPTIONAL_NAME = r"|[a-z0-9.-]{1,40}"  # what a header may name ("" for none)
 
+# The shipped files archives may name, each pinned to the SHA-256 of its contents. A file that no
+# level uses any more stays as long as the archive formats this build reads may name it, so that
+# the archives made with it still decode (text-d11: the default level's network when it had 128
+# cells). Level definitions are pinned by the archives themselves (``presets.level_digest``).
+PRIORS: dict[str, str] = {  # in ``lstmzip/data/priors/<name>.prior.xz``
+    "text-f11": "29981a4263d746038b9076f16cef09e230e5986c99cd43f724fad87004171575",
+    "text-d11": "c7595ef7bb1cbbcc573952783a8203eb3934382d042183dd644086fe266d6aa0",
+    "text-d12": "47b1f7507748aa33451d842b137640dd1c911dc1b3def39aa5dd38d742705025",
+    "text-b11": "2d644e8c2df5740c63381175bd400cda30edb44fba046e636ce2e03254b220bd",
+}
+DICTIONARIES: dict[str, str] = {  # in ``lstmzip/data/dictionaries/<name>.words.xz``
+    "en-3": "184a24339be9c5a411431649c7d77bcb9af994317842396d21f9d13f7257ebd6",
+}
+
 
 def data_file(folder: str, filename: str) -> Traversable:
     """``lstmzip/data/<folder>/<filename>`` (``folder``: ``levels``, ``priors`` or ``dictionaries``)."""

@@ -26,16 +26,6 @@ MAGIC = b"LZPRIOR1"
 SCALE_BITS = 12  # stored value = round(weight * 2**12)
 SUFFIX = ".prior.xz"
 
-KNOWN: dict[str, str] = {
-    "text-f11": "29981a4263d746038b9076f16cef09e230e5986c99cd43f724fad87004171575",
-    "text-d11": "c7595ef7bb1cbbcc573952783a8203eb3934382d042183dd644086fe266d6aa0",
-    "text-d12": "47b1f7507748aa33451d842b137640dd1c911dc1b3def39aa5dd38d742705025",
-    "text-b11": "2d644e8c2df5740c63381175bd400cda30edb44fba046e636ce2e03254b220bd",
-}
-"""Prior name -> SHA-256 of its file in ``lstmzip/data/priors/``: the priors this build can decode with.
-A prior that no level starts from any more stays as long as the archive formats this build reads may
-name it, so that the archives made with it still decode (text-d11: the default level's network when
-it had 128 cells)."""
 
 
 def pack(master: torch.Tensor) -> bytes:
@@ -66,7 +56,7 @@ def load(name: str) -> torch.Tensor:
     prior) is done once per file contents, so a process that codes many inputs pays it once. The
     caller gets its own copy.
     """
-    return _unpack_once(assets.pinned("prior", name, KNOWN, _read)).clone()
+    return _unpack_once(assets.pinned("prior", name, assets.PRIORS, _read)).clone()
 
 
 @functools.cache

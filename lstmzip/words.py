@@ -66,11 +66,6 @@ DICTIONARY_CAPACITY = sum(firsts << 8 * tail for _, firsts, tail in DICTIONARY_T
 WORD_FIRST_RANK, WORD_ROWS = DICTIONARY_TIERS[0][1], DICTIONARY_TIERS[1][1] << 8
 DICTIONARY_MAGIC = b"LZWORDS1\n"
 DICTIONARY_SUFFIX = ".words.xz"
-DICTIONARIES: dict[str, str] = {
-    "en-3": "184a24339be9c5a411431649c7d77bcb9af994317842396d21f9d13f7257ebd6",
-}
-"""Dictionary name -> SHA-256 of its file in ``lstmzip/data/dictionaries/``: the word lists this build can
-decode with."""
 
 
 def rank_words(text: bytes) -> list[bytes]:
@@ -146,7 +141,7 @@ def unpack_dictionary(blob: bytes) -> tuple[bytes, ...]:
 @cache
 def load_dictionary(name: str) -> tuple[bytes, ...]:
     """The ranked words of the shipped dictionary ``name``, checked against its pinned digest."""
-    return unpack_dictionary(assets.pinned("word dictionary", name, DICTIONARIES, _read_dictionary))
+    return unpack_dictionary(assets.pinned("word dictionary", name, assets.DICTIONARIES, _read_dictionary))
 
 
 def _read_dictionary(name: str) -> bytes:

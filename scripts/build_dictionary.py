@@ -1,7 +1,7 @@
 """Build a word dictionary: ``python scripts/build_dictionary.py NAME TEXT... [--out DIR]``.
 
 Writes ``lstmzip/data/dictionaries/NAME.words.xz`` (the texts' most frequent words, ranked, see ``lstmzip/words.py``)
-and prints the line that pins its digest in ``words.DICTIONARIES``. Use the priors' texts
+and prints the line that pins its digest in ``assets.DICTIONARIES``. Use the priors' texts
 (``scripts/train_prior.py``): a prior learns what each code means from them.
 """
 

@@ -1,7 +1,7 @@
 """Train a level's prior: ``python scripts/train_prior.py LEVEL NAME TEXT... [--streams N] [--max-bytes N]``.
 
 Writes ``lstmzip/data/priors/NAME.prior.xz`` (the master weights after the level's model read the texts, see
-``lstmzip/priors.py``) and prints the line that pins its digest in ``priors.KNOWN``. The texts (``.gz``
+``lstmzip/priors.py``) and prints the line that pins its digest in ``assets.PRIORS``. The texts (``.gz``
 files are read decompressed) are concatenated in the order given and cut into documents of
 256 KiB, each word-coded on its own as a file of that size would be, and
 read in lock-step by ``--streams`` streams (more streams: more text per second, fewer updates),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lstmzip import codec, priors
+from lstmzip import assets, codec, priors
 from lstmzip.errors import UnsupportedFormatError
 from lstmzip.model import ByteLSTM
 from lstmzip.presets import load_preset
@@ -45,7 +45,7 @@ def test_training_is_deterministic_and_moves_the_weights() -> None:
 def test_a_trained_prior_round_trips_and_helps(monkeypatch: pytest.MonkeyPatch) -> None:
     trained = codec.train([sample_words(2000, seed=1)], TINY, streams=4)
     blob = priors.pack(trained.master)
-    monkeypatch.setattr(priors, "KNOWN", {"test-prior": hashlib.sha256(blob).hexdigest()})
+    monkeypatch.setattr(assets, "PRIORS", {"test-prior": hashlib.sha256(blob).hexdigest()})
     monkeypatch.setattr(priors, "_read", lambda name: blob)
     with_prior = replace(TINY, model=replace(TINY.model, prior="test-prior"))
     text = sample_words(400, seed=9)
@@ -64,15 +64,15 @@ def test_unknown_prior_is_refused() -> None:
 def test_changed_prior_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     archive = codec.compress(b"some text " * 200, "default")
     name = codec.read_info(archive)[2].prior
-    assert name in priors.KNOWN  # the default level ships with its prior
-    monkeypatch.setattr(priors, "KNOWN", {name: "0" * 64})
+    assert name in assets.PRIORS  # the default level ships with its prior
+    monkeypatch.setattr(assets, "PRIORS", {name: "0" * 64})
     with pytest.raises(UnsupportedFormatError, match="not the one"):
         codec.decompress(archive)
 
 
 def test_prior_for_another_network_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     blob = priors.pack(torch.zeros(10))
-    monkeypatch.setattr(priors, "KNOWN", {"small": hashlib.sha256(blob).hexdigest()})
+    monkeypatch.setattr(assets, "PRIORS", {"small": hashlib.sha256(blob).hexdigest()})
     monkeypatch.setattr(priors, "_read", lambda name: blob)
     preset = replace(TINY, model=replace(TINY.model, prior="small"))
     with pytest.raises(Exception, match="does not fit"):
@@ -91,7 +91,7 @@ def test_every_known_prior_still_decodes_its_archives() -> None:
     level_of = {"f": "fast", "d": "default", "b": "best"}  # text-<level letter><generation>
     earlier_network = {"text-d11": {"hidden": 128}}  # the level's network when its prior was this one
     text = sample_words(80, seed=5)
-    for name in priors.KNOWN:
+    for name in assets.PRIORS:
         preset = load_preset(level_of[name.split("-")[1][0]])
         preset = replace(preset, model=replace(preset.model, prior=name, **earlier_network.get(name, {})))
         archive = codec.compress(text, preset)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lstmzip
-from lstmzip import codec, container
+from lstmzip import assets, codec, container
 from lstmzip import words as words_module
 from lstmzip.errors import CorruptArchiveError, UnsupportedFormatError
 from lstmzip.words import (
@@ -226,7 +226,7 @@ def test_archive_naming_an_unknown_or_changed_dictionary_is_refused(monkeypatch:
     archive = codec.compress(sample_words(2000), replace(TINY, word_dictionary="en-3"))
     assert codec.read_info(archive)[3].dictionary == "en-3"
     assert codec.decompress(archive) == sample_words(2000)
-    monkeypatch.setattr(words_module, "DICTIONARIES", {"en-3": "0" * 64})
+    monkeypatch.setattr(assets, "DICTIONARIES", {"en-3": "0" * 64})
     words_module.load_dictionary.cache_clear()
     try:
         with pytest.raises(UnsupportedFormatError, match="not the one"):
