@@ -83,40 +83,44 @@ MAX_MEMORY_BYTES = 3 << 29
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything that determines the model's predictions. Serialized into the archive header."""
+    """Everything that determines the model's predictions. Serialized into the archive header.
 
-    layers: int = 2
-    hidden: int = 128
-    streams: int = 16
-    segment: int = 20
-    learning_rate: float = 4e-3  # Adam's step size at the first update
-    lr_decay_updates: int = 0  # update k uses learning_rate / (1 + k / this); 0 keeps it constant
-    beta1: float = 0.0
-    beta2: float = 0.9999
-    eps: float = 1e-6
+    Every field is required: a level's file (``lstmzip/data/levels``) gives them all, so no value
+    here can silently differ from a shipped level's. ``numerics`` is this build's profile.
+    """
+
+    layers: int
+    hidden: int
+    streams: int
+    segment: int
+    learning_rate: float  # Adam's step size at the first update
+    lr_decay_updates: int  # update k uses learning_rate / (1 + k / this); 0 keeps it constant
+    beta1: float
+    beta2: float
+    eps: float
     # Step sizes of two groups relative to ``learning_rate`` (the other weights: 1). The byte input
     # tables learn only in the segments that touch their rows and want 2-3 times larger steps; the
     # weight matrices learn from every byte, and want smaller steps where an update averages many
-    # streams (measured: docs/DESIGN.md, "Step sizes by weight group").
-    input_rate_scale: float = 1.0  # the layers' byte input tables E_l
-    matrix_rate_scale: float = 1.0  # R_l, V_l and W
-    seed: int = 0
-    match_min_length: int = 0  # 0: no match model; else the context length it hashes
-    match_long_length: int = 0  # 0: one table; else a second, looked up first, for contexts this long
-    match_hash_bits: int = 20
-    context_orders: str = ""  # orders of the count-based side inputs, e.g. "1,2,3,4"; "" for none
-    context_hash_bits: int = 16  # rows of each hashed order's count table: 2**this
-    context_count_limit: int = 255  # a context's counts are halved when one would pass this
-    context_columns: int = 0  # 0: no column context; else columns 0..this-1 (``words.Columns``), after the orders
+    # streams (measured: docs/notebook, "Step sizes by weight group").
+    input_rate_scale: float  # the layers' byte input tables E_l
+    matrix_rate_scale: float  # R_l, V_l and W
+    seed: int
+    match_min_length: int  # 0: no match model; else the context length it hashes
+    match_long_length: int  # 0: one table; else a second, looked up first, for contexts this long
+    match_hash_bits: int
+    context_orders: str  # orders of the count-based side inputs, e.g. "1,2,3,4"; "" for none
+    context_hash_bits: int  # rows of each hashed order's count table: 2**this
+    context_count_limit: int  # a context's counts are halved when one would pass this
+    context_columns: int  # 0: no column context; else columns 0..this-1 (``words.Columns``), after the orders
     # 1: layer 0 also reads the column in the original text (``words.Columns``) through a table of
     # context_columns rows, so the network can weigh a line break against the word it expects next
-    column_input: int = 0
+    column_input: int
     # 0: none; else where a two-byte dictionary code ends (``words.Columns.word``), layer 0 also reads its
     # word as a learned vector of this width, projected to the gates: the network need not compose the
     # word from the code's two bytes
-    word_input: int = 0
-    apm_rate_bits: int = 0  # 0: code the model's distribution as it is; else refine it (``apm.py``) at rate 2**-this
-    prior: str = ""  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
+    word_input: int
+    apm_rate_bits: int  # 0: code the model's distribution as it is; else refine it (``apm.py``) at rate 2**-this
+    prior: str  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
     numerics: str = PROFILE
 
     def validate(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import random
 import sys
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -32,9 +33,41 @@ def load_script(relative_path: str) -> ModuleType:
     return module
 
 
+BARE = ModelConfig(  # a network with no side model, for tests to change what they need
+    layers=2,
+    hidden=128,
+    streams=16,
+    segment=20,
+    learning_rate=4e-3,
+    lr_decay_updates=0,
+    beta1=0.0,
+    beta2=0.9999,
+    eps=1e-6,
+    input_rate_scale=1.0,
+    matrix_rate_scale=1.0,
+    seed=0,
+    match_min_length=0,
+    match_long_length=0,
+    match_hash_bits=20,
+    context_orders="",
+    context_hash_bits=16,
+    context_count_limit=255,
+    context_columns=0,
+    column_input=0,
+    word_input=0,
+    apm_rate_bits=0,
+    prior="",
+)
+
+
+def bare_config(**fields: int | float | str) -> ModelConfig:
+    """``BARE`` with ``fields`` changed."""
+    return replace(BARE, **fields)  # type: ignore[arg-type]
+
+
 TINY = Preset(
     "tiny",
-    ModelConfig(
+    bare_config(
         layers=2,
         hidden=16,
         streams=4,

@@ -11,10 +11,11 @@ import torch
 from lstmzip.contexts import BYTE_CLASSES, CONFIDENCE_BUCKETS
 from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.words import WORD_ROWS
+from tests.helpers import bare_config
 
 
 def test_config_round_trips_and_rejects_bad_fields() -> None:
-    config = ModelConfig(layers=1, hidden=32)
+    config = bare_config(layers=1, hidden=32)
     assert ModelConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="keys"):
         ModelConfig.from_dict({**config.to_dict(), "extra": 1})
@@ -53,15 +54,15 @@ def _run(model: ByteLSTM, data: bytes) -> list[float]:
 
 
 def test_it_learns_a_repeated_phrase() -> None:
-    model = ByteLSTM(ModelConfig(layers=1, hidden=32, streams=1, segment=8, learning_rate=0.02))
+    model = ByteLSTM(bare_config(layers=1, hidden=32, streams=1, segment=8, learning_rate=0.02))
     costs = _run(model, b"abcabcabd " * 60)
     per_byte_start, per_byte_end = sum(costs[:5]) / 40, sum(costs[-5:]) / 40
     assert per_byte_start > 6.0 and per_byte_end < 1.0
 
 
 def test_learning_rate_decays_as_configured() -> None:
-    constant = ByteLSTM(ModelConfig(layers=1, hidden=16, streams=1, segment=8, learning_rate=0.02))
-    decaying = ByteLSTM(ModelConfig(layers=1, hidden=16, streams=1, segment=8, learning_rate=0.02, lr_decay_updates=4))
+    constant = ByteLSTM(bare_config(layers=1, hidden=16, streams=1, segment=8, learning_rate=0.02))
+    decaying = ByteLSTM(bare_config(layers=1, hidden=16, streams=1, segment=8, learning_rate=0.02, lr_decay_updates=4))
     _run(constant, b"xyz" * 40)
     _run(decaying, b"xyz" * 40)
     assert constant.step_count == decaying.step_count == 15
@@ -72,7 +73,7 @@ def test_learning_rate_decays_as_configured() -> None:
 def test_step_size_factors_scale_their_groups_only() -> None:
     """Adam's first step moves each weight by about the step size (it divides the gradient by its own
     size), so the factors show as ratios: the byte input tables x2, the matrices x0.5, the bigram table x1."""
-    config = ModelConfig(layers=2, hidden=16, streams=1, segment=8, learning_rate=0.01)
+    config = bare_config(layers=2, hidden=16, streams=1, segment=8, learning_rate=0.01)
     plain, scaled = ByteLSTM(config), ByteLSTM(replace(config, input_rate_scale=2.0, matrix_rate_scale=0.5))
     start = plain.master.clone()
     for model in (plain, scaled):
@@ -95,7 +96,7 @@ def test_step_size_factors_scale_their_groups_only() -> None:
 
 
 def test_every_value_stays_on_its_fixed_point_grid() -> None:
-    model = ByteLSTM(ModelConfig(layers=2, hidden=16, streams=1, segment=8))
+    model = ByteLSTM(bare_config(layers=2, hidden=16, streams=1, segment=8))
     _run(model, bytes(range(256)) * 2)
     for name in ("forward_weights", "hcat", "cell", "gates", "tanh_cell", "freq"):
         tensor = getattr(model, name)
@@ -107,7 +108,7 @@ def test_every_value_stays_on_its_fixed_point_grid() -> None:
 def test_word_vectors_learn_on_the_weight_grid_and_none_stays_zero() -> None:
     """Word vectors are multiplied by their projection, so their forward copies are at 2**16 like a
     matrix's, not at 2**32 like the byte tables'; the "none" row never moves."""
-    config = ModelConfig(layers=1, hidden=8, streams=2, segment=4, context_columns=8, column_input=1, word_input=4)
+    config = bare_config(layers=1, hidden=8, streams=2, segment=4, context_columns=8, column_input=1, word_input=4)
     model = ByteLSTM(config)
     start = model.row_views["word_embed"][0].clone()
     for t in range(4 * config.segment):
@@ -125,7 +126,7 @@ def test_word_vectors_learn_on_the_weight_grid_and_none_stays_zero() -> None:
 
 
 def test_byte_weights_are_positive_integers() -> None:
-    model = ByteLSTM(ModelConfig(layers=1, hidden=16, streams=3, segment=4))
+    model = ByteLSTM(bare_config(layers=1, hidden=16, streams=3, segment=4))
     weights = model.predict(torch.tensor([0, 65, 255]))
     assert weights.dtype == torch.float64 and weights.shape == (3, 256)
     assert torch.all(weights >= 1) and torch.equal(weights, weights.round())
@@ -133,7 +134,7 @@ def test_byte_weights_are_positive_integers() -> None:
 
 
 def test_context_weights_are_chosen_by_the_kind_of_byte_just_read() -> None:
-    model = ByteLSTM(ModelConfig(layers=1, hidden=8, streams=3, segment=2, context_orders="1,2"))
+    model = ByteLSTM(bare_config(layers=1, hidden=8, streams=3, segment=2, context_orders="1,2"))
     features = torch.zeros(3, 2, 256, dtype=torch.float64)
     confidence = torch.tensor([[1, 2]] * 3)
     model.predict(torch.tensor([ord("a"), ord(" "), 0xC4]), context=(features, confidence))

@@ -13,13 +13,12 @@ import pytest
 import torch
 
 import lstmzip
-from lstmzip.model import ModelConfig
 from lstmzip.presets import Preset
-from tests.helpers import SAMPLE_TEXT, load_script, sample_bytes
+from tests.helpers import SAMPLE_TEXT, bare_config, load_script, sample_bytes
 
 # Big enough that BLAS blocks and splits its products differently across settings.
 # It starts from text-d11 (the 0.18.0 default level's prior, same network shape), so loading a prior is covered too.
-PROBE_CONFIG = ModelConfig(
+PROBE_CONFIG = bare_config(
     layers=2,
     hidden=128,
     streams=8,
