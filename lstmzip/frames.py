@@ -29,10 +29,13 @@ Progress = Callable[[int, int], None]
 """Called with (original bytes done, archive bytes so far), as ``codec.Progress``."""
 
 # Frame size by level. Not in the level files: the decoder never needs it (each frame's header
-# has its own size), and a level file's digest is what old archives' level references pin.
-# Measured in docs/notebook and benchmarks/results/scaling.md.
-FRAME_SIZES = {"fast": 8 << 20, "default": 8 << 20, "best": 8 << 20}
-OTHER_FRAME_SIZE = 8 << 20  # a preset that is not a shipped level
+# has its own size), and a level file's digest is what old archives' level references pin, so a
+# change here changes no level reference. A frame's model starts afresh, so a frame much smaller
+# than the input loses what the model would have learnt: at the default level enwik6 in frames of
+# 256 KiB took 7.4 % more bytes and in 512 KiB frames 3.7 % (benchmarks/results/scaling.md). 16 MiB
+# keeps every large test text (up to 4 MB) in one frame; measurements on larger texts may lower it.
+FRAME_SIZES = {"fast": 16 << 20, "default": 16 << 20, "best": 16 << 20}
+OTHER_FRAME_SIZE = 16 << 20  # a preset that is not a shipped level
 MAX_FRAME_SIZE = 1 << 32
 _SIZE = re.compile(r"^(\d+)([KMG]?)i?B?$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
