@@ -170,6 +170,8 @@ def frame_mark(header: container.Header) -> FrameMark:
     if header.major == 14:
         return SINGLE_FRAME
     values, _ = settings.unpack_fields(header.settings, settings.SCHEMA)
+    if values["more_frames"] not in (0, 1):
+        raise CorruptArchiveError("header settings are malformed (more_frames is neither 0 nor 1)")
     return FrameMark(values["frame"], values["more_frames"])
 
 
