@@ -33,7 +33,8 @@ def measure_bytes(path: Path, level: str, sizes: list[int]) -> None:
     for size in sizes:
         start = time.perf_counter()
         archive = frames.compress(data, level, frame_size=size or len(data) or 1, threads=2)
-        _say(file=path.name, level=level, frame=size or len(data), bytes=len(archive), s=f"{time.perf_counter() - start:.0f}")
+        seconds = time.perf_counter() - start
+        _say(file=path.name, level=level, frame=size or len(data), bytes=len(archive), s=f"{seconds:.0f}")
 
 
 def measure_speed(path: Path, level: str, frame: int) -> None:
@@ -44,15 +45,15 @@ def measure_speed(path: Path, level: str, frame: int) -> None:
         results[threads] = frames.compress(data, level, frame_size=frame, threads=threads)
         seconds = time.perf_counter() - start
         _say(file=path.name, level=level, frame=frame, threads=threads, kb_s=f"{len(data) / seconds / 1000:.2f}")
-    with _loopback_cluster(2) as address:
+    with LoopbackCluster(2) as address:
         start = time.perf_counter()
         archive = frames.compress(data, level, frame_size=frame, cluster=address)
         seconds = time.perf_counter() - start
-    same = archive == results[1] == results[2]
-    _say(file=path.name, level=level, frame=frame, cluster_workers=2, kb_s=f"{len(data) / seconds / 1000:.2f}", same=same)
+    speed, same = f"{len(data) / seconds / 1000:.2f}", archive == results[1] == results[2]
+    _say(file=path.name, level=level, frame=frame, cluster_workers=2, kb_s=speed, same=same)
 
 
-class _loopback_cluster:  # noqa: N801 (used as a context manager, like open)
+class LoopbackCluster:
     """``dask scheduler`` and ``workers`` x ``dask worker`` on 127.0.0.1, killed on exit."""
 
     def __init__(self, workers: int) -> None:
