@@ -120,27 +120,30 @@ def plot() -> None:
     import matplotlib.pyplot as plt
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    enwik6 = {256: 238499, 512: 230157, 977: 222019}  # KiB -> bytes, default level (scaling.md)
-    left.plot(list(enwik6), [100 * (b / enwik6[977] - 1) for b in enwik6.values()], "o-", label="enwik6, default")
-    left.set(xlabel="frame size (KiB)", ylabel="bytes over one frame (%)", title="Frames cost what the model unlearns")
+    lines = _measurements()
+    by_size = [line for line in lines if "bytes" in line]
+    for text in sorted({(line["file"], line["level"]) for line in by_size}):
+        sizes = {int(line["frame"]): int(line["bytes"]) for line in by_size if (line["file"], line["level"]) == text}
+        one = sizes[max(sizes)]
+        left.plot([size / 1024 for size in sorted(sizes)], [100 * (sizes[k] / one - 1) for k in sorted(sizes)], "o-")
+        left.lines[-1].set_label(f"{text[0]}, {text[1]}")
+    left.set(xlabel="frame size (KiB)", ylabel="bytes over one frame (%)", title="What frames cost")
     left.axhline(0.5, color="grey", linestyle=":")
     left.legend()
-    memory = _numbers("peak_rss_kb", "input_mb")
-    right.plot(list(memory), [kb / 1024 for kb in memory.values()], "o-")
+    memory = sorted((int(line["input_mb"]), int(line["peak_rss_kb"])) for line in lines if "peak_rss_kb" in line)
+    right.plot([mb for mb, _ in memory], [kb / 1024 for _, kb in memory], "o-")
     right.set(xscale="log", xlabel="input (MB, a pipe)", ylabel="peak RSS (MiB)", title="Pipeline memory, 1 MiB frames")
     right.set_ylim(bottom=0)
     figure.tight_layout()
     figure.savefig(RESULTS / "scaling.png", dpi=100)
 
 
-def _numbers(value: str, key: str) -> dict[float, float]:
-    """``key`` -> ``value`` from the measurement lines of scaling.md that have both."""
-    out = {}
-    for line in (RESULTS / "scaling.md").read_text().splitlines():
-        pairs = dict(part.split("=", 1) for part in line.split() if "=" in part)
-        if value in pairs and key in pairs:
-            out[float(pairs[key])] = float(pairs[value])
-    return out
+def _measurements() -> list[dict[str, str]]:
+    """The measurement lines of scaling.md (``key=value`` pairs), as dicts."""
+    text = (RESULTS / "scaling.md").read_text().splitlines()
+    return [
+        dict(part.split("=", 1) for part in line.split()) for line in text if line.startswith(("file=", "input_mb="))
+    ]
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 from lstmzip.errors import LstmzipError
 
-CLUSTER_VARIABLE = "LSTMZIP_CLUSTER"
 FRAMES_PER_CLUSTER_WORKER = 2  # one coding, one on its way, so a worker never waits for the network
 CLUSTER_RETRIES = 1  # a frame whose task raised runs once more (a dead worker's frames run again anyway)
 CLUSTER_CONNECT_SECONDS = 10
