@@ -32,8 +32,9 @@ Progress = Callable[[int, int], None]
 # has its own size), and a level file's digest is what old archives' level references pin, so a
 # change here changes no level reference. A frame's model starts afresh, so a frame much smaller
 # than the input loses what the model would have learnt: at the default level enwik6 in frames of
-# 256 KiB took 7.4 % more bytes and in 512 KiB frames 3.7 % (benchmarks/results/scaling.md). 16 MiB
-# keeps every large test text (up to 4 MB) in one frame; measurements on larger texts may lower it.
+# 256 KiB took 7.4 % more bytes and in 512 KiB frames 3.7 %, bible.txt at the fast level in 2 MiB
+# frames 1.8 % (benchmarks/results/scaling.md). 16 MiB keeps every large test text (up to 4 MB) in
+# one frame; measurements on larger texts may lower it.
 FRAME_SIZES = {"fast": 16 << 20, "default": 16 << 20, "best": 16 << 20}
 OTHER_FRAME_SIZE = 16 << 20  # a preset that is not a shipped level
 MAX_FRAME_SIZE = 1 << 32
