@@ -122,11 +122,12 @@ class _Counter:
         original, archive, progress = self.original, self.archive, self.progress
         return lambda done, written: progress(original + done, archive + written)
 
-    def add(self, content: bytes, archive_size: int) -> None:
+    def add(self, content: bytes, archive_size: int, report: bool) -> None:
+        """Count a frame that is done; ``report`` it where its coder did not (a worker elsewhere)."""
         self.original += len(content)
         self.archive += archive_size
         self.crc = zlib.crc32(content, self.crc)
-        if self.progress:
+        if report and self.progress:
             self.progress(self.original, self.archive)
 
     def totals(self) -> Totals:
@@ -162,7 +163,7 @@ def compress_stream(
     with pool:
         for archive in workers.ordered(pool, calls()):
             write(archive)
-            counter.add(pending.pop(0), len(archive))
+            counter.add(pending.pop(0), len(archive), not pool.reports_progress)
     return counter.totals()
 
 
@@ -214,7 +215,7 @@ def decompress_stream(
         with workers.make_pool(threads, cluster) as pool:
             for content in workers.ordered(pool, calls()):
                 write(content)
-                counter.add(content, sizes.pop(0))
+                counter.add(content, sizes.pop(0), not pool.reports_progress)
     except MemoryError as error:
         raise OutOfMemoryError("not enough memory to decode this archive") from error
     return counter.totals()

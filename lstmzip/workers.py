@@ -35,6 +35,7 @@ class ResultLike(Protocol):
 
 class Pool(Protocol):
     slots: int  # frames in flight at most
+    reports_progress: bool  # whether the frame's coder calls the progress it is given
 
     def submit(self, function: Callable[..., bytes], *args: Any, progress: Any = None) -> ResultLike: ...
 
@@ -57,6 +58,7 @@ class InProcess:
     """Codes each frame at once in this process; the only pool that reports progress within a frame."""
 
     slots = 1
+    reports_progress = True
 
     def submit(self, function: Callable[..., bytes], *args: Any, progress: Any = None) -> ResultLike:
         return _Done(function(*args, progress=progress))
@@ -84,6 +86,8 @@ def cpu_count() -> int:
 class LocalProcesses:
     """``workers`` processes on this machine, forked from a server process that imported the codec
     once (a process that has run torch must not fork; spawning each worker imports torch again)."""
+
+    reports_progress = False
 
     def __init__(self, workers: int) -> None:
         self.slots = workers + 1  # one waiting, so a worker that finishes starts the next frame at once
@@ -138,6 +142,8 @@ class ClusterPool:
 
     The workers need the same lstmzip version as this process (the frames' bytes depend on it).
     """
+
+    reports_progress = False
 
     def __init__(self, address: str) -> None:
         try:
