@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 from lstmzip.errors import ArchiveError, LstmzipError
 
 if TYPE_CHECKING:
-    from lstmzip.codec import compress, decompress
     from lstmzip.describe import ArchiveInfo, info
+    from lstmzip.frames import compress, decompress
     from lstmzip.stream import open
 
 __version__ = "0.21.0"
 __all__ = ["ArchiveError", "ArchiveInfo", "LstmzipError", "__version__", "compress", "decompress", "info", "open"]
 
 _LAZY = {
-    "compress": "lstmzip.codec",
-    "decompress": "lstmzip.codec",
+    "compress": "lstmzip.frames",
+    "decompress": "lstmzip.frames",
     "open": "lstmzip.stream",
     "info": "lstmzip.describe",
     "ArchiveInfo": "lstmzip.describe",

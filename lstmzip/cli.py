@@ -25,10 +25,20 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer >= 0.29 carries its own click
 
 from lstmzip.errors import LstmzipError
-from lstmzip.fileio import STDIO, AtomicOutput, FilePolicyError, StdoutOutput, is_terminal, read_source
+from lstmzip.fileio import (
+    STDIO,
+    AtomicOutput,
+    FilePolicyError,
+    StdoutOutput,
+    is_terminal,
+    open_source,
+    read_source,
+    regular_file_size,
+)
 
 if TYPE_CHECKING:
     from lstmzip.codec import Progress
+    from lstmzip.frames import Totals
 
 EXIT_OK, EXIT_ERROR, EXIT_WARNING, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -59,6 +69,22 @@ Suffix = Annotated[str, typer.Option("-S", "--suffix", help="Suffix of compresse
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No progress, summaries or warnings.")]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="More detail; tracebacks for internal errors.")]
 Device = Annotated[str, typer.Option("--device", help="cpu, cuda or auto. Archives are identical on each.")]
+Threads = Annotated[
+    int, typer.Option("-T", "--threads", min=0, help="Worker processes, one frame each (0: one per core).")
+]
+FrameSize = Annotated[
+    str | None,
+    typer.Option("--frame-size", help="Code independent frames of SIZE bytes (512K, 8M, 1G; default: the level's)."),
+]
+Cluster = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        envvar="LSTMZIP_CLUSTER",
+        help="Send frames to the workers of the Dask scheduler at ADDRESS (tcp://HOST:8786).",
+        show_default=False,
+    ),
+]
 Level = Annotated[
     str, typer.Option("-l", "--level", help="fast, default, best, or 1..9 (also -1 .. -9).", show_default=True)
 ]
@@ -116,6 +142,8 @@ class Job:
     quiet: bool = False
     verbose: bool = False
     device: str = "cpu"
+    threads: int = 1
+    cluster: str | None = None
     written: str | None = None  # the output of the current file, once committed
 
     def run(self, files: list[str] | None, action: Callable[[str], int]) -> NoReturn:
@@ -196,11 +224,9 @@ class Job:
         )
 
 
-def _compress_one(job: Job, level: str | int, name: str) -> int:
-    from lstmzip import codec
-    from lstmzip.presets import load_preset
+def _compress_one(job: Job, level: str | int, frame_size: int | None, name: str) -> int:
+    from lstmzip import frames
 
-    preset = load_preset(level)
     if name != STDIO and name.endswith(job.suffix) and job.output is None and not job.to_stdout:
         if not job.quiet:
             _say(f"{name}: already has suffix {job.suffix} -- skipped")
@@ -208,43 +234,60 @@ def _compress_one(job: Job, level: str | int, name: str) -> int:
     target = job.target(name, lambda n: n + job.suffix)
     if target is None and is_terminal(sys.stdout) and not job.force:
         raise FilePolicyError("refusing to write compressed data to a terminal (use -f to force)")
-    data = read_source(name, job.force)
-    start, size = time.perf_counter(), 0
-    with job.sink(target, name) as out, _progress(Path(name).name, len(data), not job.quiet) as progress:
-        for piece in codec.encode(data, preset, job.device, progress):
-            out.write(piece)
-            size += len(piece)
+    start = time.perf_counter()
+    with open_source(name, job.force) as source, job.sink(target, name) as out:
+        with _progress(Path(name).name, regular_file_size(source), not job.quiet) as progress:
+            totals = frames.compress_stream(
+                source, out.write, level, job.device, progress,
+                threads=job.threads, frame_size=frame_size, cluster=job.cluster,
+            )  # fmt: skip
         out.commit()
     job.written = target
     seconds = time.perf_counter() - start
     if job.remove and target is not None:
-        _verify_written(Path(target), data, job.device)
+        _verify_written(job, Path(target), totals)
     job.finish(name, target)
-    job.summary(name, len(data), size, target, seconds)
+    job.summary(name, totals.original, totals.archive, target, seconds)
     return EXIT_OK
 
 
-def _verify_written(target: Path, data: bytes, device: str) -> None:
+def _verify_written(job: Job, target: Path, expected: Totals) -> None:
     """Decode the archive as written on disk before an input may be removed (costs one decode)."""
-    from lstmzip import codec
+    from lstmzip import frames
 
-    if codec.decompress(target.read_bytes(), device) != data:
+    with target.open("rb") as archive:
+        decoded = frames.decompress_stream(
+            archive, lambda _: None, job.device, threads=job.threads, cluster=job.cluster
+        )
+    if (decoded.original, decoded.crc) != (expected.original, expected.crc):
         target.unlink()
         raise LstmzipError(f"{target} did not verify; removed it and kept the input")
 
 
-def _decode_source(job: Job, name: str) -> tuple[bytes, bytes, float]:
-    """(archive, original, seconds) of one archive file or stdin (which may hold several archives)."""
-    from lstmzip import codec, container
+def _decode_source(job: Job, name: str, write: Callable[[bytes], object]) -> tuple[Totals, float]:
+    """Decode one archive file or stdin (which may hold several archives) to ``write``: (totals, seconds)."""
+    from lstmzip import frames
 
     if name == STDIO and is_terminal(sys.stdin) and not job.force:
         raise FilePolicyError("refusing to read compressed data from a terminal (use -f to force)")
-    archive = read_source(name, job.force)
-    total = sum(codec.read_info(part)[0].original_size for part in container.split_archives(archive))
     start = time.perf_counter()
-    with _progress(Path(name).name, total, not job.quiet) as progress:
-        data = codec.decompress(archive, job.device, progress)
-    return archive, data, time.perf_counter() - start
+    with open_source(name, job.force) as source:
+        total = _content_size(name, job) if regular_file_size(source) else 0
+        with _progress(Path(name).name, total, not job.quiet) as progress:
+            totals = frames.decompress_stream(
+                source, write, job.device, progress, threads=job.threads, cluster=job.cluster
+            )
+    return totals, time.perf_counter() - start
+
+
+def _content_size(name: str, job: Job) -> int:
+    """The content's size from the headers of an archive file, for the progress bar (0: no bar)."""
+    from lstmzip import frames
+
+    if job.quiet or not is_terminal(sys.stderr):
+        return 0
+    with open_source(name, job.force) as source:
+        return sum(header.original_size for _, header in frames.archive_frames(source))
 
 
 def _strip_suffix(job: Job, name: str) -> str:
@@ -257,19 +300,18 @@ def _decompress_one(job: Job, name: str) -> int:
     target = job.target(name, lambda n: _strip_suffix(job, n))
     if target is not None and Path(target).exists() and not job.force:  # fail before the long decode
         raise FilePolicyError(f"{target} already exists (use -f to overwrite)")
-    archive, data, seconds = _decode_source(job, name)
     with job.sink(target, name) as out:
-        out.write(data)
+        totals, seconds = _decode_source(job, name, out.write)
         out.commit()
     job.finish(name, target)
-    job.summary(name, len(data), len(archive), target, seconds)
+    job.summary(name, totals.original, totals.archive, target, seconds)
     return EXIT_OK
 
 
 def _test_one(job: Job, name: str) -> int:
-    archive, data, seconds = _decode_source(job, name)
+    totals, seconds = _decode_source(job, name, lambda _: None)
     if job.verbose:
-        job.summary(name, len(data), len(archive), "OK", seconds)
+        job.summary(name, totals.original, totals.archive, "OK", seconds)
     return EXIT_OK
 
 
@@ -309,10 +351,19 @@ def compress(
     quiet: Quiet = False,
     verbose: Verbose = False,
     device: Device = "cpu",
+    threads: Threads = 1,
+    frame_size: FrameSize = None,
+    cluster: Cluster = None,
 ) -> None:
     """Compress FILEs to FILE.lstmz (or stdin to stdout)."""
-    job = Job(output, to_stdout, force, keep, remove, suffix, quiet, verbose, device)
-    job.run(files, lambda name: _compress_one(job, _level(level), name))
+    from lstmzip.frames import parse_size
+
+    job = Job(output, to_stdout, force, keep, remove, suffix, quiet, verbose, device, threads, cluster)
+    try:
+        size = parse_size(frame_size) if frame_size is not None else None
+    except LstmzipError as error:
+        _usage_error(str(error))
+    job.run(files, lambda name: _compress_one(job, _level(level), size, name))
 
 
 @app.command()
@@ -327,18 +378,26 @@ def decompress(
     quiet: Quiet = False,
     verbose: Verbose = False,
     device: Device = "cpu",
+    threads: Threads = 1,
+    cluster: Cluster = None,
 ) -> None:
     """Decompress FILE.lstmz to FILE (or stdin to stdout), checking every checksum."""
-    job = Job(output, to_stdout, force, keep, remove, suffix, quiet, verbose, device)
+    job = Job(output, to_stdout, force, keep, remove, suffix, quiet, verbose, device, threads, cluster)
     job.run(files, lambda name: _decompress_one(job, name))
 
 
 @app.command()
 def test(
-    files: Files = None, force: Force = False, quiet: Quiet = False, verbose: Verbose = False, device: Device = "cpu"
+    files: Files = None,
+    force: Force = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+    device: Device = "cpu",
+    threads: Threads = 1,
+    cluster: Cluster = None,
 ) -> None:
     """Decode archives and verify their checksums; write nothing."""
-    job = Job(force=force, quiet=quiet, verbose=verbose, device=device)
+    job = Job(force=force, quiet=quiet, verbose=verbose, device=device, threads=threads, cluster=cluster)
     job.run(files, lambda name: _test_one(job, name))
 
 
@@ -421,7 +480,8 @@ _MODES = {
 }
 _MODE_LETTERS = {flag[1]: flag for flag in _MODES if len(flag) == 2}  # z, d, t
 _SWITCH_CLUSTER = re.compile(r"^-[cfkqvzdt]{2,}$")  # boolean short options written together (-dc, -kf)
-_TAKES_VALUE = ("-o", "--output", "-S", "--suffix", "-l", "--level", "--device")
+_TAKES_VALUE = ("-o", "--output", "-S", "--suffix", "-l", "--level", "--device", "-T", "--threads")
+_TAKES_VALUE += ("--frame-size", "--cluster")
 
 
 class ModeConflictError(LstmzipError):

@@ -52,7 +52,7 @@ from lstmzip.presets import (
     level_of_digest,
     load_preset,
 )
-from lstmzip.settings import CodingSettings, LevelReference
+from lstmzip.settings import SINGLE_FRAME, CodingSettings, FrameMark, LevelReference
 from lstmzip.words import NO_WORD_CODES, WordCodes, load_dictionary
 
 Record = TypeVar("Record")
@@ -250,10 +250,14 @@ def plan(preset: Preset, coded_size: int, text: bool) -> tuple[ModelConfig, Layo
 
 
 def pack_settings(
-    coding: CodingSettings, config: ModelConfig, words: WordCodes, reference: LevelReference | None = None
+    coding: CodingSettings,
+    config: ModelConfig,
+    words: WordCodes,
+    reference: LevelReference | None = None,
+    mark: FrameMark = SINGLE_FRAME,
 ) -> bytes:
     """The header's settings in format 15: a shipped level's by ``reference``, or every field."""
-    values = {**asdict(coding), **asdict(words)}
+    values = {**asdict(coding), **asdict(words), **asdict(mark)}
     if reference is None:
         values.update(asdict(config))
     else:
@@ -269,15 +273,22 @@ def _level_reference(preset: Preset, text: bool) -> LevelReference | None:
     return None
 
 
-def encode(data: bytes, preset: Preset, device: str = "cpu", progress: Progress | None = None) -> Iterator[bytes]:
-    """Yield the archive of ``data`` piece by piece: header, each block, trailer."""
+def encode(
+    data: bytes,
+    preset: Preset,
+    device: str = "cpu",
+    progress: Progress | None = None,
+    mark: FrameMark = SINGLE_FRAME,
+) -> Iterator[bytes]:
+    """Yield the archive of ``data`` piece by piece: header, each block, trailer; ``mark`` places it
+    in a sequence of frames (``frames.py``)."""
     words, coded = _word_codes(data, preset)
     progress = _original_progress(progress, len(data), len(coded))
     text = looks_like_text(data)
     config, layout, block_steps = plan(preset, len(coded), text)
     block_count = math.ceil(layout.steps / block_steps)
     coding = CodingSettings(preset.name, CODER_ID, block_steps, len(coded))
-    settings_bytes = pack_settings(coding, config, words, _level_reference(preset, text))
+    settings_bytes = pack_settings(coding, config, words, _level_reference(preset, text), mark)
     header = container.Header(len(data), block_count, settings_bytes)
     try:  # the encoder keeps to exactly the decoder's limits, and reads back what it wrote
         read_back = _settings(header)

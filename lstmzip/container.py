@@ -15,7 +15,7 @@ import math
 import struct
 import zlib
 from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from lstmzip.errors import CorruptArchiveError, NotAnArchiveError, TruncatedArchiveError, UnsupportedFormatError
 
@@ -157,6 +157,73 @@ def split_archives(buffer: bytes | memoryview) -> list[memoryview]:
             return archives
         if bytes(buffer[: len(MAGIC)]) != MAGIC:
             raise CorruptArchiveError("unexpected data after the end of the archive")
+
+
+_READ_CHUNK = 1 << 20  # a truncated stream fails before a claimed size is allocated
+
+
+def next_archive(stream: BinaryIO, first: bool) -> bytes | None:
+    """The next archive of ``stream``, read header, block by block and trailer, and checked for its
+    length only (as :func:`split_archives`); None where the stream ends between archives.
+
+    Reads one archive's bytes and no more, so a stream of many archives is never held whole.
+    """
+    magic = _read_upto(stream, len(MAGIC))
+    if not magic and not first:
+        return None
+    if magic != MAGIC:
+        if first:
+            raise NotAnArchiveError("not an lstmzip archive")
+        raise CorruptArchiveError("unexpected data after the end of the archive")
+    preamble = magic + _read_exactly(stream, _PREAMBLE.size - len(MAGIC), "header")
+    body_size = _PREAMBLE.unpack(preamble)[3]
+    head = preamble + _read_exactly(stream, body_size + _CRC.size, "header")
+    header, _ = read_header(head)
+    parts = [head]
+    for _ in range(header.block_count):
+        parts.append(_next_block(stream))
+    parts.append(_read_exactly(stream, DIGEST_SIZE, "trailer"))
+    return b"".join(parts)
+
+
+def _next_block(stream: BinaryIO) -> bytes:
+    """One block's bytes from ``stream``, checked by :func:`_block_fields`."""
+    head = bytearray(_read_exactly(stream, 1, "block header"))
+    for _ in range(2):  # the original count and payload size, varints of at most 5 bytes
+        for _ in range(5):
+            head += _read_exactly(stream, 1, "block header")
+            if not head[-1] & 0x80:
+                break
+    head += _read_exactly(stream, _CRC.size, "block header")
+    try:
+        _, position = unpack_varint(head, 1, 32)
+        payload_size = unpack_varint(head, position, 32)[0]
+    except (IndexError, CorruptArchiveError) as error:
+        raise CorruptArchiveError("block header is malformed") from error
+    block = bytes(head) + _read_exactly(stream, payload_size, "block payload")
+    if _block_fields(block, 0)[4] != len(block):
+        raise CorruptArchiveError("block header is malformed")
+    return block
+
+
+def _read_exactly(stream: BinaryIO, size: int, what: str) -> bytes:
+    data = _read_upto(stream, size)
+    if len(data) < size:
+        raise TruncatedArchiveError(f"archive is truncated (in the {what})")
+    return data
+
+
+def _read_upto(stream: BinaryIO, size: int) -> bytes:
+    """``size`` bytes of ``stream``, fewer only where it ends; read in chunks."""
+    pieces: list[bytes] = []
+    left = size
+    while left:
+        piece = stream.read(min(left, _READ_CHUNK))
+        if not piece:
+            break
+        pieces.append(piece)
+        left -= len(piece)
+    return b"".join(pieces)
 
 
 def minimum_archive_size(header_end: int, block_count: int) -> int:

@@ -13,10 +13,12 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -31,15 +33,33 @@ class FilePolicyError(LstmzipError):
 
 
 def read_source(name: str, force: bool = False) -> bytes:
-    """The whole content of a file, or of standard input for ``-``; other than regular files only with ``force``."""
+    """The whole content of a file, or of standard input for ``-`` (see :func:`open_source`)."""
+    with open_source(name, force) as source:
+        return source.read()
+
+
+@contextlib.contextmanager
+def open_source(name: str, force: bool = False) -> Iterator[BinaryIO]:
+    """A file, or standard input for ``-``, to read piece by piece; other than regular files only with ``force``."""
     if name == STDIO:
-        return sys.stdin.buffer.read()
+        yield sys.stdin.buffer
+        return
     path = Path(name)
     if path.is_dir():
         raise FilePolicyError("is a directory")
     if not force and path.exists() and not path.is_file():
         raise FilePolicyError("is not a regular file (use -f to read it anyway, or give it on stdin)")
-    return path.read_bytes()
+    with path.open("rb") as source:
+        yield source
+
+
+def regular_file_size(source: BinaryIO) -> int:
+    """The size of ``source`` if it is a regular file, else 0 (a pipe's length is unknown)."""
+    try:
+        info = os.fstat(source.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
 
 def is_terminal(stream: BinaryIO | object) -> bool:

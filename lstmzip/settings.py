@@ -50,6 +50,20 @@ class LevelReference:
 
 
 @dataclass(frozen=True)
+class FrameMark:
+    """Where an archive stands in a sequence of frames (``frames.py``): both absent in a single archive.
+
+    Critical, so a reader that does not know frames refuses a frame instead of taking it for a whole input.
+    """
+
+    frame: U64  # the frame's number in its sequence: 0, 1, 2 ...
+    more_frames: int  # 1: another frame of the same sequence follows this one
+
+
+SINGLE_FRAME = FrameMark(0, 0)
+
+
+@dataclass(frozen=True)
 class Field:
     id: int
     name: str
@@ -140,6 +154,7 @@ MODEL_IDS = {name: 8 + number for number, name in enumerate(_MODEL_FIELDS.split(
 SCHEMA: dict[str, Field] = {
     **schema(CodingSettings, {"level": 0, "coded_size": 3, "block_steps": 4, "coder": 5}, {"coder": _FORMAT_15_CODER}),
     **schema(LevelReference, {"level_digest": 1, "text": 2}),
+    **schema(FrameMark, {"frame": 6, "more_frames": 7}),
     **schema(ModelConfig, MODEL_IDS, {"numerics": _FORMAT_15_NUMERICS}),
     **schema(WordCodes, {"code_map": 40, "one_byte_codes": 41, "dictionary": 42}),
 }

@@ -1,7 +1,8 @@
 """File-object access to archives, like ``gzip.open``.
 
-The model needs the whole input to lay out its streams, so a writer collects what is written and
-compresses it on ``close()``, and a reader decodes (and verifies) the whole archive on open.
+The model needs a whole frame to lay out its streams, so a writer collects what is written and
+compresses it on ``close()``, and a reader decodes (and verifies) the whole archive on open, both
+in frames on ``threads`` worker processes (``frames.py``).
 
 A writer that is never closed still writes its archive: when it is collected, or at the latest
 when the interpreter exits (before the modules it needs are torn down), with a ``ResourceWarning``
@@ -19,17 +20,26 @@ import weakref
 from pathlib import Path
 from typing import BinaryIO
 
-from lstmzip.codec import compress, decompress
 from lstmzip.fileio import AtomicOutput
+from lstmzip.frames import compress, decompress
 from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
 
 
 class _ArchiveWriter(io.BufferedIOBase):
     """Collects bytes; on close, compresses them into the target file or file object."""
 
-    def __init__(self, target: Path | BinaryIO, overwrite: bool, preset: Preset, device: str) -> None:
+    def __init__(
+        self,
+        target: Path | BinaryIO,
+        overwrite: bool,
+        preset: Preset,
+        device: str,
+        threads: int,
+        frame_size: int | None,
+    ) -> None:
         super().__init__()
         self._target, self._overwrite, self._preset, self._device = target, overwrite, preset, device
+        self._threads, self._frame_size = threads, frame_size
         self._buffer = io.BytesIO()
         self._output: AtomicOutput | None = None
         if isinstance(target, Path):  # refuse an existing file (xb) or an unwritable folder now
@@ -49,7 +59,9 @@ class _ArchiveWriter(io.BufferedIOBase):
             return
         _open_writers.discard(self)
         try:
-            archive = compress(self._buffer.getvalue(), self._preset, self._device)
+            archive = compress(
+                self._buffer.getvalue(), self._preset, self._device, threads=self._threads, frame_size=self._frame_size
+            )
             if self._output is None:
                 self._target.write(archive)  # type: ignore[union-attr]
             else:
@@ -83,8 +95,11 @@ def open(
     *,
     level: str | int | Preset = DEFAULT_LEVEL,
     device: str = "cpu",
+    threads: int = 1,
+    frame_size: int | None = None,
 ) -> BinaryIO:
-    """Open an archive for reading (``rb``) or writing (``wb``, or ``xb`` that refuses an existing file).
+    """Open an archive for reading (``rb``) or writing (``wb``, or ``xb`` that refuses an existing file),
+    coded in frames of ``frame_size`` bytes (default: the level's) by ``threads`` worker processes.
 
     >>> import os, tempfile, lstmzip
     >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt.lstmz")
@@ -102,8 +117,9 @@ def open(
         raise TypeError(f"file must be a path or a binary file object, not {type(file).__name__}")
     if mode == "rb":
         data = Path(file).read_bytes() if is_path else file.read()  # type: ignore[union-attr, arg-type]
-        return io.BufferedReader(io.BytesIO(decompress(data, device)))  # type: ignore[arg-type]
+        return io.BufferedReader(io.BytesIO(decompress(data, device, threads=threads)))  # type: ignore[arg-type]
     if mode == "xb" and is_path and os.path.lexists(file):  # type: ignore[arg-type]
         raise FileExistsError(f"{os.fspath(file)!r} already exists")  # type: ignore[arg-type]
     target = Path(file) if is_path else file  # type: ignore[arg-type]
-    return _ArchiveWriter(target, mode == "wb", load_preset(level), device)  # type: ignore[arg-type, return-value]
+    writer = _ArchiveWriter(target, mode == "wb", load_preset(level), device, threads, frame_size)  # type: ignore[arg-type]
+    return writer  # type: ignore[return-value]
