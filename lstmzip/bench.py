@@ -138,15 +138,7 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(padded)
 
 
-def _print_now(line: str) -> None:
-    print(line, flush=True)  # a line as soon as it is measured, into a pipe too
-
-
-def run(
-    inputs: Sequence[tuple[str, bytes]],
-    codecs: Sequence[Codec],
-    write: Callable[[str], None] = _print_now,
-) -> list[Result]:
+def run(inputs: Sequence[tuple[str, bytes]], codecs: Sequence[Codec], write: Callable[[str], None]) -> list[Result]:
     """Measure every codec on every input; ``write`` gets the table's header, then each line as it is measured."""
     names = {"file": [name for name, _ in inputs], "codec": [codec.name for codec in codecs]}
     widths = [max([len(column), least, *map(len, names.get(column, []))]) for column, least in COLUMNS.items()]

@@ -433,7 +433,7 @@ def bench(files: BenchFiles = None, levels: BenchLevels = None, device: Device =
     try:
         inputs = measuring.read_inputs(files)
         codecs = measuring.codecs_for([_level(name) for name in levels or ()], device)
-        measuring.run(inputs, codecs)
+        measuring.run(inputs, codecs, lambda line: print(line, flush=True))  # each line as it is measured
     except OSError as error:
         _say(f"{error.filename}: {error.strerror}")
     except LstmzipError as error:
