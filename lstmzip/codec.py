@@ -66,9 +66,9 @@ MAX_BLOCK_BYTES = 1 << 16
 # models), WEIGHT_WORK per multiply-add of the network (its weights pass through memory three times
 # a step, whatever the number of streams) and, for each stream, three times the network's forward
 # multiply-adds (prediction and learning) plus ELEMENT_WORK. So a small archive never takes long
-# to decode or to refuse, whatever its header says; the encoder keeps to the same rule by storing
-# blocks of input so redundant that they would break it.
-STEP_WORK = 1 << 24
+# to decode or to refuse, whatever its header says; the encoder keeps to the same rule by padding
+# the header of an archive of content so redundant that it would break it.
+STEP_WORK = 1 << 22
 WEIGHT_WORK = 24
 ELEMENT_WORK = 1 << 12
 WORK_BASE = 1 << 35
@@ -255,22 +255,28 @@ def pack_settings(
     words: WordCodes,
     reference: LevelReference | None = None,
     mark: FrameMark = SINGLE_FRAME,
+    padding: int = 0,
 ) -> bytes:
-    """The header's settings in format 15: a shipped level's by ``reference``, or every field."""
-    values = {**asdict(coding), **asdict(words), **asdict(mark)}
+    """The header's settings in format 15: a shipped level's by ``reference``, or every field;
+    ``padding`` bytes more where the work limit asks for them."""
+    values = {**asdict(coding), **asdict(words), **asdict(mark), "padding": bytes(padding)}
     if reference is None:
         values.update(asdict(config))
     else:
         values.update(asdict(reference))
         del values["level"], values["block_steps"]  # the reference's level has them
+        if reference.level_flags & settings.REFERENCE_DICTIONARY:
+            del values["dictionary"]
     return settings.pack_fields(values, settings.SCHEMA)
 
 
-def _level_reference(preset: Preset, text: bool) -> LevelReference | None:
+def _level_reference(preset: Preset, text: bool, words: WordCodes) -> LevelReference | None:
     """A reference to ``preset`` where it is a shipped level as shipped."""
-    if preset.name in LEVEL_NAMES and preset == load_preset(preset.name):
-        return LevelReference(level_digest(preset.name), int(text))
-    return None
+    if preset.name not in LEVEL_NAMES or preset != load_preset(preset.name):
+        return None
+    level_dictionary = bool(words.dictionary) and words.dictionary == preset.word_dictionary
+    flags = settings.REFERENCE_TEXT * text | settings.REFERENCE_DICTIONARY * level_dictionary
+    return LevelReference(level_digest(preset.name), flags)
 
 
 def encode(
@@ -288,8 +294,15 @@ def encode(
     config, layout, block_steps = plan(preset, len(coded), text)
     block_count = math.ceil(layout.steps / block_steps)
     coding = CodingSettings(preset.name, CODER_ID, block_steps, len(coded))
-    settings_bytes = pack_settings(coding, config, words, _level_reference(preset, text), mark)
-    header = container.Header(len(data), block_count, settings_bytes)
+    reference = _level_reference(preset, text, words)
+    least_size = least_archive_size(decoding_work(config, layout.steps))
+    header = container.Header(len(data), block_count, pack_settings(coding, config, words, reference, mark))
+    # Very redundant content codes to fewer bytes than its decoding work may ask for: pad the header
+    # so that the archive pays for it whatever the blocks take (they take at least their headers).
+    shortfall = least_size - len(header.pack()) - block_count * container.MIN_BLOCK_HEADER - container.DIGEST_SIZE
+    if shortfall > 0:
+        padding = min(shortfall, settings.MAX_PADDING)
+        header = replace(header, settings=pack_settings(coding, config, words, reference, mark, padding))
     try:  # the encoder keeps to exactly the decoder's limits, and reads back what it wrote
         read_back = _settings(header)
     except ArchiveError as error:
@@ -298,7 +311,7 @@ def encode(
         raise LstmzipError(f"internal error: the header of level {preset.name!r} reads back as other settings")
     packed = header.pack()
     yield packed
-    written, least_size = len(packed), least_archive_size(decoding_work(config, layout.steps))
+    written = len(packed)
     if layout.size:
         matrix = _input_matrix(layout, coded)
         model = _model(config, device)
@@ -307,7 +320,8 @@ def encode(
         for number, (start, stop) in enumerate(blocks):
             original, payload = layout.block_bytes(matrix, start, stop), encoder.finish()
             block = container.Block(container.BLOCK_CODED, len(original), zlib.crc32(original), payload).pack()
-            # the least the blocks after this one and the trailer add
+            # the least the blocks after this one and the trailer add; storing a block pays for work
+            # that the header's padding (at most MAX_PADDING) could not
             rest = (block_count - number - 1) * container.MIN_BLOCK_HEADER + container.DIGEST_SIZE
             if len(payload) >= len(original) or written + len(block) + rest < least_size:
                 block = container.Block(container.BLOCK_STORED, len(original), zlib.crc32(original), original).pack()
@@ -342,19 +356,27 @@ def _settings_of_format_14(data: bytes) -> tuple[CodingSettings, ModelConfig, Wo
 def _settings_of_format_15(data: bytes) -> tuple[CodingSettings, ModelConfig, WordCodes]:
     """Format 15's keyed settings, a level reference resolved to the settings it stands for."""
     values, present = settings.unpack_fields(data, settings.SCHEMA)
-    words = _record(WordCodes, values)
     if "level_digest" not in present:
-        return _record(CodingSettings, values), _record(ModelConfig, values), words
-    if present & {"level", "block_steps", *settings.MODEL_IDS} - {"numerics"}:
+        if "level_flags" in present:
+            raise CorruptArchiveError("header settings are malformed (level flags without a level)")
+        return _record(CodingSettings, values), _record(ModelConfig, values), _record(WordCodes, values)
+    flags = values["level_flags"]
+    level_dictionary = bool(flags & settings.REFERENCE_DICTIONARY)
+    own = {"level", "block_steps", *settings.MODEL_IDS} - {"numerics"} | ({"dictionary"} if level_dictionary else set())
+    if present & own or flags > settings.REFERENCE_TEXT | settings.REFERENCE_DICTIONARY:
         raise CorruptArchiveError("header settings are malformed (a level reference with settings of its own)")
     level = level_of_digest(values["level_digest"])
     if level is None:
         raise UnsupportedFormatError(
             f"archive needs a level definition this build does not have (digest {values['level_digest'].hex()})"
         )
-    config, _, block_steps = plan(load_preset(level), values["coded_size"], bool(values["text"]))
+    preset = load_preset(level)
+    if level_dictionary:
+        values["dictionary"] = preset.word_dictionary
+    config, _, block_steps = plan(preset, values["coded_size"], bool(flags & settings.REFERENCE_TEXT))
     config = replace(config, numerics=values["numerics"])
-    return CodingSettings(level, values["coder"], block_steps, values["coded_size"]), config, words
+    coding = CodingSettings(level, values["coder"], block_steps, values["coded_size"])
+    return coding, config, _record(WordCodes, values)
 
 
 def _record(record: type[Record], values: dict[str, Any]) -> Record:

@@ -46,7 +46,11 @@ class LevelReference:
     """
 
     level_digest: bytes
-    text: int  # 1: the input was text (``codec.looks_like_text``), so the model started from the level's prior
+    level_flags: int  # REFERENCE_TEXT | REFERENCE_DICTIONARY, as they apply
+
+
+REFERENCE_TEXT = 1  # the input was text (``codec.looks_like_text``): the model started from the level's prior
+REFERENCE_DICTIONARY = 2  # the word codes use the level's dictionary (the header names none)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,17 @@ class FrameMark:
 
 
 SINGLE_FRAME = FrameMark(0, 0)
+
+
+@dataclass(frozen=True)
+class Padding:
+    """Bytes that only pay for decoding work: an archive of very redundant content is padded up to
+    the size the work limit asks of it (``codec.least_archive_size``). Informational: skipped."""
+
+    padding: bytes
+
+
+MAX_PADDING = 60_000  # fits the header body (at most 2**16 bytes) beside the other settings
 
 
 @dataclass(frozen=True)
@@ -153,8 +168,9 @@ _MODEL_FIELDS = (
 MODEL_IDS = {name: 8 + number for number, name in enumerate(_MODEL_FIELDS.split())}  # ids fixed forever
 SCHEMA: dict[str, Field] = {
     **schema(CodingSettings, {"level": 0, "coded_size": 3, "block_steps": 4, "coder": 5}, {"coder": _FORMAT_15_CODER}),
-    **schema(LevelReference, {"level_digest": 1, "text": 2}),
+    **schema(LevelReference, {"level_digest": 1, "level_flags": 2}),
     **schema(FrameMark, {"frame": 6, "more_frames": 7}),
     **schema(ModelConfig, MODEL_IDS, {"numerics": _FORMAT_15_NUMERICS}),
     **schema(WordCodes, {"code_map": 40, "one_byte_codes": 41, "dictionary": 42}),
+    **schema(Padding, {"padding": 64}),
 }

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import lstmzip
 from lstmzip import codec, container
+from lstmzip import settings as lstmzip_settings
 from lstmzip.coder import Decoder, Encoder
 from lstmzip.errors import ArchiveError, CorruptArchiveError, OutOfMemoryError, PresetError
 from lstmzip.model import ModelConfig
@@ -151,18 +152,17 @@ def test_an_allocation_failure_is_an_archive_error(monkeypatch: pytest.MonkeyPat
 
 
 def test_the_encoder_pays_for_the_work_of_very_redundant_input() -> None:
-    # Zeros code to a few bytes a block; blocks are stored where the archive would not pay for its work.
-    data = bytes(4000)  # one stream: 4000 steps, about twice the base allowance of 2048
-    one_stream = replace(TINY, model=replace(TINY.model, streams=1))
+    # Zeros code to a few bytes a block; the header is padded so that the archive pays for its work.
+    data = bytes(12_000)  # one stream, one block: 12,000 steps, about 1.6 times the base allowance
+    one_stream = replace(TINY, model=replace(TINY.model, streams=1), block_bytes=1 << 16)
     archive = lstmzip.compress(data, level=one_stream)
     header, offset = container.read_header(archive)
     coding, config, _ = codec._settings(header)
-    assert len(archive) >= codec.least_archive_size(codec.decoding_work(config, coding.coded_size)) > 0
-    kinds = []
-    for _ in range(header.block_count):
-        block, offset = container.read_block(archive, offset)
-        kinds.append(block.kind)
-    assert container.BLOCK_STORED in kinds and container.BLOCK_CODED in kinds
+    assert len(archive) >= codec.least_archive_size(codec.decoding_work(config, coding.coded_size)) > 200
+    padding = lstmzip_settings.unpack_fields(header.settings, lstmzip_settings.SCHEMA)[0]["padding"]
+    assert len(padding) > 100 and not any(padding)
+    block = container.read_block(archive, offset)[0]
+    assert block.kind == container.BLOCK_CODED  # coded, not stored: padding is cheaper than storing
     assert lstmzip.decompress(archive) == data
 
 
