@@ -36,7 +36,6 @@ from lstmzip.errors import (
     ArchiveError,
     CorruptArchiveError,
     LstmzipError,
-    OutOfMemoryError,
     PresetError,
     UnsupportedFormatError,
 )
@@ -420,24 +419,12 @@ def read_info(archive: bytes | memoryview) -> tuple[container.Header, CodingSett
 
 
 def decompress(archive: bytes | memoryview, device: str = "cpu", progress: Progress | None = None) -> bytes:
-    """Decode an archive, or several one after another (their contents one after another); raise an
-    ``ArchiveError`` unless every checksum matches."""
-    contents: list[bytes] = []
-    done = written = 0
-    try:
-        for buffer in container.split_archives(archive):
-            contents.append(_decompress_one(buffer, device, _progress_after(progress, done, written)))
-            done, written = done + len(contents[-1]), written + len(buffer)
-        return b"".join(contents)
-    except MemoryError as error:
-        raise OutOfMemoryError("not enough memory to decode this archive") from error
-
-
-def _progress_after(progress: Progress | None, done: int, written: int) -> Progress | None:
-    """``progress`` for an archive that follows others of ``done`` original bytes in ``written`` bytes."""
-    if progress is None or not written:
-        return progress
-    return lambda archive_done, archive_written: progress(done + archive_done, written + archive_written)
+    """Decode one archive (a frame), raising an ``ArchiveError`` unless every checksum matches; files
+    of several archives or frames are ``frames.decompress``'s."""
+    parts = container.split_archives(archive)
+    if len(parts) != 1:
+        raise CorruptArchiveError("unexpected data after the end of the archive")
+    return _decompress_one(parts[0], device, progress)
 
 
 def _decompress_one(buffer: memoryview, device: str, progress: Progress | None) -> bytes:
