@@ -35,7 +35,7 @@ NUMPY_DISABLED = {
     "avx2": "X86_V4 AVX512_ICL AVX512_SPR",
     "avx512": "",
 }
-# The model's matrix products run in NumPy's OpenBLAS (``numerics.matmul``): its kernels for the same levels.
+# The model's matrix products run in NumPy's OpenBLAS (``exact_tensors.matmul``): its kernels for the same levels.
 OPENBLAS_CORETYPE = {"default": "Nehalem", "avx2": "Haswell", "avx512": "SkylakeX"}
 
 # argv: compress|decompress, threads, level, input file, byte count, archive path

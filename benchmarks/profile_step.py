@@ -28,8 +28,9 @@ from pathlib import Path
 import torch
 
 from lstmzip import codec
+from lstmzip.exact_tensors import matmul
 from lstmzip.model import ByteLSTM
-from lstmzip.numerics import coding_threads, matmul
+from lstmzip.numerics import coding_threads
 from lstmzip.presets import load_preset
 from lstmzip.words import WordCodes
 
@@ -60,7 +61,7 @@ def matmul_flops_per_byte(model: ByteLSTM) -> tuple[float, list[tuple[int, int, 
 
 
 def gflops(m: int, k: int, n: int, repeats: int = 200) -> float:
-    """The rate of ``numerics.matmul`` (the model's products) on this shape, float64."""
+    """The rate of ``exact_tensors.matmul`` (the model's products) on this shape, float64."""
     a, b = torch.randn(m, k, dtype=torch.float64), torch.randn(k, n, dtype=torch.float64)
     out = torch.empty(m, n, dtype=torch.float64)
     matmul(a, b, out=out)

@@ -24,14 +24,14 @@ import operator
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
-import torch
 
 from lstmzip import container, priors, settings
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
-from lstmzip.core import cpu_model
+from lstmzip.config import ModelConfig
+from lstmzip.core import Network, cpu_model
 from lstmzip.errors import (
     ArchiveError,
     CorruptArchiveError,
@@ -39,7 +39,6 @@ from lstmzip.errors import (
     PresetError,
     UnsupportedFormatError,
 )
-from lstmzip.model import ByteLSTM, ModelConfig
 from lstmzip.numerics import coding_threads
 from lstmzip.predictor import Predictor
 from lstmzip.presets import (
@@ -53,6 +52,11 @@ from lstmzip.presets import (
 )
 from lstmzip.settings import SINGLE_FRAME, CodingSettings, FrameMark, LevelReference
 from lstmzip.words import NO_WORD_CODES, WordCodes, load_dictionary
+
+if TYPE_CHECKING:
+    import torch
+
+    from lstmzip.model import ByteLSTM
 
 Record = TypeVar("Record")
 Progress = Callable[[int, int], None]
@@ -118,10 +122,15 @@ class Layout:
             offset += end - start
 
 
-def resolve_device(name: str) -> torch.device:
-    """``cpu``, ``cuda`` (or ``cuda:N``) or ``auto`` (CUDA when available)."""
+def resolve_device(name: str) -> torch.device | None:
+    """None for ``cpu`` (the compiled core or the reference, without torch's import), else the torch
+    device of ``cuda`` (or ``cuda:N``) or ``auto`` (CUDA when available)."""
+    if name == "cpu":
+        return None
+    import torch
+
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device("cuda") if torch.cuda.is_available() else None
     try:
         device = torch.device(name)
     except RuntimeError as error:
@@ -130,11 +139,11 @@ def resolve_device(name: str) -> torch.device:
         raise LstmzipError("device 'cuda' was asked for, but no CUDA GPU is available")
     if device.type not in ("cpu", "cuda"):
         raise LstmzipError(f"device {name!r} is not supported (use cpu, cuda or auto)")
-    return device
+    return None if device.type == "cpu" else device
 
 
 def _code_blocks(
-    model: ByteLSTM,
+    model: Network,
     layout: Layout,
     block_steps: int,
     matrix: np.ndarray,
@@ -175,12 +184,16 @@ def looks_like_text(data: bytes) -> bool:
     return counts[TEXT_BYTES].sum() >= MIN_TEXT_SHARE * len(data)
 
 
-def _model(config: ModelConfig, device: str) -> ByteLSTM:
+def _model(config: ModelConfig, device: str) -> Network:
     """A fresh model for ``config``, started from its prior if it names one."""
     initial = priors.load(config.prior) if config.prior else None
     resolved = resolve_device(device)
     try:
-        return cpu_model(config, initial) if resolved.type == "cpu" else ByteLSTM(config, resolved, initial)
+        if resolved is None:
+            return cpu_model(config, initial)
+        from lstmzip.model import ByteLSTM
+
+        return ByteLSTM(config, resolved, initial)
     except ValueError as error:  # a prior for another network: only a damaged or crafted header names one
         raise CorruptArchiveError(f"prior {config.prior!r} does not fit the model in the header") from error
 
@@ -194,6 +207,8 @@ def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Pr
     coded = b"".join(_word_codes(document, preset)[1] for document in documents)
     layout = Layout.for_size(len(coded), streams)
     config = replace(preset.model, streams=layout.streams, prior="")
+    from lstmzip.model import ByteLSTM  # prior training runs on torch
+
     model = ByteLSTM(config)
     matrix = _input_matrix(layout, coded)
     # Each document has its own file codes; the column context sees them as the dictionary alone would.

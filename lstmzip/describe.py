@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lstmzip import codec, container
-from lstmzip.model import ModelConfig
+from lstmzip.config import ModelConfig
 from lstmzip.words import WordCodes
 
 

@@ -30,200 +30,24 @@ matrix product's partial sums stay below 2**53, which the clips and the limits i
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from lstmzip.assets import OPTIONAL_NAME
-from lstmzip.contexts import BYTE_CLASS, BYTE_CLASSES, CONFIDENCE_BUCKETS, ORDERS_RULE, parse_orders
+from lstmzip.config import ALPHABET, ModelConfig
+from lstmzip.exact_tensors import LookupWork, Tables, exact_sqrt_, matmul, matmul_add_, rescale_
 from lstmzip.match import BUCKETS
-from lstmzip.numerics import (
-    ACT_BITS,
-    GRAD_BITS,
-    LOG_COUNT_BITS,
-    MAX_COUNT,
-    PRODUCT_BITS,
-    PROFILE,
-    WEIGHT_BITS,
-    LookupWork,
-    Tables,
-    exact_sqrt_,
-    matmul,
-    matmul_add_,
-    rescale_,
-    uniform,
-)
+from lstmzip.numerics import ACT_BITS, GRAD_BITS, LOG_COUNT_BITS, PRODUCT_BITS, WEIGHT_BITS
+from lstmzip.parameters import ONE, AdamSchedule, ParameterLayout, forward_weights, initial_master, weight_offsets
 from lstmzip.words import WORD_ROWS
 
-ALPHABET = 256
-ONE = float(1 << ACT_BITS)  # 1.0 as an activation
 GRAD_ONE = float(1 << GRAD_BITS)  # 1.0 as a gradient
 WEIGHT_CLIP = 4.0  # |w| <= 4  ->  forward weights below 2**18
 CELL_CLIP = 8.0 * ONE  # tanh is flat beyond 8; keeps forget-gate gradients below 2**21
-MAX_HIDDEN = 512
-MIN_MATCH_HASH_BITS = 10  # the smallest hash tables a header may ask for
-MIN_CONTEXT_HASH_BITS = 8
-MAX_COLUMNS = 1024  # column context rows: 1024 x 6 classes x 256 counts = 1.5 MB at most
-MAX_WORD_WIDTH = 64  # word vectors: their products with the projection stay below 2**42
-WORD_INIT = 0.25  # word vectors start random (the projection at 0 gives them no say yet, but a gradient)
-MAX_SEGMENT_BYTES = 4096  # streams * segment: bounds the weight-gradient sums
 MATCH_SCALE = 4.0  # match boosts are 4 x their parameter, so the weight clip allows +-16 nats
-CONTEXT_INIT = 0.5  # every order starts with some say (0.25 and 1.0 measured: within 0.004 bpb); learning sets the rest
-MAX_RATE_SCALE = 16.0  # a group's step size at most 16 x learning_rate
-MIN_EPS = 1e-30  # Adam's eps, far above float32's smallest normal number (1.2e-38)
 ADAM_CHUNK = 32768  # values per chunk of the Adam update (six arrays of 256 KiB fit this core's 2 MiB L2)
 CONTEXT_TO_LOGIT = 2.0 ** (PRODUCT_BITS - WEIGHT_BITS - LOG_COUNT_BITS)  # weight x log count -> logit scale
-# What a header may ask of a decoder (docs/FORMAT.md, "Limits"): a network of at most 4M multiply-adds
-# per byte predicted (8 x the best level's), and at most 1.5 GiB for tables and work space.
-MAX_NETWORK_MACS = 1 << 22
-MAX_MEMORY_BYTES = 3 << 29
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything that determines the model's predictions. Serialized into the archive header.
-
-    Every field is required: a level's file (``lstmzip/data/levels``) gives them all, so no value
-    here can silently differ from a shipped level's. ``numerics`` is this build's profile.
-    """
-
-    layers: int
-    hidden: int
-    streams: int
-    segment: int
-    learning_rate: float  # Adam's step size at the first update
-    lr_decay_updates: int  # update k uses learning_rate / (1 + k / this); 0 keeps it constant
-    beta1: float
-    beta2: float
-    eps: float
-    # Step sizes of two groups relative to ``learning_rate`` (the other weights: 1). The byte input
-    # tables learn only in the segments that touch their rows and want 2-3 times larger steps; the
-    # weight matrices learn from every byte, and want smaller steps where an update averages many
-    # streams (measured: docs/notebook, "Step sizes by weight group").
-    input_rate_scale: float  # the layers' byte input tables E_l
-    matrix_rate_scale: float  # R_l, V_l and W
-    seed: int
-    match_min_length: int  # 0: no match model; else the context length it hashes
-    match_long_length: int  # 0: one table; else a second, looked up first, for contexts this long
-    match_hash_bits: int
-    context_orders: str  # orders of the count-based side inputs, e.g. "1,2,3,4"; "" for none
-    context_hash_bits: int  # rows of each hashed order's count table: 2**this
-    context_count_limit: int  # a context's counts are halved when one would pass this
-    context_columns: int  # 0: no column context; else columns 0..this-1 (``words.Columns``), after the orders
-    # 1: layer 0 also reads the column in the original text (``words.Columns``) through a table of
-    # context_columns rows, so the network can weigh a line break against the word it expects next
-    column_input: int
-    # 0: none; else where a two-byte dictionary code ends (``words.Columns.word``), layer 0 also reads its
-    # word as a learned vector of this width, projected to the gates: the network need not compose the
-    # word from the code's two bytes
-    word_input: int
-    apm_rate_bits: int  # 0: code the model's distribution as it is; else refine it (``apm.py``) at rate 2**-this
-    prior: str  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
-    numerics: str = PROFILE
-
-    def validate(self) -> None:
-        """Raise ValueError unless every field is in the range the exactness bounds assume."""
-        checks = [
-            (1 <= self.layers <= 4, "layers must be 1..4"),
-            (8 <= self.hidden <= MAX_HIDDEN, f"hidden must be 8..{MAX_HIDDEN}"),
-            (1 <= self.streams <= 1024, "streams must be 1..1024"),
-            (1 <= self.segment <= 1024, "segment must be 1..1024"),
-            (self.streams * self.segment <= MAX_SEGMENT_BYTES, f"streams * segment must be <= {MAX_SEGMENT_BYTES}"),
-            (0.0 < self.learning_rate <= 1.0, "learning_rate must be in (0, 1]"),
-            (0 <= self.lr_decay_updates < 2**32, "lr_decay_updates must be a 32-bit unsigned integer"),
-            (0.0 <= self.beta1 < 1.0, "beta1 must be in [0, 1)"),
-            (0.0 < self.beta2 < 1.0, "beta2 must be in (0, 1)"),
-            # Adam runs in float32: a smaller eps would round to 0 there, and 0 / 0 to NaN
-            (MIN_EPS <= self.eps <= 1.0, f"eps must be in [{MIN_EPS:g}, 1]"),
-            (0.0 < self.input_rate_scale <= MAX_RATE_SCALE, f"input_rate_scale must be in (0, {MAX_RATE_SCALE:g}]"),
-            (0.0 < self.matrix_rate_scale <= MAX_RATE_SCALE, f"matrix_rate_scale must be in (0, {MAX_RATE_SCALE:g}]"),
-            (0 <= self.seed < 2**32, "seed must be a 32-bit unsigned integer"),
-            (self.match_min_length == 0 or 2 <= self.match_min_length <= 32, "match_min_length must be 0 or 2..32"),
-            (
-                self.match_long_length == 0 or 0 < self.match_min_length < self.match_long_length <= 32,
-                "match_long_length must be 0 or longer than match_min_length, at most 32",
-            ),
-            (MIN_MATCH_HASH_BITS <= self.match_hash_bits <= 24, f"match_hash_bits must be {MIN_MATCH_HASH_BITS}..24"),
-            (_orders_valid(self.context_orders), ORDERS_RULE),
-            # 2**20 rows of 256 counts: 256 MB per hashed order at most, whatever a header asks for
-            (
-                MIN_CONTEXT_HASH_BITS <= self.context_hash_bits <= 20,
-                f"context_hash_bits must be {MIN_CONTEXT_HASH_BITS}..20",
-            ),
-            (2 <= self.context_count_limit <= MAX_COUNT, f"context_count_limit must be 2..{MAX_COUNT}"),
-            (
-                self.context_columns == 0 or 2 <= self.context_columns <= MAX_COLUMNS,
-                f"context_columns must be 0 or 2..{MAX_COLUMNS}",
-            ),
-            (self.column_input in (0, 1), "column_input must be 0 or 1"),
-            (self.column_input == 0 or self.context_columns > 0, "column_input needs context_columns"),
-            (0 <= self.word_input <= MAX_WORD_WIDTH, f"word_input must be 0..{MAX_WORD_WIDTH}"),
-            (self.word_input == 0 or self.context_columns > 0, "word_input needs context_columns"),
-            (self.apm_rate_bits == 0 or 2 <= self.apm_rate_bits <= 16, "apm_rate_bits must be 0 or 2..16"),
-            (
-                re.fullmatch(OPTIONAL_NAME, self.prior) is not None,
-                "prior must be empty or a name of 1-40 of [a-z0-9.-]",
-            ),
-            (self.numerics == PROFILE, f"numeric profile {self.numerics!r} is not supported (this build: {PROFILE})"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-        macs, memory = self.network_macs(), self.memory_bytes()
-        if macs > MAX_NETWORK_MACS:
-            raise ValueError(f"the network takes {macs} multiply-adds a byte (at most {MAX_NETWORK_MACS})")
-        if memory > MAX_MEMORY_BYTES:
-            raise ValueError(f"the model needs about {memory >> 20} MiB (at most {MAX_MEMORY_BYTES >> 20})")
-
-    def network_macs(self) -> int:
-        """Multiply-adds of one stream's forward step (learning takes about twice as many more)."""
-        H, gates, K = self.hidden, 4 * self.hidden, self.context_count()
-        recurrent = (2 * self.layers - 1) * H * gates  # R_l of every layer, V_l of every layer but the first
-        return recurrent + self.layers * H * ALPHABET + self.word_input * gates + K * ALPHABET
-
-    def context_count(self) -> int:
-        """K: the count contexts the output mixes (the orders, and the column context last)."""
-        return len(parse_orders(self.context_orders)) + (self.context_columns > 0)
-
-    def memory_bytes(self) -> int:
-        """About what a model of this config holds: side tables, weights with Adam's state, segment buffers."""
-        orders = parse_orders(self.context_orders)
-        count_rows = sum(min(1 << (8 * k), 1 << self.context_hash_bits) for k in orders) + self.context_columns * 6
-        match_slots = (1 << self.match_hash_bits) * (1 + bool(self.match_long_length)) if self.match_min_length else 0
-        H, L = self.hidden, self.layers
-        weights = (L + 1) * ALPHABET * 4 * H + ALPHABET * ALPHABET + self.network_macs()
-        per_byte = self.context_count() * (ALPHABET * 8 + 16) + ALPHABET * 24 + L * H * 8 * 24
-        segment = self.streams * self.segment * per_byte
-        return count_rows * (ALPHABET + 8) + match_slots * 8 + weights * 32 + segment
-
-    def to_dict(self) -> dict[str, int | float | str]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> ModelConfig:
-        """Strict inverse of :meth:`to_dict`: unknown or missing keys and wrong types are errors."""
-        names = {f.name: f.type for f in fields(cls)}
-        if set(data) != set(names):
-            raise ValueError(f"model config keys differ: {sorted(set(data) ^ set(names))}")
-        kinds = {"int": int, "float": float, "str": str}
-        for name, kind in names.items():
-            value = data[name]
-            expected = kinds[str(kind)]
-            if isinstance(value, bool) or not isinstance(value, expected if expected is not float else (int, float)):
-                raise ValueError(f"model config field {name!r} must be {expected.__name__}")
-        config = cls(**{k: (float(v) if kinds[str(names[k])] is float else v) for k, v in data.items()})  # type: ignore[arg-type]
-        config.validate()
-        return config
-
-
-def _orders_valid(text: str) -> bool:
-    try:
-        parse_orders(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _to_weight_grid(master: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -246,17 +70,9 @@ def _sums_by_row(
     return rows, sums
 
 
-_Spec = tuple[str, tuple[int, ...], float]  # a weight's name, shape and initial scale
-
-
-def _views(buffer: torch.Tensor, layout: list[_Spec]) -> dict[str, torch.Tensor]:
-    """Named views of the consecutive runs of ``buffer`` that ``layout`` lays out."""
-    out, offset = {}, 0
-    for name, shape, _ in layout:
-        n = math.prod(shape)
-        out[name] = buffer[offset : offset + n].view(shape)
-        offset += n
-    return out
+def _views(buffer: torch.Tensor, offsets: dict[str, tuple[int, tuple[int, ...]]]) -> dict[str, torch.Tensor]:
+    """Named views of ``buffer`` at ``offsets`` (name -> (offset, shape), ``ParameterLayout.offsets``)."""
+    return {name: buffer[at : at + math.prod(shape)].view(shape) for name, (at, shape) in offsets.items()}
 
 
 @dataclass(frozen=True)
@@ -316,133 +132,66 @@ class ByteLSTM:
     """The online-learning predictor for ``config.streams`` parallel byte streams."""
 
     def __init__(
-        self, config: ModelConfig, device: torch.device | str = "cpu", initial: torch.Tensor | None = None
+        self, config: ModelConfig, device: torch.device | str = "cpu", initial: np.ndarray | None = None
     ) -> None:
         """``initial``: master weights [P] to start from (a prior, ``config.prior``) instead of the seeded ones."""
         config.validate()
         self.config = config
         self.device = torch.device(device)
         self.tables = Tables(self.device)
-        specs, row_count = self._parameter_layout()
-        self._initial_weights(specs, initial)
-        self._weight_views(specs, row_count)
+        self.layout = ParameterLayout.of(config)
+        self.schedule = AdamSchedule(config)
+        self._initial_weights(initial)
+        self._weight_views()
         self._segment_buffers()
         self._learning_workspace()
         self.t = 0
 
-    def _parameter_layout(self) -> tuple[list[_Spec], int]:
-        """The weights' specs (name, shape, initial scale) in buffer order, and how many lead as row tables."""
-        config = self.config
-        H, L = config.hidden, config.layers
-        # Parameter layout in one flat buffer. Byte tables come first: their forward copies and
-        # gradients have other scales than the matrices'. The tables indexed by a byte (``row_tables``)
-        # lead: a segment touches few of their rows, so Adam updates just those rows (lazy Adam); the
-        # rest of the buffer (after ``row_table_size``) is updated whole.
-        row_tables = [(f"embed{l}", (ALPHABET, 4 * H), 0.25) for l in range(L)]
-        row_tables += [("out_embed", (ALPHABET, ALPHABET), 0.0)]
-        row_tables += [("match_embed", (ALPHABET + 1, 4 * H), 0.0)]  # layer 0 sees the predicted byte; row 256: none
-        if config.column_input:  # layer 0 sees the column in the original text; starts at 0 (no say)
-            row_tables += [("column_embed", (config.context_columns, 4 * H), 0.0)]
-        if config.word_input:  # a vector per word of a two-byte code; row WORD_ROWS: none, fixed at 0
-            row_tables += [("word_embed", (WORD_ROWS + 1, config.word_input), WORD_INIT)]
-        tables = [*row_tables, ("match", (BUCKETS + 1,), 0.0)]  # logit boost per match-length bucket; last: "none"
-        matrices = [(f"rec{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(L)]
-        matrices += [(f"below{l}", (H, 4 * H), 1 / math.sqrt(H)) for l in range(1, L)]
-        matrices += [("out_w", (L * H, ALPHABET), 1 / math.sqrt(L * H))]
-        if config.word_input:  # word vectors to layer 0's gates; starts at 0, so a model starts as without them
-            matrices += [("word_proj", (config.word_input, 4 * H), 0.0)]
-        # step-size factor by weight name ("embed": the layers' byte input tables, updated as one); others 1
-        self.rate_scales = {name: config.matrix_rate_scale for name, _, _ in matrices}
-        self.rate_scales["embed"] = config.input_rate_scale
-        K = config.context_count()
-        weight_sets = BYTE_CLASSES * CONFIDENCE_BUCKETS
-        matrices += [("context", (K, weight_sets), 0.0)]  # weight of each order's log counts
-        specs = tables + matrices
-        self.row_table_size = sum(math.prod(shape) for _, shape, _ in row_tables)
-        self.table_size = sum(math.prod(shape) for _, shape, _ in tables)
-        dense_specs = specs[len(row_tables) :]
-        # (start, stop, step-size factor) of the dense part's runs of weights that share a factor
-        self.dense_rate_groups: list[tuple[int, int, float]] = []
-        stop = 0
-        for name, shape, _ in dense_specs:
-            start, stop, factor = stop, stop + math.prod(shape), self.rate_scales.get(name, 1.0)
-            if self.dense_rate_groups and self.dense_rate_groups[-1][2] == factor:
-                start = self.dense_rate_groups.pop()[0]
-            self.dense_rate_groups.append((start, stop, factor))
-
-        return specs, len(row_tables)
-
-    def _initial_weights(self, specs: list[_Spec], initial: torch.Tensor | None) -> None:
+    def _initial_weights(self, initial: np.ndarray | None) -> None:
         """Master weights (seeded, or ``initial``), their forward copies, gradients and Adam's state."""
-        config = self.config
-        H, L = config.hidden, config.layers
-        f64 = {"dtype": torch.float64, "device": self.device}
-        size = sum(math.prod(shape) for _, shape, _ in specs)
-        init = []
-        for salt, (_, shape, scale) in enumerate(specs):
-            init.append(torch.from_numpy(uniform(config.seed, salt, math.prod(shape))) * scale)
-        # Master weights and Adam's moments are float32: Adam's passes over them are bound by memory
-        # traffic, and float32's separate IEEE operations are as exact and portable as float64's.
+        layout = self.layout
+        master = initial_master(self.config, layout, initial)
+        self.master = torch.from_numpy(master).to(self.device)  # [P] float32 real-valued weights
+        # [P] integers: tables 2**32, matrices 2**16
+        self.forward_weights = torch.from_numpy(forward_weights(master, layout)).to(self.device)
+        self.grad = torch.empty(layout.size - layout.row_table_size, **self._f64())  # [P - row tables] dense part
         f32 = {"dtype": torch.float32, "device": self.device}
-        self.master = torch.cat(init).to(**f32)  # [P] real-valued weights
-        self.forward_weights = torch.empty(size, **f64)  # [P] integers: tables 2**32, matrices 2**16
-        self.grad = torch.empty(size - self.row_table_size, **f64)  # [P - row tables] gradients of ``dense``
-        self.adam_v = torch.zeros(size, **f32)  # [P]
-        self.adam_m = torch.zeros(size, **f32) if config.beta1 > 0 else None
-        self.step_count = 0
-        self.beta1_power = 1.0
-        self.beta2_power = 1.0
+        self.adam_v = torch.zeros(layout.size, **f32)  # [P]
+        self.adam_m = torch.zeros(layout.size, **f32) if self.config.beta1 > 0 else None
 
-        masters = _views(self.master, specs)
-        for l in range(L):  # forget gates start open (bias +1), the usual LSTM initialisation
-            masters[f"embed{l}"][:, H : 2 * H] += 1.0
-        # Longer matches start surer; Python floats (IEEE) rather than torch.linspace, whose kernel may differ.
-        masters["match"][:BUCKETS] = torch.tensor([0.25 + 0.75 * k / (BUCKETS - 1) for k in range(BUCKETS)])
-        masters["context"].fill_(CONTEXT_INIT)
-        if config.word_input:
-            masters["word_embed"][WORD_ROWS] = 0.0
-        if initial is not None:
-            if initial.shape != self.master.shape:
-                raise ValueError(f"the starting weights have {initial.numel()} values, this network {size}")
-            self.master.copy_(initial)
-
-    def _weight_views(self, specs: list[_Spec], row_count: int) -> None:
+    def _weight_views(self) -> None:
         """Named views of the flat buffers: forward weights, gradients, and each row table's for Adam."""
-        L, H = self.config.layers, self.config.hidden
-        dense_specs = specs[row_count:]
-        self.w = _views(self.forward_weights, specs)
-        self.g = _views(self.grad, dense_specs)
+        layout, L, H = self.layout, self.config.layers, self.config.hidden
+        self.row_table_size, self.table_size = layout.row_table_size, layout.table_size
+        self.w = _views(self.forward_weights, layout.offsets())
+        dense = {name: (at - layout.row_table_size, shape) for name, (at, shape) in layout.offsets().items()}
+        self.g = _views(self.grad, {name: spot for name, spot in dense.items() if spot[0] >= 0})
         # name -> (master, v, m, forward) views [rows, width] of a row table; m is None without
         # momentum. The layers' byte input tables lie one after the other and a segment touches the
         # same rows of each, so Adam updates them as one table "embed" [L, 256, 4H].
         embed_size = L * ALPHABET * 4 * H
 
         def row_table(buffer: torch.Tensor, name: str) -> torch.Tensor:
-            return buffer[:embed_size].view(L, ALPHABET, 4 * H) if name == "embed" else _views(buffer, specs)[name]
+            if name == "embed":
+                return buffer[:embed_size].view(L, ALPHABET, 4 * H)
+            return _views(buffer, layout.offsets())[name]
 
+        names = ["embed", *(name for name, _, _ in layout.specs[L : layout.row_count])]
         self.row_views: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]] = {
-            name: (
-                row_table(self.master, name),
-                row_table(self.adam_v, name),
-                None if self.adam_m is None else row_table(self.adam_m, name),
-                row_table(self.forward_weights, name),
+            name: tuple(  # type: ignore[misc]
+                None if buffer is None else row_table(buffer, name)
+                for buffer in (self.master, self.adam_v, self.adam_m, self.forward_weights)
             )
-            for name in ["embed", *(name for name, _, _ in specs[L:row_count])]
+            for name in names
         }
-        _to_weight_grid(self.master, self.forward_weights)
-        # Byte tables add to products at 2**32; the word vectors, which the projection multiplies, stay
-        # at 2**16 like a matrix.
+        # what a row's updated master weights are multiplied by after rounding to 2**16 (``forward_weights``)
         self.row_forward_scale = {name: 1.0 if name == "word_embed" else ONE for name in self.row_views}
-        for name, scale in self.row_forward_scale.items():
-            self.row_views[name][3].mul_(scale)
-        self.w["match"].mul_(ONE)
-
 
     def _segment_buffers(self) -> None:
         """What a segment's steps keep for learning, and each step's work space (allocated once)."""
         config = self.config
         B, T, H, L = config.streams, config.segment, config.hidden, config.layers
-        K, weight_sets = config.context_count(), BYTE_CLASSES * CONFIDENCE_BUCKETS
+        K = config.context_count()
         f64 = {"dtype": torch.float64, "device": self.device}
         # Segment buffers: row 0 of hcat/cell holds the state carried in from the previous segment.
         self.x = torch.zeros(T, B, dtype=torch.int64, device=self.device)  # [T, B] input bytes
@@ -460,10 +209,7 @@ class ByteLSTM:
         self.rows = torch.arange(B, device=self.device)
         self.context_features = torch.zeros(T, B, K, ALPHABET, **f64)  # [T, B, K, 256] log counts, 2**12
         self.context_index = torch.zeros(T, B, K, dtype=torch.int64, device=self.device)  # [T, B, K] weight used
-        # Where order k's weights for the class of the byte just read begin; a step adds its confidence bucket.
-        orders = torch.arange(K, device=self.device) * weight_sets  # [K]
-        classes = torch.tensor(BYTE_CLASS, device=self.device) * CONFIDENCE_BUCKETS  # [256]
-        self.weight_offsets = classes.unsqueeze(1) + orders  # [256, K]
+        self.weight_offsets = torch.from_numpy(weight_offsets(config)).to(self.device)  # [256, K]
         self.pre_activation = torch.empty(B, 4 * H, **f64)  # [B, 4H]
         self.logits = torch.empty(B, ALPHABET, **f64)  # [B, 256]
         self.gate_product = torch.empty(B, 4 * H, **f64)  # [B, 4H] a product before it joins the pre-activation
@@ -730,19 +476,6 @@ class ByteLSTM:
     def _f64(self) -> dict[str, object]:
         return {"dtype": torch.float64, "device": self.device}
 
-    def learning_rate(self) -> float:
-        """The step size of the current update: ``learning_rate / (1 + k / lr_decay_updates)``.
-
-        A high rate lets the model pick up a file's statistics in the first few hundred updates; the
-        decay then lets it settle (measured: enwik6 2.166 -> 2.058 bpb, book1 2.437 -> 2.336 at the
-        default level, docs/DESIGN.md). Computed in Python floats: two IEEE divisions and an
-        addition, identical on every machine.
-        """
-        decay = self.config.lr_decay_updates
-        if decay == 0:
-            return self.config.learning_rate
-        return self.config.learning_rate / (1.0 + self.step_count / decay)
-
     def _adam_step(self, row_grads: list[tuple[str, torch.Tensor, torch.Tensor]]) -> None:
         """One Adam update: the dense part of the buffer whole, and the touched rows of the row tables.
 
@@ -756,9 +489,9 @@ class ByteLSTM:
         dense, tables = self.row_table_size, self.table_size
         # The small tables' gradients (at 2**20) join the matrices' scale, so one factor serves the buffer.
         self.grad[: tables - dense].mul_(2.0**ACT_BITS)
-        rate = self._next_update()
+        rate = self.schedule.next_update()
         momentum = None if self.adam_m is None else self.adam_m[dense:]
-        for start, stop, factor in self.dense_rate_groups:
+        for start, stop, factor in self.layout.dense_rate_groups:
             part = slice(dense + start, dense + stop)
             self._adam_update(
                 self.master[part],
@@ -775,24 +508,13 @@ class ByteLSTM:
             master_view, v_view, m_view, forward_view = self.row_views[name]
             master, v = master_view.index_select(-2, rows), v_view.index_select(-2, rows)  # [(L,) R, width]
             m = None if m_view is None else m_view.index_select(-2, rows)
-            factor = self.rate_scales.get(name, 1.0)
+            factor = self.layout.rate_scales.get(name, 1.0)
             self._adam_update(master, v, m, grad, GRAD_BITS, rate * factor, forward=grad)  # grad's values are spent
             master_view.index_copy_(-2, rows, master)
             v_view.index_copy_(-2, rows, v)
             if m_view is not None and m is not None:
                 m_view.index_copy_(-2, rows, m)
             forward_view.index_copy_(-2, rows, grad.mul_(self.row_forward_scale[name]))
-
-    def _next_update(self) -> float:
-        """Count one more update (step count, powers of the betas); its step size, bias-corrected with momentum."""
-        cfg = self.config
-        self.step_count += 1
-        self.beta2_power *= cfg.beta2
-        rate = self.learning_rate()
-        if self.adam_m is not None:
-            self.beta1_power *= cfg.beta1
-            rate = rate / (1.0 - self.beta1_power)
-        return rate
 
     def _adam_update(
         self,
@@ -814,7 +536,7 @@ class ByteLSTM:
         buffer, so the same bits.
         """
         cfg = self.config
-        bias_correction = 1.0 - self.beta2_power
+        bias_correction = 1.0 - self.schedule.beta2_power
         flat = [t.view(-1) for t in (master, v, grad, forward)]
         m_flat = None if m is None else m.view(-1)
         for start in range(0, flat[0].numel(), ADAM_CHUNK):

@@ -16,22 +16,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from lstmzip.apm import ProbabilityMap
 from lstmzip.contexts import ContextModel, parse_orders
 from lstmzip.match import MatchModel
-from lstmzip.model import ByteLSTM
 from lstmzip.words import Columns, WordCodes
 
 if TYPE_CHECKING:
+    import torch
+
     from lstmzip.codec import Layout
+    from lstmzip.core import Network
 
 
 class Predictor:
     """The model of ``model.config`` for the streams of ``layout`` over the byte matrix ``matrix`` [N, S]."""
 
-    def __init__(self, model: ByteLSTM, matrix: np.ndarray, layout: Layout, words: WordCodes) -> None:
+    def __init__(self, model: Network, matrix: np.ndarray, layout: Layout, words: WordCodes) -> None:
         config = self.config = model.config
         self.model, self.matrix, self.layout = model, matrix, layout
         self.inputs = model.as_input  # arrays as the model takes them (tensors on its device, or as they are)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from lstmzip import assets
+from lstmzip.config import MIN_CONTEXT_HASH_BITS, MIN_MATCH_HASH_BITS, ModelConfig
 from lstmzip.errors import PresetError
-from lstmzip.model import MIN_CONTEXT_HASH_BITS, MIN_MATCH_HASH_BITS, ModelConfig
 
 LEVEL_NAMES = ("fast", "default", "best")
 DEFAULT_LEVEL = "default"

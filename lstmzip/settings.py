@@ -16,9 +16,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from lstmzip import container
+from lstmzip.config import ModelConfig
 from lstmzip.container import U64
 from lstmzip.errors import CorruptArchiveError, UnsupportedFormatError
-from lstmzip.model import ModelConfig
 from lstmzip.words import WordCodes
 
 CRITICAL_IDS = 64

@@ -50,7 +50,7 @@ def main() -> None:
 
     model = codec.train(kept, load_preset(args.level), args.streams, report)
     print(file=sys.stderr)  # ends the progress line
-    detail = f"{total} bytes of text, {model.step_count} updates"
+    detail = f"{total} bytes of text, {model.schedule.step_count} updates"
     write_pinned(args.out, args.name, priors.SUFFIX, priors.pack(model.master), detail)
 
 

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from lstmzip.model import ModelConfig
+from lstmzip.config import ModelConfig
 from lstmzip.presets import Preset
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

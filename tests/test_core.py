@@ -11,10 +11,11 @@ import torch
 import lstmzip
 from lstmzip.apm import ProbabilityMap
 from lstmzip.compiled import REFERENCE_ENVIRONMENT, _core
+from lstmzip.config import ALPHABET, ModelConfig
 from lstmzip.contexts import ContextModel
 from lstmzip.core import CoreLSTM
 from lstmzip.match import MatchModel
-from lstmzip.model import ALPHABET, ByteLSTM, ModelConfig
+from lstmzip.model import ByteLSTM
 from lstmzip.presets import Preset
 from lstmzip.words import WORD_ROWS, Columns, WordCodes
 from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes, sample_words
@@ -46,7 +47,7 @@ def test_core_writes_the_reference_archive(level: str | Preset, kind: str, monke
     assert lstmzip.decompress(core) == data
 
 
-def _random_inputs(model: ByteLSTM, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+def _random_inputs(model: CoreLSTM, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """One step's inputs of every kind, each over its whole range (x, expected, bucket, features, confidence,
     column, word)."""
     cfg, B = model.config, model.config.streams
@@ -95,9 +96,9 @@ def test_core_state_equals_the_reference_state(config: ModelConfig, blas: bool) 
         reference.learn(torch.from_numpy(targets), None if weight is None else torch.from_numpy(weight))
         core.learn(targets, weight)
         for name in STATE:
-            assert np.array_equal(getattr(core, name).numpy(), getattr(reference, name).numpy()), (segment, name)
+            assert np.array_equal(getattr(core, name), getattr(reference, name).numpy()), (segment, name)
         if reference.adam_m is not None:
-            assert core.adam_m is not None and np.array_equal(core.adam_m.numpy(), reference.adam_m.numpy())
+            assert core.adam_m is not None and np.array_equal(core.adam_m, reference.adam_m.numpy())
 
 
 def test_core_learns_a_short_last_segment_as_the_reference() -> None:
@@ -109,7 +110,7 @@ def test_core_learns_a_short_last_segment_as_the_reference() -> None:
     targets = rng.integers(0, ALPHABET, (1, TINY.model.streams))
     reference.learn(torch.from_numpy(targets))
     core.learn(targets)
-    assert np.array_equal(core.master.numpy(), reference.master.numpy())
+    assert np.array_equal(core.master, reference.master.numpy())
 
 
 def test_core_refuses_inputs_that_would_read_outside_its_tables() -> None:

@@ -20,8 +20,8 @@ import lstmzip
 from lstmzip import codec, container
 from lstmzip import settings as lstmzip_settings
 from lstmzip.coder import Decoder, Encoder
+from lstmzip.config import ModelConfig
 from lstmzip.errors import ArchiveError, CorruptArchiveError, OutOfMemoryError, PresetError
-from lstmzip.model import ModelConfig
 from lstmzip.presets import largest_hash_bits, load_preset
 from lstmzip.words import NO_WORD_CODES
 from tests.helpers import TINY

@@ -8,8 +8,9 @@ from dataclasses import replace
 import pytest
 import torch
 
+from lstmzip.config import ModelConfig
 from lstmzip.contexts import BYTE_CLASSES, CONFIDENCE_BUCKETS
-from lstmzip.model import ByteLSTM, ModelConfig
+from lstmzip.model import ByteLSTM
 from lstmzip.words import WORD_ROWS
 from tests.helpers import bare_config
 
@@ -65,9 +66,9 @@ def test_learning_rate_decays_as_configured() -> None:
     decaying = ByteLSTM(bare_config(layers=1, hidden=16, streams=1, segment=8, learning_rate=0.02, lr_decay_updates=4))
     _run(constant, b"xyz" * 40)
     _run(decaying, b"xyz" * 40)
-    assert constant.step_count == decaying.step_count == 15
-    assert constant.learning_rate() == 0.02
-    assert decaying.learning_rate() == 0.02 / (1.0 + 15 / 4)  # the step size its 15th update used
+    assert constant.schedule.step_count == decaying.schedule.step_count == 15
+    assert constant.schedule.learning_rate() == 0.02
+    assert decaying.schedule.learning_rate() == 0.02 / (1.0 + 15 / 4)  # the step size its 15th update used
 
 
 def test_step_size_factors_scale_their_groups_only() -> None:
@@ -78,7 +79,7 @@ def test_step_size_factors_scale_their_groups_only() -> None:
     start = plain.master.clone()
     for model in (plain, scaled):
         _run(model, b"abcdefgh")  # one segment: one update
-        assert model.step_count == 1
+        assert model.schedule.step_count == 1
     moved_plain, moved_scaled = plain.master - start, scaled.master - start
 
     def ratios(name: str) -> torch.Tensor:

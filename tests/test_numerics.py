@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 import lstmzip
-from lstmzip import numerics
+from lstmzip import exact_tensors, numerics
 from tests.helpers import SAMPLE_TEXT, TINY
 
 
@@ -31,28 +31,28 @@ def test_exp_table_is_accurate() -> None:
 
 
 def test_sigmoid_lookup_rounds_and_saturates() -> None:
-    tables = numerics.Tables(torch.device("cpu"))
+    tables = exact_tensors.Tables(torch.device("cpu"))
     bits = numerics.PRODUCT_BITS
     x = torch.tensor([0.0, 2.0**bits, -(2.0**bits), 1e6 * 2.0**bits, -1e6 * 2.0**bits], dtype=torch.float64)
     out = tables.sigmoid(
-        x, bits, numerics.LookupWork((5,), torch.device("cpu")), out=torch.empty(5, dtype=torch.float64)
+        x, bits, exact_tensors.LookupWork((5,), torch.device("cpu")), out=torch.empty(5, dtype=torch.float64)
     )
     assert out.tolist() == [32768.0, 47911.0, 65536.0 - 47911.0, 65536.0, 0.0]
 
 
 def test_exact_sqrt_is_correctly_rounded() -> None:
     values = torch.from_numpy(np.random.default_rng(1).random(20_000) * 1e3)
-    roots = numerics.exact_sqrt_(values.clone())
+    roots = exact_tensors.exact_sqrt_(values.clone())
     assert roots.tolist() == [math.sqrt(v) for v in values.tolist()]
     # float32 (Adam's moments): the double root rounded to float32 is the correctly rounded one
     singles = values.to(torch.float32)
     expected = torch.tensor([math.sqrt(v) for v in singles.tolist()], dtype=torch.float64).to(torch.float32)
-    assert torch.equal(numerics.exact_sqrt_(singles.clone()), expected)
+    assert torch.equal(exact_tensors.exact_sqrt_(singles.clone()), expected)
 
 
 def test_rescale_rounds_half_to_even() -> None:
     x = torch.tensor([3.0, 5.0, -3.0, 7.0], dtype=torch.float64)
-    assert numerics.rescale_(x, 1).tolist() == [2.0, 2.0, -2.0, 4.0]
+    assert exact_tensors.rescale_(x, 1).tolist() == [2.0, 2.0, -2.0, 4.0]
 
 
 def test_uniform_is_pinned_and_in_range() -> None:
@@ -71,10 +71,10 @@ def test_matmul_is_exact_on_strided_views() -> None:
     weights = torch.from_numpy(rng.integers(-(2**18), 2**18, (512, 128)).astype(np.float64))
     a, b = wide[:, 128:256], weights.T  # [32, 128] row stride 384, [128, 512] transposed
     exact = a.to(torch.int64) @ b.to(torch.int64)
-    out = numerics.matmul(a, b, out=torch.empty(32, 512, dtype=torch.float64))
+    out = exact_tensors.matmul(a, b, out=torch.empty(32, 512, dtype=torch.float64))
     assert torch.equal(out.to(torch.int64), exact)
     acc = torch.ones(32, 512, dtype=torch.float64)
-    numerics.matmul_add_(acc, a, b, scratch=torch.empty_like(acc))
+    exact_tensors.matmul_add_(acc, a, b, scratch=torch.empty_like(acc))
     assert torch.equal(acc.to(torch.int64), exact + 1)
 
 

@@ -39,7 +39,7 @@ def test_training_is_deterministic_and_moves_the_weights() -> None:
     seeded = ByteLSTM(replace(TINY.model, streams=4))
     assert torch.equal(first.master, second.master)
     assert not torch.equal(first.master, seeded.master)
-    assert first.step_count > 0
+    assert first.schedule.step_count > 0
 
 
 def test_a_trained_prior_round_trips_and_helps(monkeypatch: pytest.MonkeyPatch) -> None:
