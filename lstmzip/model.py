@@ -316,7 +316,7 @@ class ByteLSTM:
     """The online-learning predictor for ``config.streams`` parallel byte streams."""
 
     def __init__(
-        self, config: ModelConfig, device: torch.device | str = "cpu", initial: torch.Tensor | None = None
+        self, config: ModelConfig, device: torch.device | str = "cpu", initial: np.ndarray | None = None
     ) -> None:
         """``initial``: master weights [P] to start from (a prior, ``config.prior``) instead of the seeded ones."""
         config.validate()
@@ -372,7 +372,7 @@ class ByteLSTM:
 
         return specs, len(row_tables)
 
-    def _initial_weights(self, specs: list[_Spec], initial: torch.Tensor | None) -> None:
+    def _initial_weights(self, specs: list[_Spec], initial: np.ndarray | None) -> None:
         """Master weights (seeded, or ``initial``), their forward copies, gradients and Adam's state."""
         config = self.config
         H, L = config.hidden, config.layers
@@ -403,8 +403,8 @@ class ByteLSTM:
             masters["word_embed"][WORD_ROWS] = 0.0
         if initial is not None:
             if initial.shape != self.master.shape:
-                raise ValueError(f"the starting weights have {initial.numel()} values, this network {size}")
-            self.master.copy_(initial)
+                raise ValueError(f"the starting weights have {initial.size} values, this network {size}")
+            self.master.copy_(torch.from_numpy(initial))
 
     def _weight_views(self, specs: list[_Spec], row_count: int) -> None:
         """Named views of the flat buffers: forward weights, gradients, and each row table's for Adam."""

@@ -1,6 +1,6 @@
 """Train a level's prior: ``python scripts/train_prior.py LEVEL NAME TEXT... [--streams N] [--max-bytes N]``.
 
-Writes ``lstmzip/data/priors/NAME.prior.xz`` (the master weights after the level's model read the texts, see
+Writes ``lstmzip/data/priors/NAME.prior`` (the master weights after the level's model read the texts, see
 ``lstmzip/priors.py``) and prints the line that pins its digest in ``assets.PRIORS``. The texts (``.gz``
 files are read decompressed) are concatenated in the order given and cut into documents of
 256 KiB, each word-coded on its own as a file of that size would be, and
@@ -51,7 +51,7 @@ def main() -> None:
     model = codec.train(kept, load_preset(args.level), args.streams, report)
     print(file=sys.stderr)  # ends the progress line
     detail = f"{total} bytes of text, {model.step_count} updates"
-    write_pinned(args.out, args.name, priors.SUFFIX, priors.pack(model.master), detail)
+    write_pinned(args.out, args.name, priors.SUFFIX, priors.pack(model.master.numpy()), detail)
 
 
 if __name__ == "__main__":
