@@ -30,8 +30,8 @@ PRIORS: dict[str, str] = {  # in ``lstmzip/data/priors/<name>.prior``
     "text-d12": "394a0d265e61f7bb0d7c89645afc9d453278ef2502a37b1e0bfb49bbc6705391",
     "text-b11": "3e61f73a341f1e008493f6dd3748789d8383e3381c9c80c09a6242d44daa1736",
 }
-DICTIONARIES: dict[str, str] = {  # in ``lstmzip/data/dictionaries/<name>.words.xz``
-    "en-3": "184a24339be9c5a411431649c7d77bcb9af994317842396d21f9d13f7257ebd6",
+DICTIONARIES: dict[str, str] = {  # in ``lstmzip/data/dictionaries/<name>.words``
+    "en-3": "164509e2d103cc3bc7f205e5dd3801fe28fb247936303fe8593cbeee68817bad",
 }
 
 
