@@ -24,14 +24,14 @@ OPTIONAL_NAME = r"|[a-z0-9.-]{1,40}"  # what a header may name ("" for none)
 # level uses any more stays as long as the archive formats this build reads may name it, so that
 # the archives made with it still decode (text-d11: the default level's network when it had 128
 # cells). Level definitions are pinned by the archives themselves (``presets.level_digest``).
-PRIORS: dict[str, str] = {  # in ``lstmzip/data/priors/<name>.prior.xz``
-    "text-f11": "29981a4263d746038b9076f16cef09e230e5986c99cd43f724fad87004171575",
-    "text-d11": "c7595ef7bb1cbbcc573952783a8203eb3934382d042183dd644086fe266d6aa0",
-    "text-d12": "47b1f7507748aa33451d842b137640dd1c911dc1b3def39aa5dd38d742705025",
-    "text-b11": "2d644e8c2df5740c63381175bd400cda30edb44fba046e636ce2e03254b220bd",
+PRIORS: dict[str, str] = {  # in ``lstmzip/data/priors/<name>.prior``
+    "text-f11": "0c42410e9e4a1d7923eb0e0140abdac8f60c5dfc7f2d52aae31432ebdffe4532",
+    "text-d11": "1cf734f11309e7a3448fc176d1b9436b37777e0c6c83bbe114a111eb6c5a74e1",
+    "text-d12": "394a0d265e61f7bb0d7c89645afc9d453278ef2502a37b1e0bfb49bbc6705391",
+    "text-b11": "3e61f73a341f1e008493f6dd3748789d8383e3381c9c80c09a6242d44daa1736",
 }
-DICTIONARIES: dict[str, str] = {  # in ``lstmzip/data/dictionaries/<name>.words.xz``
-    "en-3": "184a24339be9c5a411431649c7d77bcb9af994317842396d21f9d13f7257ebd6",
+DICTIONARIES: dict[str, str] = {  # in ``lstmzip/data/dictionaries/<name>.words``
+    "en-3": "164509e2d103cc3bc7f205e5dd3801fe28fb247936303fe8593cbeee68817bad",
 }
 
 

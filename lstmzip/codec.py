@@ -56,7 +56,6 @@ from lstmzip.words import NO_WORD_CODES, WordCodes, load_dictionary
 if TYPE_CHECKING:
     import torch
 
-    from lstmzip.model import ByteLSTM
 
 Record = TypeVar("Record")
 Progress = Callable[[int, int], None]
@@ -198,7 +197,7 @@ def _model(config: ModelConfig, device: str) -> Network:
         raise CorruptArchiveError(f"prior {config.prior!r} does not fit the model in the header") from error
 
 
-def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Progress | None = None) -> ByteLSTM:
+def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Progress | None = None) -> Network:
     """The model of ``preset`` after learning ``documents`` (word-coded one by one, as files would be).
 
     Runs the coding loop itself with a coder that codes nothing, so a prior learns with exactly the
@@ -207,9 +206,7 @@ def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Pr
     coded = b"".join(_word_codes(document, preset)[1] for document in documents)
     layout = Layout.for_size(len(coded), streams)
     config = replace(preset.model, streams=layout.streams, prior="")
-    from lstmzip.model import ByteLSTM  # prior training runs on torch
-
-    model = ByteLSTM(config)
+    model = cpu_model(config)
     matrix = _input_matrix(layout, coded)
     # Each document has its own file codes; the column context sees them as the dictionary alone would.
     words = WordCodes(b"", 0, preset.word_dictionary) if preset.word_codes else NO_WORD_CODES

@@ -10,12 +10,12 @@ float32 does not: summation order inside a matrix product, fused multiply-adds a
   blocking, thread split or FMA in BLAS gives the same bits. ``model.py`` bounds every operand
   (clipping) so that bound always holds; the bounds are written next to each product there.
 * **Rescaling** multiplies by a power of two (exact) and rounds half to even (exact).
-* **Nonlinearities are tables** built here with Python integers only (no libm): ``sigmoid`` on
+* **Nonlinearities are tables** built here with integer arithmetic only (no libm): ``sigmoid`` on
   [-16, 16] in steps of 2**-11, ``tanh(x) = 2*sigmoid(2x) - 1``, and ``exp(-d)`` on [0, 20] for
   the softmax. Their SHA-256 is pinned (``TABLE_DIGEST``), and the archive header records the
   profile name, so a change of tables is a new profile, never a silent change. The context
-  model's ``ln(1 + 2c)`` table comes from ``decimal`` (correctly rounded by its specification)
-  and is pinned the same way.
+  model's ``ln(1 + 2c)`` table comes from float64 ``log``, whose error is far below the distance
+  of any of its values from a rounding half, and is pinned the same way.
 * **Real-valued optimizer arithmetic** (Adam, on float32 master weights and moments) uses only
   separate IEEE-754 ``+ - * /`` and ``sqrt``, which are correctly rounded everywhere.
   ``torch.sqrt`` on float64 CPU tensors is *not* correctly rounded (measured here: 1.4 % of
@@ -27,7 +27,6 @@ float32 does not: summation order inside a matrix product, fused multiply-adds a
 from __future__ import annotations
 
 import contextlib
-import decimal
 import functools
 import hashlib
 import sys
@@ -72,6 +71,8 @@ LOG_COUNT_DIGEST = "b69e7db94ed5f9e828338ec600933d94887ccfe175d0e4c259aea6cc13f2
 
 _PRECISION = 96  # bits of the big-integer fixed point the tables are derived from
 _ONE = 1 << _PRECISION
+_TOP_SHIFT = 56  # the tables depend on the top 41 bits of each decay value only (``_tables``)
+_QUOTIENT_BITS = _PRECISION + ACT_BITS + 1  # 2 * sigmoid at scale 2**ACT_BITS is 2**_QUOTIENT_BITS / (ONE + e)
 
 
 def _exp_neg_step() -> int:
@@ -84,37 +85,64 @@ def _exp_neg_step() -> int:
     return _ONE * _ONE // total
 
 
-def _round_div(num: int, den: int) -> int:
-    """round(num / den) for num >= 0, den > 0, halves up."""
-    return (2 * num + den) // (2 * den)
+def _decay_chain(count: int) -> list[int]:
+    """exp(-k * 2**-11) at scale 2**96 for k < count: each value the previous one times
+    exp(-2**-11), truncated. The truncations belong to the definition of the pinned tables, so this
+    stays a serial loop of Python integers (about 9 ms); everything derived from it is vectorised."""
+    step = _exp_neg_step()
+    value, chain = _ONE, [_ONE]
+    for _ in range(count - 1):
+        value = value * step >> _PRECISION
+        chain.append(value)
+    return chain
+
+
+def _sigmoid_quotients(chain: list[int], top: np.ndarray) -> np.ndarray:
+    """floor(2**_QUOTIENT_BITS / (ONE + e)) for each decay value e of ``chain``, exactly, as int64.
+
+    ``top`` holds e >> _TOP_SHIFT, so the divisor's top bits are D = 2**40 + top and the quotient
+    lies between 2**57 // (D + 1) and 2**57 // D (int64 arithmetic). Where those two differ (e = ONE,
+    whose quotient is exact, and about one divisor in 2**24) Python integers decide.
+    """
+    shift = _QUOTIENT_BITS - _TOP_SHIFT
+    divisor_top = (_ONE >> _TOP_SHIFT) + top
+    quotients = (1 << shift) // divisor_top
+    for k in np.flatnonzero(quotients != (1 << shift) // (divisor_top + 1)).tolist():
+        quotients[k] = (1 << _QUOTIENT_BITS) // (_ONE + chain[k])
+    return quotients
 
 
 @functools.cache
 def _tables() -> tuple[np.ndarray, np.ndarray]:
-    """(sigmoid table at scale 2**ACT_BITS, exp(-d) table at scale 2**EXP_BITS) as int64."""
-    step = _exp_neg_step()
-    count = max(SIG_OFFSET, EXP_MAX_INDEX) + 1
-    decay = [_ONE] * count  # decay[k] = exp(-k * 2**-11) at scale 2**96
-    for k in range(1, count):
-        decay[k] = (decay[k - 1] * step) >> _PRECISION
-    sigmoid = np.empty(SIG_MAX_INDEX + 1, dtype=np.int64)
-    for k in range(SIG_MAX_INDEX + 1):
-        e = decay[abs(k - SIG_OFFSET)]
-        numerator = _ONE if k >= SIG_OFFSET else e
-        sigmoid[k] = _round_div(numerator << ACT_BITS, _ONE + e)
-    exp_table = np.array(
-        [max(1, _round_div(decay[k] << EXP_BITS, _ONE)) for k in range(EXP_MAX_INDEX + 1)], dtype=np.int64
-    )
+    """(sigmoid table at scale 2**ACT_BITS, exp(-d) table at scale 2**EXP_BITS) as int64.
+
+    Entry k of the exp table is max(1, round(decay_k * 2**(EXP_BITS - 96))) and of the sigmoid
+    table round(2**ACT_BITS * n / (ONE + decay_|k - SIG_OFFSET|)), n = ONE for k >= SIG_OFFSET and
+    the decay value below it, every rounding half up.
+    """
+    chain = _decay_chain(max(SIG_OFFSET, EXP_MAX_INDEX) + 1)
+    top = np.fromiter((value >> _TOP_SHIFT for value in chain), dtype=np.int64, count=len(chain))
+    # (e + 2**65) >> 66 equals (top + 2**9) >> 10: the bits below the top cannot carry into bit 66.
+    exp_shift = _PRECISION - EXP_BITS - _TOP_SHIFT
+    exp_table = np.maximum(1, (top + (1 << (exp_shift - 1))) >> exp_shift)
+    # round(x / 2), halves up, is floor((floor(x) + 1) / 2) for the quotient x = 2 * sigmoid.
+    upper = (_sigmoid_quotients(chain[: SIG_OFFSET + 1], top[: SIG_OFFSET + 1]) + 1) >> 1  # x >= 0
+    # sigmoid(-x) = 1 - sigmoid(x), and rounding commutes with that because 2**ACT_BITS * sigmoid(x)
+    # is never a half-integer (that would need ONE + e to be a power of two above 2**97).
+    sigmoid = np.concatenate([(1 << ACT_BITS) - upper[:0:-1], upper])
     return sigmoid, exp_table
 
 
 @functools.cache
 def log_count_table() -> np.ndarray:
-    """round(ln(1 + 2c) * 2**LOG_COUNT_BITS) for c = 0..MAX_COUNT as float64, from correctly rounded decimal logs."""
-    context = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
-    scale = decimal.Decimal(1 << LOG_COUNT_BITS)
-    values = [int((context.ln(decimal.Decimal(1 + 2 * c)) * scale).to_integral_value()) for c in range(MAX_COUNT + 1)]
-    table = np.array(values, dtype=np.float64)
+    """round(ln(1 + 2c) * 2**LOG_COUNT_BITS) for c = 0..MAX_COUNT as float64.
+
+    From float64 ``log``: no value lies within 0.009 of a rounding half (tests/test_contexts.py
+    checks this with 40-digit decimal logs), and a libm's error at this scale is below 1e-10, so
+    every machine rounds to the same integers. Checked against the pinned digest all the same.
+    """
+    odd = np.arange(1, 2 * MAX_COUNT + 2, 2, dtype=np.float64)  # 1 + 2c
+    table = np.rint(np.log(odd) * float(1 << LOG_COUNT_BITS))
     digest = hashlib.sha256(table.astype("<i8").tobytes()).hexdigest()
     if digest != LOG_COUNT_DIGEST:
         raise NumericsError(f"log-count table of profile {PROFILE} does not match (digest {digest[:12]})")

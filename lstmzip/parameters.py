@@ -98,6 +98,10 @@ def initial_master(config: ModelConfig, layout: ParameterLayout, initial: np.nda
     Master weights are float32: Adam's passes over them are bound by memory traffic, and float32's
     separate IEEE operations are as exact and portable as float64's.
     """
+    if initial is not None:
+        if initial.shape != (layout.size,):
+            raise ValueError(f"the starting weights have {initial.size} values, this network {layout.size}")
+        return initial.astype(np.float32)
     H = config.hidden
     specs = enumerate(layout.specs)
     values = [uniform(config.seed, salt, math.prod(shape)) * scale for salt, (_, shape, scale) in specs]
@@ -110,10 +114,6 @@ def initial_master(config: ModelConfig, layout: ParameterLayout, initial: np.nda
     masters["context"][...] = CONTEXT_INIT
     if config.word_input:
         masters["word_embed"][WORD_ROWS] = 0.0
-    if initial is not None:
-        if initial.shape != master.shape:
-            raise ValueError(f"the starting weights have {initial.size} values, this network {master.size}")
-        master[:] = initial
     return master
 
 

@@ -10,55 +10,43 @@ to +-4, so 16384 at most), so loading it gives the same values on every machine,
 model's float32 master weights (15 significant bits). The
 archive header names the prior (``ModelConfig.prior``); this module knows each name's SHA-256,
 so a build without that exact file refuses to decode rather than decode garbage.
+
+File: ``MAGIC``, then the weights as little-endian int16, uncompressed. Every small file pays for
+reading its level's prior, and the raw values read in about 2 ms where xz took 0.1-0.2 s
+(docs/notebook/2026-12-07-start-up-costs.md); the wheel deflates them anyway.
 """
 
 from __future__ import annotations
 
-import functools
-import lzma
-
 import numpy as np
-import torch
 
 from lstmzip import assets
 
 MAGIC = b"LZPRIOR1"
 SCALE_BITS = 12  # stored value = round(weight * 2**12)
-SUFFIX = ".prior.xz"
+SUFFIX = ".prior"
 
 
-
-def pack(master: torch.Tensor) -> bytes:
-    """The file contents of a prior for master weights ``master`` [P] (xz-compressed int16)."""
-    values = torch.round(master.detach().cpu().double() * float(1 << SCALE_BITS)).to(torch.int64).numpy()
+def pack(master: np.ndarray) -> bytes:
+    """The file contents of a prior for master weights ``master`` [P] (rounded half to even to the grid)."""
+    values = np.round(np.asarray(master, dtype=np.float64) * float(1 << SCALE_BITS))
     if np.abs(values).max(initial=0) > np.iinfo(np.int16).max:
         raise ValueError("a prior's weights must lie within +-8")
-    return lzma.compress(MAGIC + values.astype("<i2").tobytes(), preset=9)
+    return MAGIC + values.astype("<i2").tobytes()
 
 
-def unpack(blob: bytes) -> torch.Tensor:
-    """Inverse of :meth:`pack`: master weights [P] as float64."""
-    raw = lzma.decompress(blob)
-    if not raw.startswith(MAGIC) or (len(raw) - len(MAGIC)) % 2:
+def unpack(blob: bytes) -> np.ndarray:
+    """Inverse of :meth:`pack`: master weights [P] as float64 (exact: int16 / 2**12)."""
+    if not blob.startswith(MAGIC) or (len(blob) - len(MAGIC)) % 2:
         raise ValueError("not a prior file")
-    values = np.frombuffer(raw, dtype="<i2", offset=len(MAGIC)).astype(np.float64)
-    return torch.from_numpy(values * 2.0**-SCALE_BITS)  # exact: int16 / 2**12
+    return np.multiply(np.frombuffer(blob, dtype="<i2", offset=len(MAGIC)), 2.0**-SCALE_BITS, dtype=np.float64)
 
 
 def _read(name: str) -> bytes:
     return assets.read("priors", name + SUFFIX)
 
 
-def load(name: str) -> torch.Tensor:
-    """The master weights [P] of the prior ``name``, checked against its pinned digest.
-
-    The digest is checked on every call; the unpacking (about 0.1 s of LZMA for the default level's
-    prior) is done once per file contents, so a process that codes many inputs pays it once. The
-    caller gets its own copy.
-    """
-    return _unpack_once(assets.pinned("prior", name, assets.PRIORS, _read)).clone()
-
-
-@functools.cache
-def _unpack_once(blob: bytes) -> torch.Tensor:
-    return unpack(blob)
+def load(name: str) -> np.ndarray:
+    """The master weights [P] of the prior ``name``, checked against its pinned digest (a new array
+    on every call, so each caller has its own)."""
+    return unpack(assets.pinned("prior", name, assets.PRIORS, _read))

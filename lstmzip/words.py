@@ -11,7 +11,7 @@ prior), and with the shipped dictionary and priors that learned its codes 2.011 
 
 A *word* is a maximal run of ASCII letters. Two kinds of codes, which an input may use together:
 
-Dictionary codes (``dictionary`` names a shipped word list, ``lstmzip/data/dictionaries/NAME.words.xz``):
+Dictionary codes (``dictionary`` names a shipped word list, ``lstmzip/data/dictionaries/NAME.words``):
 the list's words, ranked, are always the same codes, from their first occurrence on: ranks 0..63 are one
 byte (0x80 + rank), the next 56 * 256 a prefix byte 0xc0..0xf7 and one more byte, the rest a
 prefix 0xf8..0xfe and two more bytes; a code is always shorter than its word. Within the two- and
@@ -56,6 +56,7 @@ _HIGH = re.compile(rb"([\x80-\xff])")
 MIN_INPUT = 8192  # below this the 33 header bytes of a code map outweighed the gain (docs/notebook)
 MIN_SAVING = 1 / 16  # the transform is kept only if it removes at least this share of the input
 MAX_LZ_GROWTH = 1.04  # ... and xz finds the coded input at most this much harder to compress
+LZ_MIN_DICTIONARY, LZ_PRESET_DICTIONARY = 1 << 12, 1 << 23  # xz's smallest dictionary, and preset 6's
 MAX_HIGH_SHARE = 1 / 32  # a dictionary only for inputs with at most this share of bytes >= 0x80 (each is escaped)
 
 # Dictionary code tiers: (first byte of the tier, how many first bytes, bytes after the first).
@@ -65,7 +66,7 @@ DICTIONARY_CAPACITY = sum(firsts << 8 * tail for _, firsts, tail in DICTIONARY_T
 # The words of two-byte codes, which ``Columns.word`` names (row WORD_ROWS: none)
 WORD_FIRST_RANK, WORD_ROWS = DICTIONARY_TIERS[0][1], DICTIONARY_TIERS[1][1] << 8
 DICTIONARY_MAGIC = b"LZWORDS1\n"
-DICTIONARY_SUFFIX = ".words.xz"
+DICTIONARY_SUFFIX = ".words"
 
 
 def rank_words(text: bytes) -> list[bytes]:
@@ -102,21 +103,22 @@ def _code_order(word: bytes) -> tuple[bool, bytes, bytes]:
 
 
 def pack_dictionary(words: list[bytes]) -> bytes:
-    """The file contents of a dictionary of ``words`` (ranked; xz-compressed, one word per line)."""
+    """The file contents of a dictionary of ``words``: ``DICTIONARY_MAGIC``, then the ranked words, one a
+    line, uncompressed (xz took 5 ms of every small text's time; the wheel deflates the file anyway)."""
     if len(words) > DICTIONARY_CAPACITY or len(set(words)) != len(words):
         raise ValueError(f"a dictionary holds at most {DICTIONARY_CAPACITY} distinct words")
     for rank, word in enumerate(words):
         if len(word) <= len(_dictionary_code(rank)) or word.strip(_ASCII_LETTERS):
             raise ValueError(f"{word!r} cannot have dictionary rank {rank}")
-    return lzma.compress(DICTIONARY_MAGIC + b"\n".join(words), preset=9)
+    return DICTIONARY_MAGIC + b"\n".join(words)
 
 
 def _dictionary_code(rank: int) -> bytes:
-    """The code of dictionary rank ``rank`` (< ``DICTIONARY_CAPACITY``)."""
+    """The code of dictionary rank ``rank`` (< ``DICTIONARY_CAPACITY``): within its tier, the tier's
+    first byte followed by ``tail`` zero bytes, plus the rank in the tier, big-endian."""
     for first, firsts, tail in DICTIONARY_TIERS:
         if rank < firsts << 8 * tail:
-            high, low = divmod(rank, 1 << 8 * tail)
-            return bytes((first + high,)) + low.to_bytes(tail, "big")
+            return ((first << 8 * tail) + rank).to_bytes(1 + tail, "big")
         rank -= firsts << 8 * tail
     raise ValueError("rank beyond the dictionary codes")
 
@@ -132,10 +134,9 @@ def _dictionary_rank(code: bytes) -> int:
 
 
 def unpack_dictionary(blob: bytes) -> tuple[bytes, ...]:
-    raw = lzma.decompress(blob)
-    if not raw.startswith(DICTIONARY_MAGIC):
+    if not blob.startswith(DICTIONARY_MAGIC):
         raise ValueError("not a word dictionary")
-    return tuple(raw[len(DICTIONARY_MAGIC) :].split(b"\n"))
+    return tuple(blob[len(DICTIONARY_MAGIC) :].split(b"\n"))
 
 
 @cache
@@ -149,9 +150,25 @@ def _read_dictionary(name: str) -> bytes:
 
 
 @cache
-def _dictionary_codes(name: str) -> dict[bytes, bytes]:
-    """Word -> its code in the dictionary ``name``."""
-    return {word: _dictionary_code(rank) for rank, word in enumerate(load_dictionary(name))}
+def _dictionary_ranks(name: str) -> dict[bytes, int]:
+    """Word -> its rank in the dictionary ``name``."""
+    dictionary = load_dictionary(name)
+    return dict(zip(dictionary, range(len(dictionary)), strict=True))
+
+
+class _DictionaryCodes(dict[bytes, bytes | None]):
+    """Word -> its code in the shipped dictionary ``name``, or None for a word it lacks (every word
+    when ``name`` is ""). Each code is made the first time an input asks for it: a small input asks
+    for a few of en-3's 34,365, and making all of them cost every text input about 40 ms."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._ranks = _dictionary_ranks(name) if name else {}
+
+    def __missing__(self, word: bytes) -> bytes | None:
+        rank = self._ranks.get(word)
+        self[word] = code = None if rank is None else _dictionary_code(rank)
+        return code
 
 
 def _is_word(token: bytes) -> bool:
@@ -159,7 +176,14 @@ def _is_word(token: bytes) -> bool:
 
 
 def _lz_size(data: bytes) -> int:
-    return len(lzma.compress(data, preset=6))
+    """The size of ``data`` after xz at preset 6 with a dictionary no larger than ``data`` needs.
+
+    Preset 6's own 8 MiB dictionary made a fresh process zero its match finder's tables on each call:
+    90 ms of a 4 KB text's two calls on a busy host, 2 ms with the fitted one. Of 618 pieces of the
+    corpus (100 B to 300 KB) none chose other word codes with it (docs/notebook/2026-12-07-start-up-costs.md).
+    """
+    dictionary_size = min(max(LZ_MIN_DICTIONARY, 1 << (len(data) - 1).bit_length()), LZ_PRESET_DICTIONARY)
+    return len(lzma.compress(data, filters=[{"id": lzma.FILTER_LZMA2, "preset": 6, "dict_size": dictionary_size}]))
 
 
 @dataclass(frozen=True)
@@ -248,14 +272,14 @@ class WordCodes:
     def encode(self, data: bytes) -> bytes:
         if not self.active:
             return data
-        fixed = _dictionary_codes(self.dictionary) if self.dictionary else {}
+        fixed = _DictionaryCodes(self.dictionary)
         book = _FileCodeBook(self)
         out = []
         for token in _TOKENS.findall(data):
             if not _is_word(token):
                 out.append(_HIGH.sub(b"\xff\\1", token) if self.dictionary else token)
                 continue
-            code = fixed.get(token) or book.codes.get(token)
+            code = fixed[token] or book.codes.get(token)
             if code is not None:
                 out.append(code)
                 continue

@@ -1,6 +1,6 @@
 """Build a word dictionary: ``python scripts/build_dictionary.py NAME TEXT... [--out DIR]``.
 
-Writes ``lstmzip/data/dictionaries/NAME.words.xz`` (the texts' most frequent words, ranked, see ``lstmzip/words.py``)
+Writes ``lstmzip/data/dictionaries/NAME.words`` (the texts' most frequent words, ranked, see ``lstmzip/words.py``)
 and prints the line that pins its digest in ``assets.DICTIONARIES``. Use the priors' texts
 (``scripts/train_prior.py``): a prior learns what each code means from them.
 """

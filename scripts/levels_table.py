@@ -73,7 +73,7 @@ def row(level: str, preset: dict[str, Any]) -> list[str]:
         counts,
         f"2^{model['match_hash_bits']} / 2^{model['context_hash_bits']}",
         f"2^-{apm}" if apm else "no",
-        f"{prior} ({_mb(PRIORS / (prior + '.prior.xz'))})" if prior else "none",
+        f"{prior} ({_mb(PRIORS / (prior + '.prior'))})" if prior else "none",
     ]
 
 

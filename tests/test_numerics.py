@@ -16,6 +16,18 @@ def test_tables_are_the_pinned_ones() -> None:
     assert numerics.table_digest() == numerics.TABLE_DIGEST
 
 
+def test_sigmoid_quotients_are_exact_where_the_top_bits_do_not_decide() -> None:
+    one, bits = 1 << 96, numerics._QUOTIENT_BITS
+    rng = np.random.default_rng(3)
+    chain = [int(v) << 33 for v in rng.integers(0, 1 << 63, 200, dtype=np.uint64)]
+    # divisors at and next to an exact quotient, where the top bits leave two candidates
+    chain += [(1 << bits) // q - one + d for q in range((1 << 16) + 1, 1 << 17, 997) for d in (-1, 0, 1)]
+    chain += [one, 0]
+    top = np.array([e >> numerics._TOP_SHIFT for e in chain], dtype=np.int64)
+    quotients = numerics._sigmoid_quotients(chain, top)
+    assert quotients.tolist() == [(1 << bits) // (one + e) for e in chain]
+
+
 def test_sigmoid_table_is_accurate() -> None:
     sigmoid, _ = numerics._tables()
     for k in range(0, len(sigmoid), 97):

@@ -189,7 +189,7 @@ def test_dictionary_files_are_checked() -> None:
         with pytest.raises(ValueError):
             words_module.pack_dictionary(bad)
     with pytest.raises(ValueError, match="not a word dictionary"):
-        words_module.unpack_dictionary(lzma.compress(b"words"))
+        words_module.unpack_dictionary(b"words")
 
 
 def test_rank_words() -> None:
@@ -203,6 +203,15 @@ def test_rank_words() -> None:
     for rank in (0, 63, 64, 14399, 14400, words_module.DICTIONARY_CAPACITY - 1):
         code = words_module._dictionary_code(rank)
         assert words_module._dictionary_rank(code) == rank and len(code) == 1 + (rank >= 64) + (rank >= 14400)
+
+
+def test_dictionary_codes_are_made_when_asked_for() -> None:
+    dictionary = words_module.load_dictionary("en-3")
+    codes = words_module._DictionaryCodes("en-3")
+    assert codes[b"Zorgblax"] is None and codes[dictionary[0]] == b"\x80"
+    assert len(codes) == 2  # only the words asked for
+    assert [codes[word] for word in dictionary] == [words_module._dictionary_code(r) for r in range(len(dictionary))]
+    assert words_module._DictionaryCodes("")[dictionary[0]] is None
 
 
 def test_build_dictionary_script_writes_a_loadable_dictionary(tmp_path: Path) -> None:
@@ -264,6 +273,12 @@ def test_apply_keeps_long_repeats_intact() -> None:
     """A passage repeated: codes would make its first copy differ from the others, so xz (and the model) lose."""
     text = sample_words(400, seed=5) * 6
     assert len(text) > MIN_INPUT and WordCodes.apply(text) == (WordCodes(b"", 0), text)
+
+
+def test_the_xz_check_measures_what_preset_6_would() -> None:
+    """The fitted dictionary is for speed: on these inputs xz's size is preset 6's own."""
+    for data in (b"the cat", SAMPLE_TEXT, sample_words(400, seed=5) * 6, sample_words(30_000), sample_bytes(5000)):
+        assert words_module._lz_size(data) == len(lzma.compress(data, preset=6))
 
 
 @pytest.mark.parametrize(
