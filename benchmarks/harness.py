@@ -1,7 +1,7 @@
 """Benchmark harness: lstmzip side by side with the compressors people actually use.
 
 ``benchmarks/run.py`` is the command line; this module is the library behind it. It imports neither
-torch nor any peer library itself: every heavy import happens inside the function that needs it, so
+lstmzip nor any peer library itself: every heavy import happens inside the function that needs it, so
 that a worker process holds only the library it measures (see *Peak memory*). ``lstmzip bench``
 is the installed package's own small comparison (lstmzip's levels beside gzip, bzip2 and xz on
 the user's files); this harness is the repository's full one.
@@ -112,6 +112,7 @@ class Compressor:
     loader: Callable[..., Codec]
     args: tuple[Any, ...] = ()
     is_lstmzip: bool = False
+    interpreter: str | None = None  # another installation's Python (a baseline release); None: this one
 
     def load(self) -> Codec:
         return self.loader(*self.args)
@@ -191,8 +192,6 @@ def _load_zpaq(level: int) -> Codec:
 
 
 def _load_lstmzip(level: str | Preset) -> Codec:
-    import torch
-
     from lstmzip import __version__
     from lstmzip.codec import compress, decompress
     from lstmzip.presets import load_preset
@@ -201,7 +200,7 @@ def _load_lstmzip(level: str | Preset) -> Codec:
     return Codec(
         partial(compress, level=preset, device="cpu"),
         partial(decompress, device="cpu"),
-        f"lstmzip {__version__}, torch {torch.__version__}",
+        f"lstmzip {__version__}",
     )
 
 
@@ -219,10 +218,12 @@ def peer_compressors() -> list[Compressor]:
     ]
 
 
-def lstmzip_compressor(level: str | Preset) -> Compressor:
-    """lstmzip at a level name or at a ``Preset`` object (tests use a tiny one)."""
+def lstmzip_compressor(level: str | Preset, baseline: str | None = None) -> Compressor:
+    """lstmzip at a level name or at a ``Preset`` object (tests use a tiny one); with ``baseline`` (the
+    Python of another installation, e.g. a venv holding the previous release), that installation's."""
     name = level if isinstance(level, str) else level.name
-    return Compressor(f"lstmzip {name}", _load_lstmzip, (level,), is_lstmzip=True)
+    label = f"lstmzip {name}" if baseline is None else f"lstmzip {name} (baseline)"
+    return Compressor(label, _load_lstmzip, (level,), is_lstmzip=True, interpreter=baseline)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -539,7 +540,8 @@ def measure_isolated(compressor: Compressor, source: Input, repeats: int, *, lst
         except (pickle.PicklingError, AttributeError, TypeError) as error:
             return Measurement(f"error: cannot hand this compressor to a worker: {type(error).__name__}: {error}")
         code = _WORKER.format(module=__name__, path=__file__, job=str(job))
-        process = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL, check=False)
+        python = compressor.interpreter or sys.executable
+        process = subprocess.run([python, "-c", code], stdin=subprocess.DEVNULL, check=False)
         result_path = job.with_suffix(".result")
         if not result_path.exists():
             return Measurement(f"error: worker died without a result (exit code {process.returncode})")
@@ -547,7 +549,10 @@ def measure_isolated(compressor: Compressor, source: Input, repeats: int, *, lst
 
 
 def _availability(compressor: Compressor) -> str | None:
-    """None if the compressor loads here; else the status every row of it gets."""
+    """None if the compressor loads here (or in its interpreter); else the status every row of it gets."""
+    if compressor.interpreter is not None:
+        check = subprocess.run([compressor.interpreter, "-c", "import lstmzip"], capture_output=True, check=False)
+        return None if check.returncode == 0 else f"missing: {compressor.interpreter} cannot import lstmzip"
     try:
         compressor.load()
     except ImportError as error:
@@ -603,17 +608,21 @@ def run_benchmark(
     *,
     peers: Sequence[Compressor] | None = None,
     lstmzip_runs: int = 1,
+    baseline: str | None = None,
 ) -> list[Row]:
     """Measure every file with every peer and every lstmzip level; return the rows.
 
     ``quick`` reads only the first :data:`QUICK_LIMIT` bytes of each file. ``levels`` are names or
-    ``Preset`` objects; ``peers`` defaults to :func:`peer_compressors`. Peers run first over all
+    ``Preset`` objects; ``peers`` defaults to :func:`peer_compressors`; ``baseline``, another
+    installation's Python, adds its lstmzip at each level after this one's. Peers run first over all
     files (seconds), then lstmzip level by level (hours on the full corpus); ``results.csv`` in
     ``output_dir`` is rewritten after every measurement so an interrupted run keeps what it did.
     Call :func:`write_results` afterwards for the full set of outputs.
     """
     inputs = [Input(Path(p), QUICK_LIMIT if quick else None) for p in files]
-    compressors = [*(peer_compressors() if peers is None else peers), *(lstmzip_compressor(level) for level in levels)]
+    versions = [None] if baseline is None else [None, baseline]
+    lstmzips = [lstmzip_compressor(level, python) for level in levels for python in versions]
+    compressors = [*(peer_compressors() if peers is None else peers), *lstmzips]
     output_dir.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda message: None)
     total = len(inputs) * len(compressors)
@@ -1116,6 +1125,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: benchmarks/results)")
     parser.add_argument("--corpus", type=Path, default=None, help="corpus directory (default: ../shared/corpus)")
     parser.add_argument("--note", default="", help="a note about the machine for the results header")
+    parser.add_argument(
+        "--baseline", default=None, help="the Python of another installation (e.g. the previous release's venv)"
+        " whose lstmzip is measured at each level beside this one's"
+    )
+    parser.add_argument("--no-peers", action="store_true", help="lstmzip only (with --baseline: a release comparison)")
     return parser
 
 
@@ -1149,7 +1163,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(message: str) -> None:
         print(f"{time.perf_counter() - started:8.1f}s  {message}", file=sys.stderr, flush=True)
 
-    rows = run_benchmark(files, args.levels, args.quick, args.repeats, args.out, say, lstmzip_runs=args.lstmzip_runs)
+    rows = run_benchmark(
+        files,
+        args.levels,
+        args.quick,
+        args.repeats,
+        args.out,
+        say,
+        peers=[] if args.no_peers else None,
+        lstmzip_runs=args.lstmzip_runs,
+        baseline=args.baseline,
+    )
     paths = write_results(rows, args.out, args.note)
     failed = [r for r in rows if r.failed]
     missing = sorted({r.compressor for r in rows if r.status.startswith("missing")})
