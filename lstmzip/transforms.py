@@ -39,7 +39,7 @@ NONE, X86, X86_64 = 0, 1, 2
 NAMES = {
     NONE: "none",
     X86: "x86 addresses (call and jump targets)",
-    X86_64: "x86-64 addresses (call and jump targets, RIP-relative mov and lea)",
+    X86_64: "x86-64 addresses (call and jump targets, RIP-relative operands)",
 }
 
 CALL_JUMP = (0xE8, 0xE9)  # call rel32, jmp rel32
@@ -49,10 +49,10 @@ OPERAND_BYTES = 4
 OPERAND_RANGE = 1 << 24  # operands in [-2^24, 2^24) are converted: a set the conversion maps onto itself
 # The encoder keeps a transform only if zlib (at its fastest level, which ranked the transforms as
 # level 6 did) finds the transformed content smaller by at least this share and by more than the
-# setting's bytes in the header: x86 code saved 3-8 %, other binaries (object files of other
+# setting's bytes in the header: x86 code saved 4-8 %, other binaries (object files of other
 # machines, images, a spreadsheet, ARM code) and text nothing or lost.
 MIN_SAVING = 1 / 128
-SETTING_BYTES = 2
+SETTING_BYTES = 3  # the setting's key (id 32: two bytes) and value
 
 
 def apply(transform: int, data: bytes) -> bytes:

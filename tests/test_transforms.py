@@ -139,6 +139,9 @@ def test_an_archive_records_and_undoes_the_transform(x86_archive: tuple[bytes, b
     [part] = lstmzip.info(archive)
     assert part.transform == X86_64 and part.describe()["transform"] == transforms.NAMES[X86_64]
     assert lstmzip.decompress(archive) == data
+    header = container.read_header(archive)[0]
+    without = codec.pack_settings(*codec._settings(header))
+    assert len(header.settings) - len(without) == transforms.SETTING_BYTES
 
 
 def test_other_archives_carry_no_transform_setting() -> None:
