@@ -19,9 +19,10 @@ from lstmzip.errors import CorruptArchiveError, UnsupportedFormatError
 from lstmzip.transforms import NONE, X86, X86_64
 from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes
 from tests.test_cli import lstmzip_cli, one_line_error
+from tests.test_corpus import CORPUS
 
 TRANSFORMS = (X86, X86_64)
-CORPUS_BINARY = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "beyond" / "x86-64.bin"
+CORPUS_BINARY = CORPUS / "beyond" / "x86-64.bin"
 # Bytes that start or fill the instructions the scan takes, and operands' top bytes in range and not
 OPCODE_BYTES = (0xE8, 0xE9, 0x89, 0x8B, 0x8D, 0xFF, 0x05, 0x15, 0x00, 0x01, 0xFE)
 FILLER = (b"\x55", b"\x48\x89\xe5", b"\x48\x83\xec\x18", b"\x31\xc0", b"\x5d", b"\xc3", b"\x0f\x1f\x40\x00")
