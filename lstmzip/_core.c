@@ -1184,6 +1184,46 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- transforms.py's x86 address transform */
+
+#define X86_OPERAND_RANGE (1u << 24) /* operands in [-2^24, 2^24) are converted, modulo 2^25 */
+
+/* x86_addresses(content, rip_relative, direction): transforms.py's scan and conversion in place on a
+ * writable byte buffer, direction +1 (apply) or -1 (undo); the NumPy code there is its oracle. */
+static PyObject *x86_addresses(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    int rip_relative, direction;
+    if (!PyArg_ParseTuple(args, "w*ii", &view, &rip_relative, &direction)) return NULL;
+    uint8_t *content = view.buf;
+    Py_ssize_t size = view.len, i = 0;
+    while (i < size) {
+        Py_ssize_t operand;
+        uint8_t opcode = content[i];
+        if ((opcode == 0xE8 || opcode == 0xE9) && size - i >= 5)
+            operand = i + 1;
+        else if (rip_relative && (opcode == 0x89 || opcode == 0x8B || opcode == 0x8D || opcode == 0xFF) &&
+                 size - i >= 6 &&
+                 (content[i + 1] & 0xC7) == 0x05)
+            operand = i + 2;
+        else {
+            i++;
+            continue;
+        }
+        uint8_t *bytes = content + operand;
+        uint32_t value = bytes[0] | (uint32_t)bytes[1] << 8 | (uint32_t)bytes[2] << 16 | (uint32_t)bytes[3] << 24;
+        uint32_t shifted = value + X86_OPERAND_RANGE; /* below 2^25 exactly for the operands converted */
+        i = operand + 4;
+        if (shifted < 2 * X86_OPERAND_RANGE) {
+            uint32_t end = (uint32_t)i, mask = 2 * X86_OPERAND_RANGE - 1;
+            value = ((direction > 0 ? shifted + end : shifted - end) & mask) - X86_OPERAND_RANGE;
+            for (int k = 0; k < 4; k++) bytes[k] = (uint8_t)(value >> 8 * k);
+        }
+    }
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_functions[] = {
     {"context_update", context_update, METH_VARARGS, "ContextModel.update's counting and next rows"},
     {"context_features", context_features, METH_VARARGS, "ContextModel.predict into preallocated arrays"},
@@ -1192,6 +1232,7 @@ static PyMethodDef module_functions[] = {
     {"apm_refine", apm_refine, METH_VARARGS, "ProbabilityMap.refine into preallocated arrays"},
     {"apm_update", apm_update, METH_VARARGS, "ProbabilityMap.update"},
     {"match_predict", match_predict, METH_VARARGS, "MatchModel.predict into preallocated arrays"},
+    {"x86_addresses", x86_addresses, METH_VARARGS, "transforms.py's x86 address transform in place"},
     {NULL, NULL, 0, NULL},
 };
 

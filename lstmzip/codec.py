@@ -3,10 +3,12 @@
 Encoder and decoder share :func:`_code_blocks`; the only difference between them is the coder
 object it is handed (``coder.Encoder`` consumes the known bytes, ``coder.Decoder`` produces them).
 
-Text transform. Before the model sees it, the input goes through ``words.WordCodes`` (words
-become codes of one to three bytes, from the level's shipped dictionary and made per file); "the
-input" below is that coded input, and decoding undoes the codes last. The trailer's CRC covers
-the original bytes, so it checks the transform too.
+Transforms. Before the model sees it, binary input may go through a transform of
+``transforms.py`` (x86 code: call, jump and data addresses made absolute), and then the input goes
+through ``words.WordCodes`` (words become codes of one to three bytes, from the level's shipped
+dictionary and made per file); "the input" below is that coded input, and decoding undoes the
+codes and then the transform last. The trailer's CRC covers the original bytes, so it checks the
+transforms too.
 
 Start. On text (``looks_like_text``) the model starts from the prior its level names
 (``priors.py``, pretrained weights); otherwise, and wherever the header names no prior, from the
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
-from lstmzip import container, priors, settings
+from lstmzip import container, priors, settings, transforms
 from lstmzip.coder import CODER_ID, Decoder, Encoder, Replay
 from lstmzip.config import ModelConfig
 from lstmzip.core import Network, cpu_model
@@ -267,10 +269,11 @@ def pack_settings(
     reference: LevelReference | None = None,
     mark: FrameMark = SINGLE_FRAME,
     padding: int = 0,
+    transform: int = transforms.NONE,
 ) -> bytes:
     """The header's settings in format 15: a shipped level's by ``reference``, or every field;
     ``padding`` bytes more where the work limit asks for them."""
-    values = {**asdict(coding), **asdict(words), **asdict(mark), "padding": bytes(padding)}
+    values = {**asdict(coding), **asdict(words), **asdict(mark), "padding": bytes(padding), "transform": transform}
     if reference is None:
         values.update(asdict(config))
     else:
@@ -299,26 +302,30 @@ def encode(
 ) -> Iterator[bytes]:
     """Yield the archive of ``data`` piece by piece: header, each block, trailer; ``mark`` places it
     in a sequence of frames (``frames.py``)."""
-    words, coded = _word_codes(data, preset)
-    progress = _original_progress(progress, len(data), len(coded))
     text = looks_like_text(data)
+    transform = transforms.NONE if text else transforms.choose(data)
+    words, coded = _word_codes(transforms.apply(transform, data), preset)
+    progress = _original_progress(progress, len(data), len(coded))
     config, layout, block_steps = plan(preset, len(coded), text)
     block_count = math.ceil(layout.steps / block_steps)
     coding = CodingSettings(preset.name, CODER_ID, block_steps, len(coded))
     reference = _level_reference(preset, text, words)
     least_size = least_archive_size(decoding_work(config, layout.steps))
-    header = container.Header(len(data), block_count, pack_settings(coding, config, words, reference, mark))
+    header = container.Header(
+        len(data), block_count, pack_settings(coding, config, words, reference, mark, transform=transform)
+    )
     # Very redundant content codes to fewer bytes than its decoding work may ask for: pad the header
     # so that the archive pays for it whatever the blocks take (they take at least their headers).
     shortfall = least_size - len(header.pack()) - block_count * container.MIN_BLOCK_HEADER - container.DIGEST_SIZE
     if shortfall > 0:
         padding = min(shortfall, settings.MAX_PADDING)
-        header = replace(header, settings=pack_settings(coding, config, words, reference, mark, padding))
+        header = replace(header, settings=pack_settings(coding, config, words, reference, mark, padding, transform))
     try:  # the encoder keeps to exactly the decoder's limits, and reads back what it wrote
         read_back = _settings(header)
+        read_transform = content_transform(header)
     except ArchiveError as error:
         raise PresetError(f"level {preset.name!r} cannot code this input: {error}") from error
-    if read_back[1:] != (config, words) or read_back[0].block_steps != block_steps:
+    if read_back[1:] != (config, words) or read_back[0].block_steps != block_steps or read_transform != transform:
         raise LstmzipError(f"internal error: the header of level {preset.name!r} reads back as other settings")
     packed = header.pack()
     yield packed
@@ -424,6 +431,16 @@ def _settings(header: container.Header) -> tuple[CodingSettings, ModelConfig, Wo
     return coding, config, words
 
 
+def content_transform(header: container.Header) -> int:
+    """The header's transform of the content (``transforms.NAMES``; format 14 has none), checked."""
+    if header.major == 14:
+        return transforms.NONE
+    transform = settings.unpack_fields(header.settings, settings.SCHEMA)[0]["transform"]
+    if transform not in transforms.NAMES:
+        raise UnsupportedFormatError(f"archive uses content transform {transform}, which this build does not know")
+    return transform
+
+
 def read_info(archive: bytes | memoryview) -> tuple[container.Header, CodingSettings, ModelConfig, WordCodes]:
     """Header and settings of an archive, checked, without decoding anything."""
     header, _ = container.read_header(archive)
@@ -443,6 +460,7 @@ def _decompress_one(buffer: memoryview, device: str, progress: Progress | None) 
     """Decode the one archive ``buffer`` holds."""
     header, offset = container.read_header(buffer)
     coding, config, words = _settings(header)
+    transform = content_transform(header)
     size, block_steps = coding.coded_size, coding.block_steps
     progress = _original_progress(progress, header.original_size, size)
     if size == 0:
@@ -488,6 +506,7 @@ def _decompress_one(buffer: memoryview, device: str, progress: Progress | None) 
             data = words.decode(matrix.reshape(-1)[:size].tobytes(), header.original_size)
         except ValueError as error:
             raise CorruptArchiveError(f"word codes do not decode: {error}") from error
+        data = transforms.undo(transform, data)
     if len(data) != header.original_size or zlib.crc32(data) != container.read_trailer(buffer, offset):
         raise CorruptArchiveError("content checksum mismatch (archive is damaged)")
     return data

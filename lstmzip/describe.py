@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lstmzip import codec, container
+from lstmzip import codec, container, transforms
 from lstmzip.config import ModelConfig
 from lstmzip.words import WordCodes
 
@@ -29,6 +29,7 @@ class ArchiveInfo:
     checksum: str
     config: ModelConfig
     words: WordCodes
+    transform: int  # the content's transform before its word codes: a key of ``transforms.NAMES``
 
     @property
     def bits_per_byte(self) -> float | None:
@@ -45,6 +46,7 @@ class ArchiveInfo:
             "compressed": f"{self.compressed_size} bytes",
             "ratio": ratio,
             "level": self.level,
+            "transform": transforms.NAMES[self.transform],
             "word codes": _word_codes(self.words, self.coded_size),
             "model": _network(config),
             "side model": ", ".join(_side_models(config)) or "none",
@@ -83,6 +85,7 @@ def _one(archive: memoryview) -> ArchiveInfo:
         checksum=container.CHECKSUM_NAME,
         config=config,
         words=words,
+        transform=codec.content_transform(header),
     )
 
 

@@ -68,6 +68,15 @@ SINGLE_FRAME = FrameMark(0, 0)
 
 
 @dataclass(frozen=True)
+class ContentTransform:
+    """The reversible transform of the content before its word codes (``transforms.py``), absent
+    where none. Critical, so a reader that does not know it refuses the archive instead of returning
+    transformed content."""
+
+    transform: int  # a key of ``transforms.NAMES``
+
+
+@dataclass(frozen=True)
 class Padding:
     """Bytes that only pay for decoding work: an archive of very redundant content is padded up to
     the size the work limit asks of it (``codec.least_archive_size``). Informational: skipped."""
@@ -170,6 +179,7 @@ SCHEMA: dict[str, Field] = {
     **schema(CodingSettings, {"level": 0, "coded_size": 3, "block_steps": 4, "coder": 5}, {"coder": _FORMAT_15_CODER}),
     **schema(LevelReference, {"level_digest": 1, "level_flags": 2}),
     **schema(FrameMark, {"frame": 6, "more_frames": 7}),
+    **schema(ContentTransform, {"transform": 32}),
     **schema(ModelConfig, MODEL_IDS, {"numerics": _FORMAT_15_NUMERICS}),
     **schema(WordCodes, {"code_map": 40, "one_byte_codes": 41, "dictionary": 42}),
     **schema(Padding, {"padding": 64}),
