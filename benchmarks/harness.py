@@ -28,7 +28,10 @@ What is measured, and why this way:
   ``--lstmzip-runs`` times with the median reported.
 * **Single thread** everywhere, because lstmzip's coding calls run on one thread
   (``numerics.coding_threads``):
-  zpaq gets ``threads=1``; the other peers are single-threaded by default.
+  zpaq gets ``threads=1``; the other peers are single-threaded by default. Workers also start with
+  :data:`SINGLE_THREAD_ENVIRONMENT`, so a baseline release without that policy (0.20.0's torch ran
+  two OpenMP threads, which spin against other work: 20x slower on a loaded host) is measured
+  like for like.
 * **Round trip** is checked on every decompression run: output must equal the input byte for byte,
   otherwise the row is ``FAILED`` (never silently accepted) and :func:`exit_code` is non-zero.
 * **Missing peers** are never skipped: the parent imports each peer's library before measuring; an
@@ -98,6 +101,9 @@ class Codec:
     compress: Callable[[bytes], bytes]
     decompress: Callable[[bytes], bytes]
     version: str
+
+
+SINGLE_THREAD_ENVIRONMENT = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)
@@ -541,7 +547,8 @@ def measure_isolated(compressor: Compressor, source: Input, repeats: int, *, lst
             return Measurement(f"error: cannot hand this compressor to a worker: {type(error).__name__}: {error}")
         code = _WORKER.format(module=__name__, path=__file__, job=str(job))
         python = compressor.interpreter or sys.executable
-        process = subprocess.run([python, "-c", code], stdin=subprocess.DEVNULL, check=False)
+        one_thread = {**os.environ, **SINGLE_THREAD_ENVIRONMENT}
+        process = subprocess.run([python, "-c", code], stdin=subprocess.DEVNULL, env=one_thread, check=False)
         result_path = job.with_suffix(".result")
         if not result_path.exists():
             return Measurement(f"error: worker died without a result (exit code {process.returncode})")
