@@ -310,16 +310,9 @@ def encode(
     block_count = math.ceil(layout.steps / block_steps)
     coding = CodingSettings(preset.name, CODER_ID, block_steps, len(coded))
     reference = _level_reference(preset, text, words)
-    least_size = least_archive_size(decoding_work(config, layout.steps))
     header = container.Header(
         len(data), block_count, pack_settings(coding, config, words, reference, mark, transform=transform)
     )
-    # Very redundant content codes to fewer bytes than its decoding work may ask for: pad the header
-    # so that the archive pays for it whatever the blocks take (they take at least their headers).
-    shortfall = least_size - len(header.pack()) - block_count * container.MIN_BLOCK_HEADER - container.DIGEST_SIZE
-    if shortfall > 0:
-        padding = min(shortfall, settings.MAX_PADDING)
-        header = replace(header, settings=pack_settings(coding, config, words, reference, mark, padding, transform))
     try:  # the encoder keeps to exactly the decoder's limits, and reads back what it wrote
         read_back = _settings(header)
         read_transform = content_transform(header)
@@ -327,27 +320,72 @@ def encode(
         raise PresetError(f"level {preset.name!r} cannot code this input: {error}") from error
     if read_back[1:] != (config, words) or read_back[0].block_steps != block_steps or read_transform != transform:
         raise LstmzipError(f"internal error: the header of level {preset.name!r} reads back as other settings")
-    packed = header.pack()
-    yield packed
-    written = len(packed)
-    if layout.size:
-        matrix = _input_matrix(layout, coded)
-        model = _model(config, device)
-        encoder = Encoder()
-        blocks = _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder, words)
-        for number, (start, stop) in enumerate(blocks):
-            original, payload = layout.block_bytes(matrix, start, stop), encoder.finish()
-            block = container.Block(container.BLOCK_CODED, len(original), zlib.crc32(original), payload).pack()
-            # the least the blocks after this one and the trailer add; storing a block pays for work
-            # that the header's padding (at most MAX_PADDING) could not
-            rest = (block_count - number - 1) * container.MIN_BLOCK_HEADER + container.DIGEST_SIZE
-            if len(payload) >= len(original) or written + len(block) + rest < least_size:
-                block = container.Block(container.BLOCK_STORED, len(original), zlib.crc32(original), original).pack()
-            written += len(block)
-            if progress:
-                progress(min(stop * layout.streams, layout.size), written)
-            yield block
+    blocks = list(_coded_blocks(config, layout, block_steps, coded, words, device, progress))
+    least_size = least_archive_size(decoding_work(config, layout.steps))
+    padding = _pay_for_work(len(header.pack()), blocks, least_size)
+    if padding:
+        header = replace(header, settings=pack_settings(coding, config, words, reference, mark, padding, transform))
+    yield header.pack()
+    yield from (block.pack() for block, _ in blocks)
     yield container.pack_trailer(zlib.crc32(data))
+
+
+def _coded_blocks(
+    config: ModelConfig,
+    layout: Layout,
+    block_steps: int,
+    coded: bytes,
+    words: WordCodes,
+    device: str,
+    progress: Progress | None,
+) -> Iterator[tuple[container.Block, bytes]]:
+    """Each block of ``coded`` as the model codes it (stored where coding would not make it smaller),
+    with the coded bytes it covers."""
+    if not layout.size:
+        return
+    matrix = _input_matrix(layout, coded)
+    model = _model(config, device)
+    encoder = Encoder()
+    written = 0
+    for start, stop in _code_blocks(model, layout, block_steps, matrix, lambda _start, _stop: encoder, words):
+        original, payload = layout.block_bytes(matrix, start, stop), encoder.finish()
+        block = container.Block(container.BLOCK_CODED, len(original), zlib.crc32(original), payload)
+        if len(payload) >= len(original):
+            block = _stored(block, original)
+        written += len(block.pack())
+        if progress:
+            progress(min(stop * layout.streams, layout.size), written)
+        yield block, original
+
+
+def _stored(block: container.Block, original: bytes) -> container.Block:
+    return container.Block(container.BLOCK_STORED, block.original_count, block.original_crc, original)
+
+
+def _pay_for_work(header_size: int, blocks: list[tuple[container.Block, bytes]], least_size: int) -> int:
+    """The header padding that makes the archive at least ``least_size`` bytes, what its decoding work
+    asks for; 0 for all but very redundant content.
+
+    The archive is padded by what it lacks, at most ``settings.MAX_PADDING`` bytes; where that is not
+    enough, coded blocks are first stored (in ``blocks``, in place, from the first): the model reads
+    a stored block exactly as a coded one, so the other blocks' payloads stay the same.
+    """
+    size = header_size + sum(len(block.pack()) for block, _ in blocks) + container.DIGEST_SIZE
+    most = settings.padding_field_size(settings.MAX_PADDING)
+    for number, (block, original) in enumerate(blocks):
+        if size + most >= least_size:
+            break
+        if block.kind == container.BLOCK_CODED:
+            stored = _stored(block, original)
+            size += len(stored.pack()) - len(block.pack())
+            blocks[number] = stored, original
+    shortfall = least_size - size
+    if shortfall <= 0:
+        return 0
+    padding = max(1, shortfall - settings.padding_field_size(0))  # a field's length may take a byte more
+    while padding > 1 and settings.padding_field_size(padding - 1) >= shortfall:
+        padding -= 1
+    return min(padding, settings.MAX_PADDING)
 
 
 def compress(

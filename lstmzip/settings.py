@@ -87,6 +87,11 @@ class Padding:
 MAX_PADDING = 60_000  # fits the header body (at most 2**16 bytes) beside the other settings
 
 
+def padding_field_size(padding: int) -> int:
+    """Header bytes of a padding field of ``padding`` bytes: its key, its length and the bytes."""
+    return len(container.varint(SCHEMA["padding"].id << 2 | WIRE_BYTES, 32) + container.varint(padding, 16)) + padding
+
+
 @dataclass(frozen=True)
 class Field:
     id: int

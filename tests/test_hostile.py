@@ -166,6 +166,30 @@ def test_the_encoder_pays_for_the_work_of_very_redundant_input() -> None:
     assert lstmzip.decompress(archive) == data
 
 
+def test_an_archive_whose_blocks_pay_for_its_work_is_not_padded() -> None:
+    # The same work as above, but noise: its stored block is far more than the work asks (0.21.0
+    # padded every header up to the work's size whatever the blocks took: 1 % of the coded bytes at
+    # the default level, 3-8 % of the archives of tables and source code).
+    data = np.random.default_rng(3).integers(0, 256, 12_000, dtype=np.uint8).tobytes()
+    one_stream = replace(TINY, model=replace(TINY.model, streams=1), block_bytes=1 << 16)
+    archive = lstmzip.compress(data, level=one_stream)
+    header = container.read_header(archive)[0]
+    coding, config, _ = codec._settings(header)
+    assert len(archive) > 10 * codec.least_archive_size(codec.decoding_work(config, coding.coded_size)) > 2000
+    assert "padding" not in lstmzip_settings.unpack_fields(header.settings, lstmzip_settings.SCHEMA)[1]
+    assert lstmzip.decompress(archive) == data
+
+
+def test_padding_makes_up_exactly_what_an_archive_lacks() -> None:
+    blocks = [(container.Block(container.BLOCK_CODED, 100, 0, bytes(10)), bytes(100))]
+    block_size = len(blocks[0][0].pack())
+    for least in (30, 40, 200, 300, 17_000):
+        padding = codec._pay_for_work(20, blocks, 20 + block_size + container.DIGEST_SIZE + least)
+        field = lstmzip_settings.padding_field_size(padding)
+        assert field >= least and lstmzip_settings.padding_field_size(padding - 1) < least
+    assert codec._pay_for_work(20, blocks, 20 + block_size + container.DIGEST_SIZE) == 0
+
+
 def test_the_encoder_keeps_to_the_decoders_limits() -> None:
     # 0.20.0 wrote archives its decoder refused ("invalid block size"), or divided by zero.
     with pytest.raises(PresetError, match=r"cannot code this input.*block size"):
