@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -206,3 +208,17 @@ def test_compiled_probability_map_equals_numpys(monkeypatch: pytest.MonkeyPatch)
         for model in maps:
             model.update(symbols)
         assert np.array_equal(compiled.table, reference.table), step
+
+
+def test_the_cpu_path_does_not_import_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # torch's import is most of a small file's wall time; only the reference, CUDA and training need it
+    monkeypatch.delenv(REFERENCE_ENVIRONMENT, raising=False)
+    script = (
+        "import sys, lstmzip\n"
+        "data = b'Small files stay quick. ' * 20\n"
+        "for level in ('fast', 'default', 'best'):\n"
+        "    assert lstmzip.decompress(lstmzip.compress(data, level=level)) == data\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
