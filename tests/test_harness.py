@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import lstmzip
 from tests.helpers import TINY, load_script
 
 harness = load_script("benchmarks/harness.py")
@@ -172,7 +173,7 @@ def test_every_installed_peer_round_trips(measured: tuple[list[Row], list[str], 
 def test_lstmzip_preset_runs_once_per_direction(measured: tuple[list[Row], list[str], Path]) -> None:
     rows, _, _ = measured
     for row in rows_of(rows, TINY_NAME):
-        assert row.ok and row.kind == "lstmzip" and "torch" in row.version
+        assert row.ok and row.kind == "lstmzip" and row.version == f"lstmzip {lstmzip.__version__}"
         assert row.compress_runs == row.decompress_runs == 1
         assert row.bpb is not None and 0 < row.bpb < 12
 
