@@ -1133,8 +1133,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--corpus", type=Path, default=None, help="corpus directory (default: ../shared/corpus)")
     parser.add_argument("--note", default="", help="a note about the machine for the results header")
     parser.add_argument(
-        "--baseline", default=None, help="the Python of another installation (e.g. the previous release's venv)"
-        " whose lstmzip is measured at each level beside this one's"
+        "--baseline",
+        default=None,
+        help="the Python of another installation (e.g. the previous release's venv)"
+        " whose lstmzip is measured at each level beside this one's",
     )
     parser.add_argument("--no-peers", action="store_true", help="lstmzip only (with --baseline: a release comparison)")
     return parser

@@ -56,6 +56,7 @@ blas = [pool["architecture"] for pool in threadpool_info() if pool["internal_api
 print(torch.backends.cpu.get_cpu_capability(), opt_func_info("^add$")["add"]["ddd"]["current"], *blas)
 """
 
+
 def _cpu_has(flag: str) -> bool:
     try:
         return flag in Path("/proc/cpuinfo").read_text().split()
