@@ -49,8 +49,8 @@ from lstmzip.presets import (
     Preset,
     largest_hash_bits,
     level_digest,
-    level_of_digest,
     load_preset,
+    preset_of_digest,
 )
 from lstmzip.settings import SINGLE_FRAME, CodingSettings, FrameMark, LevelReference
 from lstmzip.words import NO_WORD_CODES, WordCodes, load_dictionary
@@ -249,13 +249,14 @@ def least_archive_size(work: int) -> int:
     return max(0, -(-(work - WORK_BASE) // WORK_PER_BYTE))
 
 
-def plan(preset: Preset, coded_size: int, text: bool) -> tuple[ModelConfig, Layout, int]:
-    """The one decision for an input: its model config, stream layout and steps per block.
+def plan(preset: Preset, coded_size: int, text: bool, dictionary: bool) -> tuple[ModelConfig, Layout, int]:
+    """The one decision for an input: its model config, stream layout and steps per block, for
+    ``coded_size`` bytes to the model, of text or not, word-coded by a ``dictionary`` or not.
 
     What a level reference in a header stands for, so it is part of the archive format: a change
     here that changes its result for any input is a new format (docs/FORMAT.md).
     """
-    config = preset.config_for(coded_size, text)
+    config = preset.config_for(coded_size, text, dictionary)
     layout = Layout.for_size(coded_size, config.streams)
     if layout.streams:
         config = replace(config, streams=layout.streams)
@@ -306,7 +307,7 @@ def encode(
     transform = transforms.NONE if text else transforms.choose(data)
     words, coded = _word_codes(transforms.apply(transform, data), preset)
     progress = _original_progress(progress, len(data), len(coded))
-    config, layout, block_steps = plan(preset, len(coded), text)
+    config, layout, block_steps = plan(preset, len(coded), text, bool(words.dictionary))
     block_count = math.ceil(layout.steps / block_steps)
     coding = CodingSettings(preset.name, CODER_ID, block_steps, len(coded))
     reference = _level_reference(preset, text, words)
@@ -402,7 +403,7 @@ def compress(
 def _settings_of_format_14(data: bytes) -> tuple[CodingSettings, ModelConfig, WordCodes]:
     """Format 14's settings: three records, field by field."""
     coding, offset = container.unpack_record(CodingSettings, data)
-    config, offset = container.unpack_record(ModelConfig, data, offset)
+    config, offset = container.unpack_record(ModelConfig, data, offset, settings.FORMAT_14_MODEL_FIELDS)
     words, offset = container.unpack_record(WordCodes, data, offset)
     if offset != len(data):
         raise CorruptArchiveError("header settings have trailing bytes")
@@ -421,17 +422,17 @@ def _settings_of_format_15(data: bytes) -> tuple[CodingSettings, ModelConfig, Wo
     own = {"level", "block_steps", *settings.MODEL_IDS} - {"numerics"} | ({"dictionary"} if level_dictionary else set())
     if present & own or flags > settings.REFERENCE_TEXT | settings.REFERENCE_DICTIONARY:
         raise CorruptArchiveError("header settings are malformed (a level reference with settings of its own)")
-    level = level_of_digest(values["level_digest"])
-    if level is None:
+    preset = preset_of_digest(values["level_digest"])
+    if preset is None:
         raise UnsupportedFormatError(
             f"archive needs a level definition this build does not have (digest {values['level_digest'].hex()})"
         )
-    preset = load_preset(level)
     if level_dictionary:
         values["dictionary"] = preset.word_dictionary
-    config, _, block_steps = plan(preset, values["coded_size"], bool(flags & settings.REFERENCE_TEXT))
+    text = bool(flags & settings.REFERENCE_TEXT)
+    config, _, block_steps = plan(preset, values["coded_size"], text, bool(values["dictionary"]))
     config = replace(config, numerics=values["numerics"])
-    coding = CodingSettings(level, values["coder"], block_steps, values["coded_size"])
+    coding = CodingSettings(preset.name, values["coder"], block_steps, values["coded_size"])
     return coding, config, _record(WordCodes, values)
 
 

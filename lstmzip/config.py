@@ -70,6 +70,10 @@ class ModelConfig:
     apm_rate_bits: int  # 0: code the model's distribution as it is; else refine it (``apm.py``) at rate 2**-this
     prior: str  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
     numerics: str = PROFILE
+    # 1: one more count context, last: the word being read (its letters so far) and the word before it,
+    # an order as long as the word, which text in other scripts needs (``contexts.ContextModel``). A
+    # level file may leave it out (0), so the levels without it keep their definitions and digests.
+    context_words: int = 0
 
     def validate(self) -> None:
         """Raise ValueError unless every field is in the range the exactness bounds assume."""
@@ -105,6 +109,7 @@ class ModelConfig:
                 self.context_columns == 0 or 2 <= self.context_columns <= MAX_COLUMNS,
                 f"context_columns must be 0 or 2..{MAX_COLUMNS}",
             ),
+            (self.context_words in (0, 1), "context_words must be 0 or 1"),
             (self.column_input in (0, 1), "column_input must be 0 or 1"),
             (self.column_input == 0 or self.context_columns > 0, "column_input needs context_columns"),
             (0 <= self.word_input <= MAX_WORD_WIDTH, f"word_input must be 0..{MAX_WORD_WIDTH}"),
@@ -132,13 +137,15 @@ class ModelConfig:
         return recurrent + self.layers * H * ALPHABET + self.word_input * gates + K * ALPHABET
 
     def context_count(self) -> int:
-        """K: the count contexts the output mixes (the orders, and the column context last)."""
-        return len(parse_orders(self.context_orders)) + (self.context_columns > 0)
+        """K: the count contexts the output mixes (the orders, then the column and word contexts)."""
+        return len(parse_orders(self.context_orders)) + (self.context_columns > 0) + self.context_words
 
     def memory_bytes(self) -> int:
         """About what a model of this config holds: side tables, weights with Adam's state, segment buffers."""
         orders = parse_orders(self.context_orders)
-        count_rows = sum(min(1 << (8 * k), 1 << self.context_hash_bits) for k in orders) + self.context_columns * 6
+        hashed_rows = [min(1 << (8 * k), 1 << self.context_hash_bits) for k in orders]
+        hashed_rows += [1 << self.context_hash_bits] * self.context_words
+        count_rows = sum(hashed_rows) + self.context_columns * 6
         match_slots = (1 << self.match_hash_bits) * (1 + bool(self.match_long_length)) if self.match_min_length else 0
         H, L = self.hidden, self.layers
         weights = (L + 1) * ALPHABET * 4 * H + ALPHABET * ALPHABET + self.network_macs()
@@ -151,8 +158,10 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> ModelConfig:
-        """Strict inverse of :meth:`to_dict`: unknown or missing keys and wrong types are errors."""
+        """Strict inverse of :meth:`to_dict`: unknown or missing keys (but ``context_words``, 0 where
+        left out) and wrong types are errors."""
         names = {f.name: f.type for f in fields(cls)}
+        data = {"context_words": 0, **data}
         if set(data) != set(names):
             raise ValueError(f"model config keys differ: {sorted(set(data) ^ set(names))}")
         kinds = {"int": int, "float": float, "str": str}

@@ -14,6 +14,7 @@ import decimal
 import math
 import struct
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from typing import Any, BinaryIO, TypeVar
 
@@ -240,13 +241,17 @@ U64 = int
 """Annotation for an int field of 64 bits (plain ``int`` fields are 32 bits)."""
 
 
-def unpack_record(cls: type[Record], data: bytes, offset: int = 0) -> tuple[Record, int]:
+def unpack_record(
+    cls: type[Record], data: bytes, offset: int = 0, written: Collection[str] | None = None
+) -> tuple[Record, int]:
     """The record ``cls`` (a flat dataclass) written field by field in declaration order, as format 14's
     settings are (int and U64: varint; float: ``pack_float``; str and bytes: u8 length and bytes);
-    return it and the offset after it."""
+    return it and the offset after it. Fields not ``written`` (fields added since) take their defaults."""
     values: dict[str, Any] = {}
     try:
         for field in fields(cls):  # type: ignore[arg-type]
+            if written is not None and field.name not in written:
+                continue
             if field.type in ("str", "bytes"):
                 length = data[offset]
                 raw = data[offset + 1 : offset + 1 + length]

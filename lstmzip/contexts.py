@@ -18,6 +18,13 @@ already know, in the same order, so encoder and decoder hold identical tables. T
 One more context, after the orders, where a level asks for it: the column in the original text
 (``words.Columns``) with the class of the byte just read, which is what says where wrapped text
 breaks its lines (after a word at column 70, rarely at column 20).
+
+And one after that where a level asks for it (``ModelConfig.context_words``): the word being read,
+all its bytes so far. A word is a run of ASCII letters and bytes from 0x80 (UTF-8 characters of
+other scripts); between words the context is the byte just read. The orders see 1-8 bytes, which
+is four Cyrillic or Greek letters at most; the word context sees a whole word of any length, which
+is what predicts its ending. (With the word before it too, it gained nothing: measured in
+docs/notebook/2026-12-07-word-context.md.)
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ def _byte_class(byte: int) -> int:
 BYTE_CLASS = tuple(_byte_class(byte) for byte in range(256))
 _BYTE_CLASS = np.array(BYTE_CLASS, dtype=np.int64)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+_WORD_BYTE = np.array([byte >= 0x80 or chr(byte).isalpha() for byte in range(256)], dtype=bool)
+_WORD_SALT = np.uint64(9)  # apart from the orders' salts (1..8)
 ORDERS_RULE = "context_orders must be increasing orders 1..8, comma-separated"
 
 
@@ -66,11 +75,18 @@ def parse_orders(text: str) -> tuple[int, ...]:
 class ContextModel:
     """Count tables of every order in one array, so a step costs the same few NumPy calls for any K.
 
-    With ``columns``, the column context follows the orders as one more (K + 1 features).
+    With ``columns``, the column context follows the orders as one more (K + 1 features); with
+    ``words``, the word context follows them.
     """
 
     def __init__(
-        self, streams: int, orders: tuple[int, ...], hash_bits: int, count_limit: int, columns: Columns | None = None
+        self,
+        streams: int,
+        orders: tuple[int, ...],
+        hash_bits: int,
+        count_limit: int,
+        columns: Columns | None = None,
+        words: bool = False,
     ) -> None:
         self.count_limit, self.hash_bits, self.columns = count_limit, hash_bits, columns
         log_counts = log_count_table()  # [256] checked against its pinned digest
@@ -88,13 +104,18 @@ class ContextModel:
         self.salts = np.array(orders, dtype=np.uint64)[:, None]  # [K, 1]: equal contexts of two orders differ
         self.column_row = sum(rows)  # first row of the column context: (column, class of the byte just read)
         column_rows = columns.limit * BYTE_CLASSES if columns else 0
-        self.counts = np.zeros((sum(rows) + column_rows, 256), dtype=np.uint8)  # [rows, 256]
+        self.word_row = self.column_row + column_rows if words else None  # first row of the word context
+        word_rows = (1 << hash_bits) if words else 0
+        self.counts = np.zeros((sum(rows) + column_rows + word_rows, 256), dtype=np.uint8)  # [rows, 256]
         self.totals = np.zeros(len(self.counts), dtype=np.int64)  # [rows] each row's sum, kept with it
         self.history = np.zeros(streams, dtype=np.uint64)  # [N] the last 8 bytes of each stream
-        # [K(+1), N] each stream's row of each order (and of the column context), rewritten in place each step
-        self.rows = np.empty((len(orders) + bool(columns), streams), dtype=np.int64)
+        # [K', N] each stream's row of each order (and of the column and word contexts), rewritten each step
+        self.rows = np.empty((len(orders) + bool(columns) + words, streams), dtype=np.int64)
         self.rows[: len(orders)] = self.first_row
-        self.rows[len(orders) :] = self.column_row
+        self.rows[len(orders) : len(orders) + bool(columns)] = self.column_row
+        self.word = np.zeros(streams, dtype=np.uint64)  # [N] hash of the word being read; 0 between words
+        if words:
+            self.rows[-1] = self.word_row + self._word_rows(np.zeros(streams, dtype=np.uint8))
         # The compiled step (``_core.c``, the same integers) writes into arrays made once; this code is its oracle.
         self.compiled = compiled_core()
         self.log_counts = log_counts
@@ -139,6 +160,18 @@ class ContextModel:
         if self.columns:
             orders = len(self.first_row)
             self.rows[orders] = self.column_row + self.columns.update(actual) * BYTE_CLASSES + _BYTE_CLASS[actual]
+        if self.word_row is not None:
+            self.rows[-1] = self.word_row + self._word_rows(actual)
+
+    def _word_rows(self, actual: np.ndarray) -> np.ndarray:
+        """Read ``actual`` [N] into the words; return the word context's rows [N] (from ``word_row``)."""
+        in_word = _WORD_BYTE[actual]
+        byte = actual.astype(np.uint64)
+        with np.errstate(over="ignore"):
+            self.word = np.where(in_word, (self.word + byte + np.uint64(1)) * _MULTIPLIER, np.uint64(0))
+            # between words, the byte just read (below 2**8, which no word's hash is, but by chance)
+            key = np.where(in_word, self.word, byte) + _WORD_SALT
+            return ((key * _MULTIPLIER) >> np.uint64(64 - self.hash_bits)).astype(np.int64)
 
     def _count_and_move(self, actual: np.ndarray, active: int) -> None:
         """:meth:`update`'s counting and the orders' next rows in NumPy."""

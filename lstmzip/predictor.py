@@ -45,8 +45,15 @@ class Predictor:
         orders = parse_orders(config.context_orders)
         self.columns = Columns(words, layout.streams, config.context_columns) if config.context_columns else None
         self.counter = (
-            ContextModel(layout.streams, orders, config.context_hash_bits, config.context_count_limit, self.columns)
-            if orders or self.columns
+            ContextModel(
+                layout.streams,
+                orders,
+                config.context_hash_bits,
+                config.context_count_limit,
+                self.columns,
+                bool(config.context_words),
+            )
+            if orders or self.columns or config.context_words
             else None
         )
         self.refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None

@@ -87,8 +87,15 @@ class Preset:
         if self.min_stream_bytes < 1 or self.block_bytes < 1:
             raise PresetError(f"preset {self.name!r} needs min_stream_bytes and block_bytes of at least 1")
 
-    def config_for(self, size: int, text: bool = True) -> ModelConfig:
-        """The model config for ``size`` bytes to the model, of text or not.
+    def config_for(self, size: int, text: bool = True, dictionary: bool = False) -> ModelConfig:
+        """The model config for ``size`` bytes to the model, of text or not, word-coded by a
+        ``dictionary`` or not.
+
+        The word context (``context_words``) serves only text that no dictionary codes, which is
+        text in other scripts: there it is a context as long as a word (Russian and Greek prose
+        3-4 % smaller at the default level), while on dictionary-coded English, code, markup and
+        tables, whose words the codes and the orders already cover, it cost 0.2-0.5 %
+        (docs/notebook/2026-12-07-word-context.md).
 
         Only text starts from the prior: the priors learned text, and binary data gained nothing from
         one or lost (geo). A model without a prior learns from seeded weights and needs more updates
@@ -104,6 +111,7 @@ class Preset:
         A short input gets hash tables sized for it (:func:`hash_bits_for`), no larger than the preset's.
         """
         prior = self.model.prior if text else ""
+        words = self.model.context_words if text and not dictionary else 0
         model, min_bytes = self.model, self.min_stream_bytes
         if not prior:
             scratch = self.from_scratch
@@ -122,6 +130,7 @@ class Preset:
             streams=streams,
             lr_decay_updates=decay,
             prior=prior,
+            context_words=words,
             match_hash_bits=min(model.match_hash_bits, match_bits),
             context_hash_bits=min(model.context_hash_bits, count_bits),
         )
@@ -165,9 +174,23 @@ def level_digest(name: str) -> bytes:
     return hashlib.sha256(_definition(name)).digest()[:4]
 
 
-def level_of_digest(digest: bytes) -> str | None:
-    """The shipped level whose definition has ``digest``, if any."""
-    return next((name for name in LEVEL_NAMES if level_digest(name) == digest), None)
+# Former definitions of the levels, kept byte for byte as ``retired-<digest>.json`` so that archives which
+# reference them keep decoding: digest (hex) -> the level's name.
+RETIRED_LEVELS = {"30dc6873": "fast", "7eed6c7c": "default", "03f84cc5": "best"}
+
+
+def preset_of_digest(digest: bytes) -> Preset | None:
+    """The level, as shipped or as a retired definition, whose definition has ``digest``, if any."""
+    shipped = next((name for name in LEVEL_NAMES if level_digest(name) == digest), None)
+    if shipped is not None:
+        return load_preset(shipped)
+    name = RETIRED_LEVELS.get(digest.hex())
+    if name is None:
+        return None
+    definition = assets.read("levels", f"retired-{digest.hex()}.json")
+    if hashlib.sha256(definition).digest()[:4] != digest:
+        raise PresetError(f"the retired definition of level {name!r} ({digest.hex()}) is damaged")
+    return Preset.from_dict(name, json.loads(definition))
 
 
 def _definition(name: str) -> bytes:

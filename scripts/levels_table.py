@@ -58,6 +58,8 @@ def row(level: str, preset: dict[str, Any]) -> list[str]:
     counts = f"orders {model['context_orders']}" + (
         f"; column (< {model['context_columns']})" if model.get("context_columns") else ""
     )
+    if model.get("context_words"):
+        counts += "; word (text without a dictionary)"
     apm = model.get("apm_rate_bits", 0)
     prior = model.get("prior", "")
     return [

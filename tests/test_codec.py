@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lstmzip
-from lstmzip import codec, container
+from lstmzip import codec, container, transforms
 from lstmzip.errors import (
     ArchiveError,
     CorruptArchiveError,
@@ -21,8 +21,10 @@ from lstmzip.errors import (
     TruncatedArchiveError,
     UnsupportedFormatError,
 )
-from lstmzip.presets import FromScratch, Preset, load_preset
+from lstmzip.presets import RETIRED_LEVELS, FromScratch, Preset, load_preset, preset_of_digest
 from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes, sample_words
+from tests.test_scripts import script_text
+from tests.test_transforms import x86_like
 
 EDGE_CASES = {
     "empty": b"",
@@ -75,7 +77,8 @@ GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior, d
     # Format 15 (0.21.0): the header only changed from 0.20.0's 3,070 and 2,937 bytes (the blocks are
     # the same: test_archives_of_0_20_0_decode_and_keep_their_blocks); "default" refers to its level.
     TINY: (3054, "9a4a0e2ea6e19300c5472bd2c80f111b024aaebdf603342fe75758177b6a825b"),
-    "default": (2842, "77e483c66fa317a6eecff4101954dd309bbedebcfb6c234a50121a7a58f93036"),  # prior text-d12
+    # The level's definition took the word context (off for this dictionary-coded text): a new digest
+    "default": (2842, "f7c4250f4bd8e260e8701d6cb78025a78e972e185813140b0ddbf045129fce15"),  # prior text-d12
 }
 
 
@@ -170,6 +173,41 @@ def test_golden_archive(level: Preset | str) -> None:
     assert (len(archive), hashlib.sha256(archive).hexdigest()) == GOLDEN[level]
 
 
+GOLDEN_KINDS = {  # beyond English: name -> (input, level, archive size, SHA-256)
+    # made-up Cyrillic prose: no dictionary codes it, so the word context is on (the default's prior beside it)
+    "cyrillic": (
+        script_text("cyrillic", 1500).encode(),
+        "default",
+        2319,
+        "33f74c2a85cf5337cf63a87604f8a59fc7038cb0240ddf3345257112336a1fda",
+    ),
+    # code-like x86-64 bytes: binary (no prior, no word codes) through the x86-64 address transform
+    "x86-64": (x86_like(3000), "fast", 776, "90e176df93ce6031888fd8bff658769053925fcd601d8a20e9f712d6599e4d68"),
+}
+
+
+@pytest.mark.parametrize("name", GOLDEN_KINDS)
+def test_golden_archives_of_other_kinds(name: str) -> None:
+    data, level, size, digest = GOLDEN_KINDS[name]
+    archive = lstmzip.compress(data, level=level)
+    assert (len(archive), hashlib.sha256(archive).hexdigest()) == (size, digest)
+    [part] = lstmzip.info(archive)
+    assert part.config.context_words == (name == "cyrillic")
+    assert codec.content_transform(container.read_header(archive)[0]) == (transforms.X86_64 if name == "x86-64" else 0)
+    assert lstmzip.decompress(archive) == data
+
+
+def test_an_archive_of_a_retired_level_definition_decodes() -> None:
+    """0.21.0's default level, retired when the levels took the word context: its archives name it by digest."""
+    old = (Path(__file__).parent / "data" / "golden-0.21.0-default.lstmz").read_bytes()
+    assert lstmzip.decompress(old) == sample_words(400) and lstmzip.info(old)[0].level == "default"
+    retired = preset_of_digest(bytes.fromhex("7eed6c7c"))
+    assert retired is not None and retired.model == replace(load_preset("default").model, context_words=0)
+    for digest, name in RETIRED_LEVELS.items():  # each file is the definition its digest names
+        assert (preset := preset_of_digest(bytes.fromhex(digest))) is not None and preset.name == name
+    assert preset_of_digest(bytes(4)) is None
+
+
 GOLDEN_0_20 = {  # archives 0.20.0 wrote (format 14): name -> (input, level)
     "default": (GOLDEN_INPUT, "default"),
     "tiny": (GOLDEN_INPUT, TINY),
@@ -193,7 +231,7 @@ def test_a_shipped_level_is_named_by_reference() -> None:
     archive = lstmzip.compress(b"hello world\n")
     assert len(archive) <= 41 and lstmzip.decompress(archive) == b"hello world\n"
     [part] = lstmzip.info(archive)
-    assert part.level == "default" and part.config == codec.plan(load_preset("default"), 12, True)[0]
+    assert part.level == "default" and part.config == codec.plan(load_preset("default"), 12, True, True)[0]
     custom = replace(load_preset("default"), block_bytes=1 << 15)  # not as shipped: every setting written
     assert len(lstmzip.compress(b"hello world\n", level=custom)) > 100
 

@@ -128,3 +128,36 @@ def test_the_column_context_works_without_orders() -> None:
     assert features.shape == (2, 1, 256) and model.rows.tolist() == [
         [6 + BYTE_CLASS[ord("c")], 6 + BYTE_CLASS[ord("d")]]
     ]
+
+
+def test_the_word_context_is_the_word_so_far_in_any_script() -> None:
+    """Two streams end in the same word after different words before it: the same row, counted twice;
+    between words the row is the byte just read, and a word starts afresh after it."""
+    model = ContextModel(2, (1,), hash_bits=16, count_limit=255, words=True)
+    assert model.predict()[0].shape == (2, 2, 256)
+    left, right = "x мир.".encode(), "ab мир.".encode()[1:]  # both end in " мир." (Cyrillic: 2 bytes a letter)
+    _feed(model, [bytes(pair) for pair in zip(left, right, strict=True)])
+    assert model.rows[1, 0] - model.word_row == model.rows[1, 1] - model.word_row == _word_row_after(b".")
+    mid_word = ContextModel(1, (), hash_bits=16, count_limit=255, words=True)
+    _feed(mid_word, [bytes([byte]) for byte in "мир".encode()])
+    again = ContextModel(1, (), hash_bits=16, count_limit=255, words=True)
+    _feed(again, [bytes([byte]) for byte in "слово, мир".encode()])
+    assert mid_word.rows[0, 0] == again.rows[0, 0] != _word_row_after(b" ")
+    features, _ = again.predict()
+    assert features.sum() == 0  # "мир" has not been followed yet
+
+
+def _word_row_after(separator: bytes) -> int:
+    """The word context's row (from its first) after ``separator``, a byte outside words."""
+    fresh = ContextModel(1, (), hash_bits=16, count_limit=255, words=True)
+    _feed(fresh, [separator])
+    return int(fresh.rows[0, 0]) - fresh.word_row
+
+
+def test_the_word_context_counts_what_followed_a_word() -> None:
+    model = ContextModel(1, (), hash_bits=16, count_limit=255, words=True)
+    _feed(model, [bytes([byte]) for byte in "да да д".encode()])
+    features, confidence = model.predict()
+    log = numerics.log_count_table()
+    # the word "д" (its two bytes) was followed twice by the first byte of "а"
+    assert features[0, 0, "а".encode()[0]] == log[2] and confidence[0, 0] == 2

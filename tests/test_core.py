@@ -21,6 +21,7 @@ from lstmzip.model import ByteLSTM
 from lstmzip.presets import Preset
 from lstmzip.words import WORD_ROWS, Columns, WordCodes
 from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes, sample_words
+from tests.test_scripts import script_text
 
 pytestmark = pytest.mark.skipif(_core is None, reason="the compiled core is not built")
 
@@ -40,10 +41,12 @@ def _both_archives(data: bytes, level: str | Preset, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize(
     "level", ["fast", "default", "best", TINY, MOMENTUM], ids=["fast", "default", "best", "tiny", "momentum"]
 )
-@pytest.mark.parametrize("kind", ["text", "binary"])
+@pytest.mark.parametrize("kind", ["text", "cyrillic", "binary"])
 def test_core_writes_the_reference_archive(level: str | Preset, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    # text starts from the level's prior with word codes; binary from seeded weights, fewer streams
-    data = sample_words(150) if kind == "text" else sample_bytes(800)
+    # text starts from the level's prior with word codes; Cyrillic text adds the word context (no
+    # dictionary codes it); binary starts from seeded weights, in fewer streams
+    inputs = {"text": sample_words(150), "cyrillic": script_text("cyrillic", 150).encode(), "binary": sample_bytes(800)}
+    data = inputs[kind]
     core, reference = _both_archives(data, level, monkeypatch)
     assert core == reference
     assert lstmzip.decompress(core) == data
@@ -126,15 +129,19 @@ def test_core_refuses_inputs_that_would_read_outside_its_tables() -> None:
         core.predict(x, x, x + 17)  # bucket beyond "no match"
 
 
-@pytest.mark.parametrize("orders", [(1, 2, 3, 4, 6), ()], ids=["orders", "columns-only"])
-def test_compiled_context_counts_equal_numpys(orders: tuple[int, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("orders", "words"), [((1, 2, 3, 4, 6), True), ((), False)], ids=["orders-and-words", "columns-only"]
+)
+def test_compiled_context_counts_equal_numpys(
+    orders: tuple[int, ...], words: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # a low count limit halves rows often, 8 hash bits collide often, a short last stream leaves some inactive
     streams, data = 6, sample_words(400)
-    words = WordCodes.apply(data, "")[0]
+    codes = WordCodes.apply(data, "")[0]
     models = []
     for flag in ("0", "1"):
         monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
-        models.append(ContextModel(streams, orders, 8, 5, Columns(words, streams, 40)))
+        models.append(ContextModel(streams, orders, 8, 5, Columns(codes, streams, 40), words))
     compiled, reference = models
     assert compiled.compiled is not None and reference.compiled is None
     matrix = np.frombuffer(data[: len(data) // streams * streams], dtype=np.uint8).reshape(streams, -1)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstmzip import assets, codec, priors
+from lstmzip import assets, codec, container, priors
 from lstmzip.errors import UnsupportedFormatError
 from lstmzip.model import ByteLSTM
 from lstmzip.presets import load_preset
@@ -91,16 +91,19 @@ def test_shipped_priors_fit_their_levels() -> None:
 def test_every_known_prior_still_decodes_its_archives(name: str) -> None:
     """Priors a level no longer starts from (text-d11) still decode the archives that name them, and
     every prior holds the weights it held as an xz file: its archive, made then, decodes, and
-    compressing again gives the same bytes."""
+    compressing again gives the same blocks."""
     level_of = {"f": "fast", "d": "default", "b": "best"}  # text-<level letter><generation>
     earlier_network = {"text-d11": {"hidden": 128}}  # the level's network when its prior was this one
     text = sample_words(80, seed=5)
     preset = load_preset(level_of[name.split("-")[1][0]])
-    preset = replace(preset, model=replace(preset.model, prior=name, **earlier_network.get(name, {})))
+    # as the levels were then: without the word context (which this text, coded by no dictionary, would get)
+    earlier = {"context_words": 0, **earlier_network.get(name, {})}
+    preset = replace(preset, model=replace(preset.model, prior=name, **earlier))
     old = (Path(__file__).parent / "data" / f"prior-xz-{name}.lstmz").read_bytes()
     assert codec.read_info(old)[2].prior == name
     assert codec.decompress(old) == text
-    assert codec.compress(text, preset) == old
+    new = codec.compress(text, preset)  # its header may name a retired level definition, or not
+    assert new[container.read_header(new)[1] :] == old[container.read_header(old)[1] :]
 
 
 def test_train_prior_script_writes_a_loadable_prior(tmp_path: Path) -> None:
