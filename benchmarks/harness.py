@@ -505,11 +505,14 @@ def _worker_main(job_path: str) -> None:
     """Entry point of a worker process (``python -c``): read the job file, measure, write the result.
 
     The job file holds the parent's ``sys.path`` first, so that a compressor defined in a test module
-    unpickles here exactly as it did there.
+    unpickles here exactly as it did there; or None in another installation's interpreter (a
+    baseline), which must import its own lstmzip.
     """
     job = Path(job_path)
     with job.open("rb") as handle:
-        sys.path[:] = pickle.load(handle)
+        parent_path = pickle.load(handle)
+        if parent_path is not None:
+            sys.path[:] = parent_path
         try:
             compressor, source, repeats, lstmzip_runs = pickle.load(handle)
             result = measure(compressor, source, repeats, lstmzip_runs=lstmzip_runs)
@@ -542,13 +545,16 @@ def measure_isolated(compressor: Compressor, source: Input, repeats: int, *, lst
     with tempfile.TemporaryDirectory(prefix="lstmzip-bench-") as folder:
         job = Path(folder) / "job"
         try:
-            job.write_bytes(pickle.dumps(sys.path) + pickle.dumps((compressor, source, repeats, lstmzip_runs)))
+            path = None if compressor.interpreter else sys.path
+            job.write_bytes(pickle.dumps(path) + pickle.dumps((compressor, source, repeats, lstmzip_runs)))
         except (pickle.PicklingError, AttributeError, TypeError) as error:
             return Measurement(f"error: cannot hand this compressor to a worker: {type(error).__name__}: {error}")
         code = _WORKER.format(module=__name__, path=__file__, job=str(job))
-        python = compressor.interpreter or sys.executable
+        # another installation's interpreter runs isolated (-I): neither the working directory (this
+        # checkout, whose lstmzip it would import) nor PYTHONPATH comes first on its path
+        python = [compressor.interpreter, "-I"] if compressor.interpreter else [sys.executable]
         one_thread = {**os.environ, **SINGLE_THREAD_ENVIRONMENT}
-        process = subprocess.run([python, "-c", code], stdin=subprocess.DEVNULL, env=one_thread, check=False)
+        process = subprocess.run([*python, "-c", code], stdin=subprocess.DEVNULL, env=one_thread, check=False)
         result_path = job.with_suffix(".result")
         if not result_path.exists():
             return Measurement(f"error: worker died without a result (exit code {process.returncode})")
@@ -558,7 +564,7 @@ def measure_isolated(compressor: Compressor, source: Input, repeats: int, *, lst
 def _availability(compressor: Compressor) -> str | None:
     """None if the compressor loads here (or in its interpreter); else the status every row of it gets."""
     if compressor.interpreter is not None:
-        check = subprocess.run([compressor.interpreter, "-c", "import lstmzip"], capture_output=True, check=False)
+        check = subprocess.run([compressor.interpreter, "-I", "-c", "import lstmzip"], capture_output=True, check=False)
         return None if check.returncode == 0 else f"missing: {compressor.interpreter} cannot import lstmzip"
     try:
         compressor.load()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import doctest
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -260,3 +261,26 @@ def test_lstmzip_runs_gives_a_median_of_that_many_runs(tmp_path: Path) -> None:
     row = harness._row(harness.lstmzip_compressor(TINY), source, result)
     assert row.compress_runs == 2 and "lstmzip runs 2 times (median) per direction" in harness._markdown([row], "", "x")
     assert harness.parse_args(["--lstmzip-runs", "3"], tmp_path).lstmzip_runs == 3
+
+
+FAKE_LSTMZIP = {  # an installation of "lstmzip" that stores its input as is, to tell it from this checkout's
+    "__init__.py": '__version__ = "0.0-baseline"\n',
+    "presets.py": "def load_preset(level):\n    return level\n",
+    "codec.py": "def compress(data, level, device):\n    return bytes(data)\n\n\n"
+    "def decompress(data, device):\n    return bytes(data)\n",
+}
+
+
+def test_a_baseline_interpreter_measures_its_own_installation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--baseline: the other venv's lstmzip, not the one this process imports (nor one in the working directory)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    [site] = venv.glob("lib/python*/site-packages")
+    (site / "lstmzip").mkdir()
+    for name, text in FAKE_LSTMZIP.items():
+        (site / "lstmzip" / name).write_text(text)
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # this checkout, whose lstmzip `python -c` would find
+    source = Input(tmp_path / "t.txt")
+    source.path.write_bytes(b"abc" * 100)
+    baseline = harness.measure_isolated(harness.lstmzip_compressor("fast", str(venv / "bin" / "python")), source, 1)
+    assert (baseline.status, baseline.version, baseline.compressed_bytes) == ("ok", "lstmzip 0.0-baseline", 300)
