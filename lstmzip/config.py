@@ -74,6 +74,10 @@ class ModelConfig:
     # an order as long as the word, which text in other scripts needs (``contexts.ContextModel``). A
     # level file may leave it out (0), so the levels without it keep their definitions and digests.
     context_words: int = 0
+    # 1: one more count context, after the word context: the byte at the same place in the line before
+    # and the one after it, with the byte just read; what tables, indented code and markup repeat line
+    # under line (``contexts.ContextModel``). Left out of a level file: 0.
+    context_above: int = 0
 
     def validate(self) -> None:
         """Raise ValueError unless every field is in the range the exactness bounds assume."""
@@ -110,6 +114,7 @@ class ModelConfig:
                 f"context_columns must be 0 or 2..{MAX_COLUMNS}",
             ),
             (self.context_words in (0, 1), "context_words must be 0 or 1"),
+            (self.context_above in (0, 1), "context_above must be 0 or 1"),
             (self.column_input in (0, 1), "column_input must be 0 or 1"),
             (self.column_input == 0 or self.context_columns > 0, "column_input needs context_columns"),
             (0 <= self.word_input <= MAX_WORD_WIDTH, f"word_input must be 0..{MAX_WORD_WIDTH}"),
@@ -137,14 +142,15 @@ class ModelConfig:
         return recurrent + self.layers * H * ALPHABET + self.word_input * gates + K * ALPHABET
 
     def context_count(self) -> int:
-        """K: the count contexts the output mixes (the orders, then the column and word contexts)."""
-        return len(parse_orders(self.context_orders)) + (self.context_columns > 0) + self.context_words
+        """K: the count contexts the output mixes (the orders, then the column, word and above contexts)."""
+        orders = len(parse_orders(self.context_orders))
+        return orders + (self.context_columns > 0) + self.context_words + self.context_above
 
     def memory_bytes(self) -> int:
         """About what a model of this config holds: side tables, weights with Adam's state, segment buffers."""
         orders = parse_orders(self.context_orders)
         hashed_rows = [min(1 << (8 * k), 1 << self.context_hash_bits) for k in orders]
-        hashed_rows += [1 << self.context_hash_bits] * self.context_words
+        hashed_rows += [1 << self.context_hash_bits] * (self.context_words + self.context_above)
         count_rows = sum(hashed_rows) + self.context_columns * 6
         match_slots = (1 << self.match_hash_bits) * (1 + bool(self.match_long_length)) if self.match_min_length else 0
         H, L = self.hidden, self.layers
@@ -158,10 +164,10 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> ModelConfig:
-        """Strict inverse of :meth:`to_dict`: unknown or missing keys (but ``context_words``, 0 where
-        left out) and wrong types are errors."""
+        """Strict inverse of :meth:`to_dict`: unknown or missing keys (but ``context_words`` and
+        ``context_above``, 0 where left out) and wrong types are errors."""
         names = {f.name: f.type for f in fields(cls)}
-        data = {"context_words": 0, **data}
+        data = {"context_words": 0, "context_above": 0, **data}
         if set(data) != set(names):
             raise ValueError(f"model config keys differ: {sorted(set(data) ^ set(names))}")
         kinds = {"int": int, "float": float, "str": str}

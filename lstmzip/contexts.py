@@ -25,6 +25,11 @@ other scripts); between words the context is the byte just read. The orders see 
 is four Cyrillic or Greek letters at most; the word context sees a whole word of any length, which
 is what predicts its ending. (With the word before it too, it gained nothing: measured in
 docs/notebook/2026-12-07-word-context.md.)
+
+And last where a level asks for it (``ModelConfig.context_above``): the byte at the same place in
+the line before and the byte after that one, with the byte just read. Tables, indented code and
+markup repeat what stands above (a field's first digit, an indent, a closing tag), which no order
+of the last bytes sees once the line differs (docs/notebook/2026-12-07-word-context.md).
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ _BYTE_CLASS = np.array(BYTE_CLASS, dtype=np.int64)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _WORD_BYTE = np.array([byte >= 0x80 or chr(byte).isalpha() for byte in range(256)], dtype=bool)
 _WORD_SALT = np.uint64(9)  # apart from the orders' salts (1..8)
+_ABOVE_SALT = np.uint64(10)
+ABOVE_WIDTH = 1024  # places of a line the above context remembers; further right it sees "none"
+_NO_BYTE = 256  # above a place the line before did not reach
+_NEWLINE = 10
 ORDERS_RULE = "context_orders must be increasing orders 1..8, comma-separated"
 
 
@@ -76,7 +85,7 @@ class ContextModel:
     """Count tables of every order in one array, so a step costs the same few NumPy calls for any K.
 
     With ``columns``, the column context follows the orders as one more (K + 1 features); with
-    ``words``, the word context follows them.
+    ``words``, the word context follows them, and with ``above`` the above context last.
     """
 
     def __init__(
@@ -87,6 +96,7 @@ class ContextModel:
         count_limit: int,
         columns: Columns | None = None,
         words: bool = False,
+        above: bool = False,
     ) -> None:
         self.count_limit, self.hash_bits, self.columns = count_limit, hash_bits, columns
         log_counts = log_count_table()  # [256] checked against its pinned digest
@@ -104,18 +114,27 @@ class ContextModel:
         self.salts = np.array(orders, dtype=np.uint64)[:, None]  # [K, 1]: equal contexts of two orders differ
         self.column_row = sum(rows)  # first row of the column context: (column, class of the byte just read)
         column_rows = columns.limit * BYTE_CLASSES if columns else 0
-        self.word_row = self.column_row + column_rows if words else None  # first row of the word context
-        word_rows = (1 << hash_bits) if words else 0
-        self.counts = np.zeros((sum(rows) + column_rows + word_rows, 256), dtype=np.uint8)  # [rows, 256]
+        # first rows of the word and above contexts (2**hash_bits rows each), where asked for
+        self.word_row = self.column_row + column_rows if words else None
+        self.above_row = self.column_row + column_rows + (words << hash_bits) if above else None
+        hashed_rows = (words + above) << hash_bits
+        self.counts = np.zeros((sum(rows) + column_rows + hashed_rows, 256), dtype=np.uint8)  # [rows, 256]
         self.totals = np.zeros(len(self.counts), dtype=np.int64)  # [rows] each row's sum, kept with it
         self.history = np.zeros(streams, dtype=np.uint64)  # [N] the last 8 bytes of each stream
-        # [K', N] each stream's row of each order (and of the column and word contexts), rewritten each step
-        self.rows = np.empty((len(orders) + bool(columns) + words, streams), dtype=np.int64)
+        # [K', N] each stream's row of each order (and of the column, word and above contexts), rewritten each step
+        self.rows = np.empty((len(orders) + bool(columns) + words + above, streams), dtype=np.int64)
         self.rows[: len(orders)] = self.first_row
         self.rows[len(orders) : len(orders) + bool(columns)] = self.column_row
         self.word = np.zeros(streams, dtype=np.uint64)  # [N] hash of the word being read; 0 between words
+        # [N, ABOVE_WIDTH + 1] each stream's line so far and the line before (the last place stays "none")
+        self.line = np.full((streams, ABOVE_WIDTH + 1), _NO_BYTE, dtype=np.int16) if above else None
+        self.line_before = np.full_like(self.line, _NO_BYTE) if above else None
+        self.place = np.zeros(streams, dtype=np.int64)  # [N] bytes read since the stream's last newline
+        start = np.zeros(streams, dtype=np.uint8)  # the byte before a stream's first, as the network sees it
         if words:
-            self.rows[-1] = self.word_row + self._word_rows(np.zeros(streams, dtype=np.uint8))
+            self.rows[len(self.rows) - 1 - above] = self.word_row + self._hashed(start, _WORD_SALT)
+        if above:
+            self.rows[-1] = self.above_row + self._above_key_rows(start)
         # The compiled step (``_core.c``, the same integers) writes into arrays made once; this code is its oracle.
         self.compiled = compiled_core()
         self.log_counts = log_counts
@@ -160,8 +179,20 @@ class ContextModel:
         if self.columns:
             orders = len(self.first_row)
             self.rows[orders] = self.column_row + self.columns.update(actual) * BYTE_CLASSES + _BYTE_CLASS[actual]
+        self._move_hashed_contexts(actual)
+
+    def _move_hashed_contexts(self, actual: np.ndarray) -> None:
+        """The word and above contexts' next rows, after the bytes ``actual`` [N]."""
         if self.word_row is not None:
-            self.rows[-1] = self.word_row + self._word_rows(actual)
+            self.rows[len(self.rows) - 1 - (self.above_row is not None)] = self.word_row + self._word_rows(actual)
+        if self.above_row is not None:
+            self._read_lines(actual)
+            self.rows[-1] = self.above_row + self._above_key_rows(actual)
+
+    def _hashed(self, key: np.ndarray, salt: np.uint64) -> np.ndarray:
+        """Rows [N] (from a hashed context's first) for the keys [N] (uint64)."""
+        with np.errstate(over="ignore"):
+            return (((key + salt) * _MULTIPLIER) >> np.uint64(64 - self.hash_bits)).astype(np.int64)
 
     def _word_rows(self, actual: np.ndarray) -> np.ndarray:
         """Read ``actual`` [N] into the words; return the word context's rows [N] (from ``word_row``)."""
@@ -169,9 +200,27 @@ class ContextModel:
         byte = actual.astype(np.uint64)
         with np.errstate(over="ignore"):
             self.word = np.where(in_word, (self.word + byte + np.uint64(1)) * _MULTIPLIER, np.uint64(0))
-            # between words, the byte just read (below 2**8, which no word's hash is, but by chance)
-            key = np.where(in_word, self.word, byte) + _WORD_SALT
-            return ((key * _MULTIPLIER) >> np.uint64(64 - self.hash_bits)).astype(np.int64)
+        # between words, the byte just read (below 2**8, which no word's hash is, but by chance)
+        return self._hashed(np.where(in_word, self.word, byte), _WORD_SALT)
+
+    def _read_lines(self, actual: np.ndarray) -> None:
+        """Each stream's byte ``actual`` [N] joins its line; a newline makes the line the line before."""
+        assert self.line is not None and self.line_before is not None
+        inside = self.place < ABOVE_WIDTH
+        self.line[np.flatnonzero(inside), self.place[inside]] = actual[inside]
+        ended = actual == _NEWLINE
+        self.line_before[ended] = self.line[ended]
+        self.line[ended] = _NO_BYTE
+        self.place = np.where(ended, 0, self.place + 1)
+
+    def _above_key_rows(self, last: np.ndarray) -> np.ndarray:
+        """The above context's rows [N] (from ``above_row``) with ``last`` [N] the byte just read."""
+        assert self.line_before is not None
+        streams = np.arange(len(last))
+        above = self.line_before[streams, np.minimum(self.place, ABOVE_WIDTH)].astype(np.uint64)
+        after = self.line_before[streams, np.minimum(self.place + 1, ABOVE_WIDTH)].astype(np.uint64)
+        # each part below 257: the key is the three of them exactly
+        return self._hashed((above * np.uint64(257) + after) * np.uint64(256) + last, _ABOVE_SALT)
 
     def _count_and_move(self, actual: np.ndarray, active: int) -> None:
         """:meth:`update`'s counting and the orders' next rows in NumPy."""

@@ -121,6 +121,10 @@ def _side_models(config: ModelConfig) -> list[str]:
         )
     if config.context_columns:
         models.append(f"counts by column (up to {config.context_columns - 1}) and the last byte's kind")
+    if config.context_words:
+        models.append("counts by the word so far")
+    if config.context_above:
+        models.append("counts by the bytes above in the line before and the last byte")
     return models
 
 

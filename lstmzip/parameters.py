@@ -99,11 +99,11 @@ def initial_master(config: ModelConfig, layout: ParameterLayout, initial: np.nda
     separate IEEE operations are as exact and portable as float64's.
     """
     if initial is not None:
-        # The context weights come last, the word context's last of them: a prior trained without it
-        # (every shipped one) gives it the starting weight a seeded model gives every context
-        word_weights = config.context_words * BYTE_CLASSES * CONFIDENCE_BUCKETS
-        if word_weights and initial.shape == (layout.size - word_weights,):
-            initial = np.concatenate([initial, np.full(word_weights, CONTEXT_INIT)])
+        # The context weights come last, the word and above contexts' last of them: a prior trained
+        # without them (every shipped one) gives them the starting weight a seeded model gives every context
+        added = (config.context_words + config.context_above) * BYTE_CLASSES * CONFIDENCE_BUCKETS
+        if added and initial.shape == (layout.size - added,):
+            initial = np.concatenate([initial, np.full(added, CONTEXT_INIT)])
         if initial.shape != (layout.size,):
             raise ValueError(f"the starting weights have {initial.size} values, this network {layout.size}")
         return initial.astype(np.float32)

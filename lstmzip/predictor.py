@@ -52,8 +52,9 @@ class Predictor:
                 config.context_count_limit,
                 self.columns,
                 bool(config.context_words),
+                bool(config.context_above),
             )
-            if orders or self.columns or config.context_words
+            if orders or self.columns or config.context_words or config.context_above
             else None
         )
         self.refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None

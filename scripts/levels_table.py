@@ -60,6 +60,8 @@ def row(level: str, preset: dict[str, Any]) -> list[str]:
     )
     if model.get("context_words"):
         counts += "; word (text without a dictionary)"
+    if model.get("context_above"):
+        counts += "; above (text)"
     apm = model.get("apm_rate_bits", 0)
     prior = model.get("prior", "")
     return [

@@ -77,8 +77,8 @@ GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior, d
     # Format 15 (0.21.0): the header only changed from 0.20.0's 3,070 and 2,937 bytes (the blocks are
     # the same: test_archives_of_0_20_0_decode_and_keep_their_blocks); "default" refers to its level.
     TINY: (3054, "9a4a0e2ea6e19300c5472bd2c80f111b024aaebdf603342fe75758177b6a825b"),
-    # The level's definition took the word context (off for this dictionary-coded text): a new digest
-    "default": (2842, "f7c4250f4bd8e260e8701d6cb78025a78e972e185813140b0ddbf045129fce15"),  # prior text-d12
+    # The level took the word context (off for this dictionary-coded text) and the above context (2,842 bytes before)
+    "default": (2866, "fb5f4697f13bcc47e5ac5f89207854ef22111df43c4c27b3a6fce3f8082fcb37"),  # prior text-d12
 }
 
 
@@ -174,15 +174,15 @@ def test_golden_archive(level: Preset | str) -> None:
 
 
 GOLDEN_KINDS = {  # beyond English: name -> (input, level, archive size, SHA-256)
-    # made-up Cyrillic prose: no dictionary codes it, so the word context is on (the default's prior beside it)
+    # made-up Cyrillic prose: no dictionary codes it, so the word context is on (and the above context, as for any text)
     "cyrillic": (
         script_text("cyrillic", 1500).encode(),
         "default",
-        2319,
-        "33f74c2a85cf5337cf63a87604f8a59fc7038cb0240ddf3345257112336a1fda",
+        2327,
+        "123301ad945ee2fec3cbc926d3b1b524834e1744b879a5d8dfe8b958e7735a0b",
     ),
     # code-like x86-64 bytes: binary (no prior, no word codes) through the x86-64 address transform
-    "x86-64": (x86_like(3000), "fast", 776, "90e176df93ce6031888fd8bff658769053925fcd601d8a20e9f712d6599e4d68"),
+    "x86-64": (x86_like(3000), "fast", 776, "462764c10ffa12dcc2f605e2d78a25ca1128f4c355792f5a01a90616b9c74b44"),
 }
 
 
@@ -192,7 +192,7 @@ def test_golden_archives_of_other_kinds(name: str) -> None:
     archive = lstmzip.compress(data, level=level)
     assert (len(archive), hashlib.sha256(archive).hexdigest()) == (size, digest)
     [part] = lstmzip.info(archive)
-    assert part.config.context_words == (name == "cyrillic")
+    assert part.config.context_words == part.config.context_above == (name == "cyrillic")
     assert codec.content_transform(container.read_header(archive)[0]) == (transforms.X86_64 if name == "x86-64" else 0)
     assert lstmzip.decompress(archive) == data
 
@@ -202,14 +202,18 @@ def test_an_archive_of_a_retired_level_definition_decodes() -> None:
     old = (Path(__file__).parent / "data" / "golden-0.21.0-default.lstmz").read_bytes()
     assert lstmzip.decompress(old) == sample_words(400) and lstmzip.info(old)[0].level == "default"
     retired = preset_of_digest(bytes.fromhex("7eed6c7c"))
-    assert retired is not None and retired.model == replace(load_preset("default").model, context_words=0)
+    assert retired is not None and retired.model == replace(
+        load_preset("default").model, context_words=0, context_above=0
+    )
     for digest, name in RETIRED_LEVELS.items():  # each file is the definition its digest names
         assert (preset := preset_of_digest(bytes.fromhex(digest))) is not None and preset.name == name
     assert preset_of_digest(bytes(4)) is None
 
 
+# the default level as 0.20.0 defined it, before the above context (retired, by its definition's digest)
+DEFAULT_OF_0_20 = preset_of_digest(bytes.fromhex("7eed6c7c"))
 GOLDEN_0_20 = {  # archives 0.20.0 wrote (format 14): name -> (input, level)
-    "default": (GOLDEN_INPUT, "default"),
+    "default": (GOLDEN_INPUT, DEFAULT_OF_0_20),
     "tiny": (GOLDEN_INPUT, TINY),
     "fast-binary": (sample_bytes(3000), "fast"),
 }
@@ -217,7 +221,8 @@ GOLDEN_0_20 = {  # archives 0.20.0 wrote (format 14): name -> (input, level)
 
 @pytest.mark.parametrize("name", GOLDEN_0_20)
 def test_archives_of_0_20_0_decode_and_keep_their_blocks(name: str) -> None:
-    """Format 15 changed the header only: the blocks and trailer are 0.20.0's, byte for byte."""
+    """Format 15 changed the header only: at the levels as 0.20.0 defined them, the blocks and trailer
+    are 0.20.0's, byte for byte."""
     old = (Path(__file__).parent / "data" / f"golden-0.20.0-{name}.lstmz").read_bytes()
     data, level = GOLDEN_0_20[name]
     assert container.read_header(old)[0].major == 14 and lstmzip.decompress(old) == data

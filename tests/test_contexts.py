@@ -161,3 +161,30 @@ def test_the_word_context_counts_what_followed_a_word() -> None:
     log = numerics.log_count_table()
     # the word "д" (its two bytes) was followed twice by the first byte of "а"
     assert features[0, 0, "а".encode()[0]] == log[2] and confidence[0, 0] == 2
+
+
+def test_the_above_context_is_the_line_before_at_the_same_place() -> None:
+    """The row depends on the bytes above the place in the stream's own line before and on the byte just
+    read, not on what came earlier; past the end of the line before, it sees "none" there."""
+    model = ContextModel(2, (), hash_bits=16, count_limit=255, above=True)
+    _feed(model, [b"ax", b"by", b"\n\n", b"cc"])
+    assert model.predict()[0].shape == (2, 1, 256)
+    # stream 0 read "ab", a newline, "c"; stream 1 "xy", a newline, "c": under "b" and under "y"
+    twin = ContextModel(1, (), hash_bits=16, count_limit=255, above=True)
+    _feed(twin, [b"q", b"b", b"\n", b"c"])  # another first byte, the same byte above
+    assert model.rows[0, 0] == twin.rows[0, 0] != model.rows[0, 1]
+    _feed(model, [b"dz", b"ee"])  # three bytes into a line whose line before had two
+    _feed(twin, [b"d", b"e"])
+    assert model.rows[0, 0] == model.rows[0, 1] == twin.rows[0, 0]  # "none" above, "e" just read
+
+
+def test_the_above_context_counts_what_stood_under_the_same_place() -> None:
+    model = ContextModel(1, (), hash_bits=16, count_limit=255, above=True)
+    _feed(model, [bytes([byte]) for byte in b"a1\nb1\nc"])
+    features, _ = model.predict()
+    log = numerics.log_count_table()
+    # after the first byte of a line, under "a1" then "b1": "1" followed once, from the second line on
+    assert features[0, 0, ord("1")] == 0  # the contexts differ: the byte just read ("b", "c") is in the key
+    same = ContextModel(1, (), hash_bits=16, count_limit=255, above=True)
+    _feed(same, [bytes([byte]) for byte in b"a1\na1\na"])
+    assert same.predict()[0][0, 0, ord("1")] == log[1]

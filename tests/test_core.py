@@ -130,7 +130,7 @@ def test_core_refuses_inputs_that_would_read_outside_its_tables() -> None:
 
 
 @pytest.mark.parametrize(
-    ("orders", "words"), [((1, 2, 3, 4, 6), True), ((), False)], ids=["orders-and-words", "columns-only"]
+    ("orders", "words"), [((1, 2, 3, 4, 6), True), ((), False)], ids=["orders-words-above", "columns-only"]
 )
 def test_compiled_context_counts_equal_numpys(
     orders: tuple[int, ...], words: bool, monkeypatch: pytest.MonkeyPatch
@@ -141,7 +141,7 @@ def test_compiled_context_counts_equal_numpys(
     models = []
     for flag in ("0", "1"):
         monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
-        models.append(ContextModel(streams, orders, 8, 5, Columns(codes, streams, 40), words))
+        models.append(ContextModel(streams, orders, 8, 5, Columns(codes, streams, 40), words, above=words))
     compiled, reference = models
     assert compiled.compiled is not None and reference.compiled is None
     matrix = np.frombuffer(data[: len(data) // streams * streams], dtype=np.uint8).reshape(streams, -1)

@@ -96,8 +96,8 @@ def test_every_known_prior_still_decodes_its_archives(name: str) -> None:
     earlier_network = {"text-d11": {"hidden": 128}}  # the level's network when its prior was this one
     text = sample_words(80, seed=5)
     preset = load_preset(level_of[name.split("-")[1][0]])
-    # as the levels were then: without the word context (which this text, coded by no dictionary, would get)
-    earlier = {"context_words": 0, **earlier_network.get(name, {})}
+    # as the levels were then: without the word and above contexts
+    earlier = {"context_words": 0, "context_above": 0, **earlier_network.get(name, {})}
     preset = replace(preset, model=replace(preset.model, prior=name, **earlier))
     old = (Path(__file__).parent / "data" / f"prior-xz-{name}.lstmz").read_bytes()
     assert codec.read_info(old)[2].prior == name
