@@ -130,9 +130,10 @@ class ContextModel:
         self.line = np.full((streams, ABOVE_WIDTH + 1), _NO_BYTE, dtype=np.int16) if above else None
         self.line_before = np.full_like(self.line, _NO_BYTE) if above else None
         self.place = np.zeros(streams, dtype=np.int64)  # [N] bytes read since the stream's last newline
+        self.word_slot = len(orders) + bool(columns)  # the word context's place in ``rows``; the above context's next
         start = np.zeros(streams, dtype=np.uint8)  # the byte before a stream's first, as the network sees it
         if words:
-            self.rows[len(self.rows) - 1 - above] = self.word_row + self._hashed(start, _WORD_SALT)
+            self.rows[self.word_slot] = self.word_row + self._hashed(start, _WORD_SALT)
         if above:
             self.rows[-1] = self.above_row + self._above_key_rows(start)
         # The compiled step (``_core.c``, the same integers) writes into arrays made once; this code is its oracle.
@@ -184,7 +185,7 @@ class ContextModel:
     def _move_hashed_contexts(self, actual: np.ndarray) -> None:
         """The word and above contexts' next rows, after the bytes ``actual`` [N]."""
         if self.word_row is not None:
-            self.rows[len(self.rows) - 1 - (self.above_row is not None)] = self.word_row + self._word_rows(actual)
+            self.rows[self.word_slot] = self.word_row + self._word_rows(actual)
         if self.above_row is not None:
             self._read_lines(actual)
             self.rows[-1] = self.above_row + self._above_key_rows(actual)
