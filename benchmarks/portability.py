@@ -27,7 +27,23 @@ from pathlib import Path
 from harness import machine_summary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = (("default", 1), ("avx2", 1), ("avx2", 2), ("avx512", 1), ("avx512", 2))
+
+
+def cpu_has(flag: str) -> bool:
+    """Whether /proc/cpuinfo lists ``flag`` (e.g. ``avx512f``)."""
+    try:
+        return flag in Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+
+
+# Asking for an instruction set the CPU lacks kills the process (SIGILL): only those this CPU has.
+_FLAG = {"default": "", "avx2": "avx2", "avx512": "avx512f"}
+SETTINGS = tuple(
+    (capability, threads)
+    for capability, threads in (("default", 1), ("avx2", 1), ("avx2", 2), ("avx512", 1), ("avx512", 2))
+    if not _FLAG[capability] or cpu_has(_FLAG[capability])
+)
 # NumPy's dispatch targets (x86-64 builds) above each torch capability: a process that runs torch
 # without AVX2 runs NumPy's kernels at its SSE4.2 baseline too. Names a build lacks are ignored.
 NUMPY_DISABLED = {

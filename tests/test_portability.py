@@ -57,15 +57,8 @@ print(torch.backends.cpu.get_cpu_capability(), opt_func_info("^add$")["add"]["dd
 """
 
 
-def _cpu_has(flag: str) -> bool:
-    try:
-        return flag in Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
-
-
 # Asking for an instruction set the CPU lacks kills the process (SIGILL): the widest one here runs twice.
-WIDEST = "avx512" if _cpu_has("avx512f") else "avx2"
+WIDEST = "avx512" if load_script("benchmarks/portability.py").cpu_has("avx512f") else "avx2"
 SETTINGS = [("default", 1), ("avx2", 1), (WIDEST, 2), ("default", 2)]
 
 
