@@ -99,8 +99,8 @@ def initial_master(config: ModelConfig, layout: ParameterLayout, initial: np.nda
     separate IEEE operations are as exact and portable as float64's.
     """
     if initial is not None:
-        # The context weights come last, the word and above contexts' last of them: a prior trained
-        # without them (every shipped one) gives them the starting weight a seeded model gives every context
+        # The context weights come last, the word and above contexts' last of them: a prior, trained
+        # without them (``codec.train``), gives them the starting weight a seeded model gives every context
         added = (config.context_words + config.context_above) * BYTE_CLASSES * CONFIDENCE_BUCKETS
         if added and initial.shape == (layout.size - added,):
             initial = np.concatenate([initial, np.full(added, CONTEXT_INIT)])

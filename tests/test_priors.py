@@ -120,6 +120,8 @@ def test_train_prior_script_writes_a_loadable_prior(tmp_path: Path) -> None:
     assert result.stdout.strip() == f'"test-fast": "{hashlib.sha256(blob).hexdigest()}",'
     config = load_preset("fast").model
     ByteLSTM(replace(config, streams=1), initial=priors.unpack(blob))  # fits the fast level's network
+    for dictionary in (True, False):  # with and without the word context, whichever text it starts
+        ByteLSTM(load_preset("fast").config_for(10_000, True, dictionary), initial=priors.unpack(blob))
 
 
 def test_text_starts_from_the_prior_and_binary_does_not() -> None:
