@@ -70,7 +70,7 @@ class ModelConfig:
     apm_rate_bits: int  # 0: code the model's distribution as it is; else refine it (``apm.py``) at rate 2**-this
     prior: str  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
     numerics: str = PROFILE
-    # 1: one more count context, last: the word being read (its letters so far) and the word before it,
+    # 1: one more count context, after the column context: the word being read (all its bytes so far),
     # an order as long as the word, which text in other scripts needs (``contexts.ContextModel``). A
     # level file may leave it out (0), so the levels without it keep their definitions and digests.
     context_words: int = 0
