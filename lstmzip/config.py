@@ -27,6 +27,9 @@ MIN_EPS = 1e-30  # Adam's eps, far above float32's smallest normal number (1.2e-
 # per byte predicted (8 x the best level's), and at most 1.5 GiB for tables and work space.
 MAX_NETWORK_MACS = 1 << 22
 MAX_MEMORY_BYTES = 3 << 29
+# Fields added after the levels were first defined: a level file may leave them out (at their defaults),
+# so the levels without them keep their definitions and digests
+OPTIONAL_FIELDS = ("context_words", "context_above")
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,11 @@ class ModelConfig:
     prior: str  # name of the pretrained weights the model starts from (``priors.py``); "" for seeded random
     numerics: str = PROFILE
     # 1: one more count context, after the column context: the word being read (all its bytes so far),
-    # an order as long as the word, which text in other scripts needs (``contexts.ContextModel``). A
-    # level file may leave it out (0), so the levels without it keep their definitions and digests.
+    # an order as long as the word, which text in other scripts needs (``contexts.ContextModel``)
     context_words: int = 0
     # 1: one more count context, after the word context: the byte at the same place in the line before
     # and the one after it, with the byte just read; what tables, indented code and markup repeat line
-    # under line (``contexts.ContextModel``). Left out of a level file: 0.
+    # under line (``contexts.ContextModel``)
     context_above: int = 0
 
     def validate(self) -> None:
@@ -164,10 +166,10 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> ModelConfig:
-        """Strict inverse of :meth:`to_dict`: unknown or missing keys (but ``context_words`` and
-        ``context_above``, 0 where left out) and wrong types are errors."""
+        """Strict inverse of :meth:`to_dict`: unknown or missing keys (but ``OPTIONAL_FIELDS``, at their
+        defaults where left out) and wrong types are errors."""
         names = {f.name: f.type for f in fields(cls)}
-        data = {"context_words": 0, "context_above": 0, **data}
+        data = {f.name: f.default for f in fields(cls) if f.name in OPTIONAL_FIELDS} | data
         if set(data) != set(names):
             raise ValueError(f"model config keys differ: {sorted(set(data) ^ set(names))}")
         kinds = {"int": int, "float": float, "str": str}

@@ -190,8 +190,8 @@ class ContextModel:
             self._read_lines(actual)
             self.rows[-1] = self.above_row + self._above_key_rows(actual)
 
-    def _hashed(self, key: np.ndarray, salt: np.uint64) -> np.ndarray:
-        """Rows [N] (from a hashed context's first) for the keys [N] (uint64)."""
+    def _hashed(self, key: np.ndarray, salt: np.uint64 | np.ndarray) -> np.ndarray:
+        """Rows (from a hashed context's first) for the keys (uint64), each with its context's salt."""
         with np.errstate(over="ignore"):
             return (((key + salt) * _MULTIPLIER) >> np.uint64(64 - self.hash_bits)).astype(np.int64)
 
@@ -236,10 +236,8 @@ class ContextModel:
         after = np.minimum(before + repeats, self.count_limit)
         flat[keys] = after
         np.add.at(self.totals, keys >> 8, after - before)  # two keys may share a row
-        with np.errstate(over="ignore"):
-            self.history = (self.history << np.uint64(8)) | actual.astype(np.uint64)
-            context = self.history & self.masks  # [K, N]
-            hashed = ((context + self.salts) * _MULTIPLIER) >> np.uint64(64 - self.hash_bits)
-        self.rows[: len(self.first_row)] = self.first_row + np.where(self.direct[:, None], context, hashed).astype(
-            np.int64
-        )
+        self.history = (self.history << np.uint64(8)) | actual.astype(np.uint64)
+        context = self.history & self.masks  # [K, N]
+        # a direct order's context is below 2**hash_bits; a hashed one's may not fit int64, but is not chosen
+        offsets = np.where(self.direct[:, None], context.astype(np.int64), self._hashed(context, self.salts))
+        self.rows[: len(self.first_row)] = self.first_row + offsets

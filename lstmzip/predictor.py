@@ -54,7 +54,7 @@ class Predictor:
                 bool(config.context_words),
                 bool(config.context_above),
             )
-            if orders or self.columns or config.context_words or config.context_above
+            if config.context_count()
             else None
         )
         self.refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
