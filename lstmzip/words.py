@@ -58,6 +58,9 @@ MIN_SAVING = 1 / 16  # the transform is kept only if it removes at least this sh
 MAX_LZ_GROWTH = 1.04  # ... and xz finds the coded input at most this much harder to compress
 LZ_MIN_DICTIONARY, LZ_PRESET_DICTIONARY = 1 << 12, 1 << 23  # xz's smallest dictionary, and preset 6's
 MAX_HIGH_SHARE = 1 / 32  # a dictionary only for inputs with at most this share of bytes >= 0x80 (each is escaped)
+# ... and whose words are mostly the dictionary's: at least this share of their letters (English text
+# and code 0.55-0.89; German, French, Spanish prose and a CSV table 0.09-0.26)
+MIN_DICTIONARY_SHARE = 0.4
 
 # Dictionary code tiers: (first byte of the tier, how many first bytes, bytes after the first).
 DICTIONARY_TIERS = ((0x80, 64, 0), (0xC0, 56, 1), (0xF8, 7, 2))
@@ -175,6 +178,14 @@ def _is_word(token: bytes) -> bool:
     return token[0] in _ASCII_LETTERS
 
 
+def _dictionary_share(data: bytes, name: str) -> float:
+    """The share of the letters of ``data``'s words that stand in words of the dictionary ``name``."""
+    ranks = _dictionary_ranks(name)
+    lengths = Counter(word for word in _TOKENS.findall(data) if _is_word(word))
+    letters = sum(len(word) * count for word, count in lengths.items())
+    return sum(len(word) * count for word, count in lengths.items() if word in ranks) / max(letters, 1)
+
+
 def _lz_size(data: bytes) -> int:
     """The size of ``data`` after xz at preset 6 with a dictionary no larger than ``data`` needs.
 
@@ -231,11 +242,16 @@ class WordCodes:
     def apply(cls, data: bytes, dictionary: str = "") -> tuple[WordCodes, bytes]:
         """Choose the codes for ``data`` and return them with the transformed bytes.
 
-        With ``dictionary``, inputs with few bytes >= 0x80 (at most ``MAX_HIGH_SHARE``) take its
-        codes, plus file codes for the other words where the input has at least ``MIN_INPUT``
-        bytes (smaller ones: the dictionary alone, which costs no code map in the header).
-        Otherwise file codes alone. The first choice that passes both checks is kept, else the
-        empty transform (and ``data`` itself): the transform must remove at least ``MIN_SAVING``
+        With ``dictionary``, inputs that fit it take its codes, plus file codes for the other words
+        where the input has at least ``MIN_INPUT`` bytes (smaller ones: the dictionary alone, which
+        costs no code map in the header). An input fits it with few bytes >= 0x80 (at most
+        ``MAX_HIGH_SHARE``) and words that are mostly the dictionary's (``MIN_DICTIONARY_SHARE``);
+        one that does not fit takes no codes: the level's prior learned the dictionary's codes, and
+        file codes alone or a dictionary that codes a few short words of another language cost
+        French, Spanish and German prose 4.5-5.4 %, mixed-script JSON 6.3 %, a CSV table 4.0 % and
+        Korean 2.2 % at the default level (docs/notebook/2026-12-07-word-codes-by-input.md).
+        Without ``dictionary``, file codes alone. The first choice that passes both checks is kept,
+        else the empty transform (and ``data`` itself): the transform must remove at least ``MIN_SAVING``
         of the input (binary data does not pass), and it must not break long repeats. File codes
         can: a passage's first copy carries its new words spelled out and later copies carry
         codes, so the copies no longer match byte for byte, which costs the match model. xz, an
@@ -248,11 +264,12 @@ class WordCodes:
         free = bytes(sorted(set(range(256)) - set(data) - set(_ASCII_LETTERS)))
         high = len(data) - len(data.translate(None, bytes(range(0x80, 0x100))))
         choices = []
-        if dictionary and high <= len(data) * MAX_HIGH_SHARE:
-            below = bytes(byte for byte in free if byte < 0x80)
-            if len(data) >= MIN_INPUT and below:
-                choices.append(cls.from_code_bytes(below, 0, dictionary))  # the dictionary covers frequent words
-            choices.append(cls(b"", 0, dictionary))
+        if dictionary:
+            if high <= len(data) * MAX_HIGH_SHARE and _dictionary_share(data, dictionary) >= MIN_DICTIONARY_SHARE:
+                below = bytes(byte for byte in free if byte < 0x80)
+                if len(data) >= MIN_INPUT and below:
+                    choices.append(cls.from_code_bytes(below, 0, dictionary))  # the dictionary covers frequent words
+                choices.append(cls(b"", 0, dictionary))
         elif len(data) >= MIN_INPUT and len(free) >= 2:
             # Enough prefixes for every distinct word if possible, but at least half the codes
             # one-byte: the most frequent words arrive early and take the one-byte codes.

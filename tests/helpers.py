@@ -12,6 +12,7 @@ from types import ModuleType
 
 from lstmzip.config import ModelConfig
 from lstmzip.presets import Preset
+from lstmzip.words import load_dictionary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,10 +99,21 @@ SAMPLE_TEXT = (
 
 
 def sample_words(count: int, seed: int = 3) -> bytes:
-    """Text of ``count`` words drawn Zipf-like from 300 made-up words, without long repeats: it gets word codes."""
+    """Text of ``count`` words drawn Zipf-like from 300 made-up words, without long repeats: it gets file
+    codes, and no dictionary's (it lacks them)."""
     rng = random.Random(seed)
     vocabulary = [bytes(rng.choice(b"etaoinshrdlucmfwyp") for _ in range(rng.randint(2, 9))) for _ in range(300)]
-    words = rng.choices(vocabulary, weights=[1 / (rank + 1) for rank in range(300)], k=count)
+    return _zipf_text(rng, vocabulary, count)
+
+
+def english_words(count: int, seed: int = 3) -> bytes:
+    """Text of ``count`` words drawn Zipf-like from the 300 most frequent of the en-3 dictionary: it gets its codes."""
+    vocabulary = [word for word in load_dictionary("en-3") if word.islower()][:300]
+    return _zipf_text(random.Random(seed), vocabulary, count)
+
+
+def _zipf_text(rng: random.Random, vocabulary: list[bytes], count: int) -> bytes:
+    words = rng.choices(vocabulary, weights=[1 / (rank + 1) for rank in range(len(vocabulary))], k=count)
     return b" ".join(word.capitalize() if i % 12 == 0 else word for i, word in enumerate(words)) + b".\n"
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lstmzip
-from lstmzip import codec, container, transforms
+from lstmzip import codec, container, transforms, words
 from lstmzip.errors import (
     ArchiveError,
     CorruptArchiveError,
@@ -22,7 +22,7 @@ from lstmzip.errors import (
     UnsupportedFormatError,
 )
 from lstmzip.presets import RETIRED_LEVELS, FromScratch, Preset, load_preset, preset_of_digest
-from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes, sample_words
+from tests.helpers import SAMPLE_TEXT, TINY, english_words, sample_bytes, sample_words
 from tests.test_scripts import script_text
 from tests.test_transforms import x86_like
 
@@ -72,13 +72,16 @@ def test_stream_layout_covers_every_byte_once() -> None:
 # A tiny preset on a fixed input gives exactly these bytes. Any change of format, numerics, tables,
 # initialisation, training or coder breaks this on purpose: such a change needs a new format or
 # profile version, not a silent change of archives.
-GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: word codes on (5,577 bytes reach the model)
-GOLDEN = {  # level -> (archive size, SHA-256); "default" also pins its prior, dictionary and 2**15-slot hash tables
-    # Format 15 (0.21.0): the header only changed from 0.20.0's 3,070 and 2,937 bytes (the blocks are
-    # the same: test_archives_of_0_20_0_decode_and_keep_their_blocks); "default" refers to its level.
-    TINY: (3054, "9a4a0e2ea6e19300c5472bd2c80f111b024aaebdf603342fe75758177b6a825b"),
-    # The level took the word context (off for this dictionary-coded text) and the above context (2,842 bytes before)
-    "default": (2866, "fb5f4697f13bcc47e5ac5f89207854ef22111df43c4c27b3a6fce3f8082fcb37"),  # prior text-d12
+GOLDEN_INPUT = sample_words(2000)  # 12,279 bytes of made-up text: file codes on (5,577 bytes reach the model)
+ENGLISH_INPUT = english_words(2000)  # words of the en-3 dictionary: its codes
+# level -> (input, archive size, SHA-256); "default" also pins its prior, dictionary and 2**15-slot hash tables
+GOLDEN = {
+    # Format 15 (0.21.0): the header only changed from 0.20.0's 3,070 bytes (the blocks are the same:
+    # test_archives_of_0_20_0_decode_and_keep_their_blocks)
+    TINY: (GOLDEN_INPUT, 3054, "9a4a0e2ea6e19300c5472bd2c80f111b024aaebdf603342fe75758177b6a825b"),
+    # Refers to its level. The made-up words of GOLDEN_INPUT were pinned here until the dictionary went
+    # only to the words it covers (they take no codes now: GOLDEN_KINDS["uncovered"]). Prior text-d12.
+    "default": (ENGLISH_INPUT, 2042, "750f00e87994b76edca4f1adae41de4553a811bd2a9b8f53cb280663f6b3c84a"),
 }
 
 
@@ -169,8 +172,10 @@ def test_a_model_without_a_prior_takes_its_own_streams_and_step_size() -> None:
 
 @pytest.mark.parametrize("level", GOLDEN, ids=["tiny", "default"])
 def test_golden_archive(level: Preset | str) -> None:
-    archive = lstmzip.compress(GOLDEN_INPUT, level=level)
-    assert (len(archive), hashlib.sha256(archive).hexdigest()) == GOLDEN[level]
+    data, size, digest = GOLDEN[level]
+    archive = lstmzip.compress(data, level=level)
+    assert (len(archive), hashlib.sha256(archive).hexdigest()) == (size, digest)
+    assert lstmzip.decompress(archive) == data
 
 
 GOLDEN_KINDS = {  # beyond English: name -> (input, level, archive size, SHA-256)
@@ -180,6 +185,14 @@ GOLDEN_KINDS = {  # beyond English: name -> (input, level, archive size, SHA-256
         "default",
         2327,
         "123301ad945ee2fec3cbc926d3b1b524834e1744b879a5d8dfe8b958e7735a0b",
+    ),
+    # made-up Latin-script words that the level's dictionary lacks: no word codes, so the word context is on
+    # (2,866 bytes with the dictionary's and file codes before)
+    "uncovered": (
+        GOLDEN_INPUT,
+        "default",
+        2855,
+        "260ca35912ab7d029495ebffe9234aa5ae95f8b9e7722c9b6a422168b97d1a5b",
     ),
     # code-like x86-64 bytes: binary (no prior, no word codes) through the x86-64 address transform
     "x86-64": (x86_like(3000), "fast", 776, "462764c10ffa12dcc2f605e2d78a25ca1128f4c355792f5a01a90616b9c74b44"),
@@ -192,7 +205,7 @@ def test_golden_archives_of_other_kinds(name: str) -> None:
     archive = lstmzip.compress(data, level=level)
     assert (len(archive), hashlib.sha256(archive).hexdigest()) == (size, digest)
     [part] = lstmzip.info(archive)
-    assert part.config.context_words == part.config.context_above == (name == "cyrillic")
+    assert part.config.context_words == part.config.context_above == (name != "x86-64")
     assert codec.content_transform(container.read_header(archive)[0]) == (transforms.X86_64 if name == "x86-64" else 0)
     assert lstmzip.decompress(archive) == data
 
@@ -220,9 +233,11 @@ GOLDEN_0_20 = {  # archives 0.20.0 wrote (format 14): name -> (input, level)
 
 
 @pytest.mark.parametrize("name", GOLDEN_0_20)
-def test_archives_of_0_20_0_decode_and_keep_their_blocks(name: str) -> None:
+def test_archives_of_0_20_0_decode_and_keep_their_blocks(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Format 15 changed the header only: at the levels as 0.20.0 defined them, the blocks and trailer
-    are 0.20.0's, byte for byte."""
+    are 0.20.0's, byte for byte, where the encoder chooses 0.20.0's word codes (it gave the dictionary
+    to any input with few bytes >= 0x80)."""
+    monkeypatch.setattr(words, "MIN_DICTIONARY_SHARE", 0.0)
     old = (Path(__file__).parent / "data" / f"golden-0.20.0-{name}.lstmz").read_bytes()
     data, level = GOLDEN_0_20[name]
     assert container.read_header(old)[0].major == 14 and lstmzip.decompress(old) == data

@@ -20,7 +20,7 @@ from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM
 from lstmzip.presets import Preset
 from lstmzip.words import WORD_ROWS, Columns, WordCodes
-from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes, sample_words
+from tests.helpers import TINY, english_words, sample_bytes, sample_words
 from tests.test_scripts import script_text
 
 pytestmark = pytest.mark.skipif(_core is None, reason="the compiled core is not built")
@@ -180,7 +180,7 @@ def test_compiled_match_model_equals_numpys(min_length: int, long_length: int, m
 def test_compiled_columns_equal_numpys(dictionary: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # dictionary codes of one to three bytes (English words), file codes (made-up words), an escape, a UTF-8
     # character, newlines, and a column limit that is reached
-    english = SAMPLE_TEXT * 3 if dictionary else b""
+    english = english_words(1500) if dictionary else b""
     text = english + sample_words(1500) + b"caf\xc3\xa9 \xff\x80 end\n" + b"x" * 90 + b"\n"
     words, coded = WordCodes.apply(text, dictionary)
     assert words.active

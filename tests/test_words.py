@@ -20,6 +20,7 @@ from lstmzip import words as words_module
 from lstmzip.errors import CorruptArchiveError, UnsupportedFormatError
 from lstmzip.words import (
     FILE_CODE_WIDTH,
+    MIN_DICTIONARY_SHARE,
     MIN_INPUT,
     NO_WORD_CODES,
     WORD_FIRST_RANK,
@@ -27,7 +28,7 @@ from lstmzip.words import (
     Columns,
     WordCodes,
 )
-from tests.helpers import SAMPLE_TEXT, TINY, sample_bytes, sample_words
+from tests.helpers import SAMPLE_TEXT, TINY, english_words, sample_bytes, sample_words
 
 # Two one-byte codes (0x01, 0x02), then one prefix (0x03) for 256 words of three or more letters.
 SMALL = WordCodes.from_code_bytes(b"\x01\x02\x03", 2)
@@ -166,15 +167,26 @@ def test_round_trip_with_the_dictionary(text: bytes, noise: bytes) -> None:
 
 
 def test_apply_with_a_dictionary() -> None:
-    text = sample_words(2000) + b" the cat sat on the mat"
+    text = english_words(2000) + sample_words(300)  # the dictionary's words and a few it lacks (file codes)
     codes, coded = WordCodes.apply(text, "en-3")
     assert codes.dictionary == "en-3" and codes.code_map and max(codes.code_bytes) < 0x80
     assert codes.decode(coded, len(text)) == text
     short = b"the cat sat on the mat, " * 20  # below MIN_INPUT: the dictionary alone, no code map to store
     assert WordCodes.apply(short, "en-3")[0] == WordCodes(b"", 0, "en-3")
-    accented = "le café où la fenêtre s'ouvre était là, déjà ".encode() * 400  # every byte >= 0x80 would be escaped
-    assert not WordCodes.apply(accented, "en-3")[0].dictionary
     assert WordCodes.apply(b"", "en-3") == (WordCodes(b"", 0), b"")
+
+
+def test_input_that_does_not_fit_the_dictionary_takes_no_codes() -> None:
+    """Neither the dictionary nor file codes alone: the level's prior learned the dictionary's codes."""
+    accented = "le café où la fenêtre s'ouvre était là, déjà ".encode() * 400  # every byte >= 0x80 would be escaped
+    uncovered = sample_words(2000)  # words the dictionary lacks
+    for text in (accented, uncovered):
+        assert WordCodes.apply(text, "en-3") == (NO_WORD_CODES, text)
+    assert WordCodes.apply(uncovered)[0].code_map  # without a dictionary, file codes as before
+    share = MIN_DICTIONARY_SHARE
+    assert words_module._dictionary_share(english_words(200) + uncovered[:300], "en-3") > share
+    assert words_module._dictionary_share(uncovered, "en-3") < share
+    assert words_module._dictionary_share(b"1, 2; 3\n", "en-3") == 0.0  # no words
 
 
 def test_dictionary_files_are_checked() -> None:
@@ -232,9 +244,9 @@ def test_build_dictionary_script_writes_a_loadable_dictionary(tmp_path: Path) ->
 def test_archive_naming_an_unknown_or_changed_dictionary_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UnsupportedFormatError, match="no-such-words"):
         codec.compress(sample_words(2000), replace(TINY, word_dictionary="no-such-words"))
-    archive = codec.compress(sample_words(2000), replace(TINY, word_dictionary="en-3"))
+    archive = codec.compress(english_words(2000), replace(TINY, word_dictionary="en-3"))
     assert codec.read_info(archive)[3].dictionary == "en-3"
-    assert codec.decompress(archive) == sample_words(2000)
+    assert codec.decompress(archive) == english_words(2000)
     monkeypatch.setattr(assets, "DICTIONARIES", {"en-3": "0" * 64})
     words_module.load_dictionary.cache_clear()
     try:
