@@ -93,7 +93,8 @@ def test_every_known_prior_still_decodes_its_archives(name: str) -> None:
     every prior holds the weights it held as an xz file: its archive, made then, decodes, and
     compressing again gives the same blocks."""
     level_of = {"f": "fast", "d": "default", "b": "best"}  # text-<level letter><generation>
-    earlier_network = {"text-d11": {"hidden": 128}}  # the level's network when its prior was this one
+    # the level's network and probability map when its prior was this one
+    earlier_network = {"text-d11": {"hidden": 128, "apm_rate_bits": 0}, "text-d12": {"apm_rate_bits": 0}}
     text = sample_words(80, seed=5)
     preset = load_preset(level_of[name.split("-")[1][0]])
     # as the levels were then: without the word and above contexts
