@@ -196,11 +196,15 @@ HOT static void gemm_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double 
         }
 }
 
+/* Products of fewer rows go to the kernel here: the BLAS packs all of B for each call, which a step of one
+ * or a few streams does not repay (a 20 KB text: 12 % less CPU; docs/notebook/2026-12-07-word-codes-by-input.md) */
+#define BLAS_MIN_ROWS 16
+
 /* C[m, n] += sum_k A(m, k) * B[k, n] as gemm_acc, by the BLAS where the core has one: the same
  * bits, since every product and partial sum is an integer below 2**53 (alpha = beta = 1 are exact). */
 static void product_acc(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t a_row,
                         Py_ssize_t a_col, const double *B, Py_ssize_t ldb, double *C, Py_ssize_t ldc) {
-    if (!c->dgemm || !M || !N || !K || (a_col != 1 && a_row != 1)) {
+    if (!c->dgemm || M < BLAS_MIN_ROWS || !N || !K || (a_col != 1 && a_row != 1)) {
         gemm_acc(M, N, K, A, a_row, a_col, B, ldb, C, ldc);
         return;
     }
@@ -593,36 +597,47 @@ typedef struct {
     int momentum;
 } AdamSettings;
 
+/* One weight's Adam step from its ``numerator`` (the gradient, or its momentum) and its squared moment v:
+ * the reference's operations one by one, in its order; the new master weight. */
+static inline __attribute__((always_inline)) float adam_weight(const AdamSettings *s, float gradient, float numerator,
+                                                              float *v, float master, float rate) {
+    float square = gradient * gradient;
+    square = square * s->one_minus_beta2;
+    *v = *v * s->beta2;
+    *v = *v + square;
+    float denominator = *v / s->bias_correction;
+    denominator = __builtin_sqrtf(denominator);
+    denominator = denominator + s->eps;
+    float step = numerator / denominator;
+    step = step * rate;
+    float weight = master - step;
+    return weight < -WEIGHT_CLIP ? -WEIGHT_CLIP : (weight > WEIGHT_CLIP ? WEIGHT_CLIP : weight);
+}
+
 /* Adam on n values from ``start`` of the flat buffers; grad (float64, at 2**grad_bits as ``grad_scale``
- * = 2**-grad_bits) -> master, moments, and forward = round(master * 2**16) * forward_scale. The
- * reference's operations one by one, in its order. */
-HOT static void adam_update(Core *c, const AdamSettings *s, Py_ssize_t start, Py_ssize_t n, const double *grad,
+ * = 2**-grad_bits) -> master, moments, and forward = round(master * 2**16) * forward_scale. One loop
+ * with momentum and one without, each free of branches so that the compiler vectorizes it (every
+ * operation is IEEE, so a vector lane gives a scalar's bits). */
+HOT static void adam_update(Core *c, const AdamSettings *s, Py_ssize_t start, Py_ssize_t n, const double *restrict grad,
                             double grad_scale, float rate, double forward_scale) {
-    float *master = F32(c, BUF_MASTER) + start, *v = F32(c, BUF_ADAM_V) + start;
-    float *m = s->momentum ? F32(c, BUF_ADAM_M) + start : NULL;
-    double *forward = F64(c, BUF_FORWARD) + start;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        float gradient = (float)(grad[k] * grad_scale);
-        float numerator = gradient;
-        if (m) {
+    float *restrict master = F32(c, BUF_MASTER) + start, *restrict v = F32(c, BUF_ADAM_V) + start;
+    double *restrict forward = F64(c, BUF_FORWARD) + start;
+    if (s->momentum) {
+        float *restrict m = F32(c, BUF_ADAM_M) + start;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            float gradient = (float)(grad[k] * grad_scale);
             float share = gradient * s->one_minus_beta1;
             m[k] = m[k] * s->beta1;
             m[k] = m[k] + share;
-            numerator = m[k];
+            master[k] = adam_weight(s, gradient, m[k], v + k, master[k], rate);
+            forward[k] = rint((double)(master[k] * 65536.0f)) * forward_scale;
         }
-        float square = gradient * gradient;
-        square = square * s->one_minus_beta2;
-        v[k] = v[k] * s->beta2;
-        v[k] = v[k] + square;
-        float denominator = v[k] / s->bias_correction;
-        denominator = sqrtf(denominator);
-        denominator = denominator + s->eps;
-        float step = numerator / denominator;
-        step = step * rate;
-        float weight = master[k] - step;
-        weight = weight < -WEIGHT_CLIP ? -WEIGHT_CLIP : (weight > WEIGHT_CLIP ? WEIGHT_CLIP : weight);
-        master[k] = weight;
-        forward[k] = rint((double)(weight * 65536.0f)) * forward_scale;
+        return;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        float gradient = (float)(grad[k] * grad_scale);
+        master[k] = adam_weight(s, gradient, gradient, v + k, master[k], rate);
+        forward[k] = rint((double)(master[k] * 65536.0f)) * forward_scale;
     }
 }
 
