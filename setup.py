@@ -17,7 +17,14 @@ setup(
         Extension(
             "lstmzip._core",
             sources=["lstmzip/_core.c"],
-            extra_compile_args=["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno", "-fno-trapping-math", "-std=c11"],
+            extra_compile_args=[
+                "-O3",
+                "-ffp-contract=off",
+                "-fno-fast-math",
+                "-fno-math-errno",
+                "-fno-trapping-math",
+                "-std=c11",
+            ],
             optional=True,
         )
     ]

@@ -896,6 +896,103 @@ done:
     return result;
 }
 
+/* The hashed context's row of ``key`` with ``salt``: ContextModel._hashed. */
+static inline int64_t hashed_row(uint64_t key, uint64_t salt, Py_ssize_t hash_bits) {
+    return (int64_t)(((key + salt) * CONTEXT_MULTIPLIER) >> (64 - hash_bits));
+}
+
+#define WORD_SALT 9
+#define ABOVE_SALT 10
+#define NO_BYTE 256
+#define NEWLINE 10
+
+/* A word's byte: an ASCII letter or a byte from 0x80 (contexts._WORD_BYTE). */
+static inline int word_byte(uint8_t byte) { return byte >= 0x80 || ((byte | 0x20) >= 'a' && (byte | 0x20) <= 'z'); }
+
+/* word_rows(word [N] u64, actual [N] u8, rows [K', N] i64, slot, first_row, hash_bits): ContextModel._word_rows
+ * into rows[slot] (from first_row), each stream's word moved by its byte. */
+static PyObject *word_rows(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[3];
+    Py_ssize_t slot, first_row, hash_bits;
+    if (!PyArg_ParseTuple(args, "OOOnnn", &objs[0], &objs[1], &objs[2], &slot, &first_row, &hash_bits)) return NULL;
+    Held held[3] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t N = PyObject_Length(objs[0]), all = PyObject_Length(objs[2]);
+    if (N < 0 || all < 0) return NULL;
+    uint64_t *word = hold(&held[0], objs[0], N, 8, "LQ", "word", 1);
+    uint8_t *actual = word ? hold(&held[1], objs[1], N, 1, "B", "actual", 0) : NULL;
+    int64_t *rows = actual ? hold(&held[2], objs[2], all * N, 8, INT64_FORMATS, "rows", 1) : NULL;
+    if (!rows) goto done;
+    if (slot < 0 || slot >= all || hash_bits < 1 || hash_bits > 63) {
+        PyErr_SetString(PyExc_ValueError, "word_rows: bad sizes");
+        goto done;
+    }
+    for (Py_ssize_t s = 0; s < N; s++) {
+        uint8_t byte = actual[s];
+        int inside = word_byte(byte);
+        word[s] = inside ? (word[s] + byte + 1) * CONTEXT_MULTIPLIER : 0;
+        /* between words, the byte just read */
+        rows[slot * N + s] = first_row + hashed_row(inside ? word[s] : byte, WORD_SALT, hash_bits);
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 3);
+    return result;
+}
+
+/* above_rows(line [N, W + 1] i16, line_before [N, W + 1] i16, place [N] i64, actual [N] u8, rows [K', N] i64,
+ * W + 1, first_row, hash_bits): ContextModel._read_lines, then _above_key_rows into the last row of ``rows``. */
+static PyObject *above_rows(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[5];
+    Py_ssize_t places, first_row, hash_bits;
+    if (!PyArg_ParseTuple(args, "OOOOOnnn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &places, &first_row,
+                          &hash_bits))
+        return NULL;
+    Held held[5] = {{{0}}};
+    PyObject *result = NULL;
+    Py_ssize_t N = PyObject_Length(objs[2]), all = PyObject_Length(objs[4]);
+    if (N < 0 || all < 1 || places < 2) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "above_rows: bad sizes");
+        return NULL;
+    }
+    int16_t *line = hold(&held[0], objs[0], N * places, 2, "h", "line", 1);
+    int16_t *before = line ? hold(&held[1], objs[1], N * places, 2, "h", "line before", 1) : NULL;
+    int64_t *place = before ? hold(&held[2], objs[2], N, 8, INT64_FORMATS, "place", 1) : NULL;
+    uint8_t *actual = place ? hold(&held[3], objs[3], N, 1, "B", "actual", 0) : NULL;
+    int64_t *rows = actual ? hold(&held[4], objs[4], all * N, 8, INT64_FORMATS, "rows", 1) : NULL;
+    if (!rows) goto done;
+    if (hash_bits < 1 || hash_bits > 63) {
+        PyErr_SetString(PyExc_ValueError, "above_rows: bad sizes");
+        goto done;
+    }
+    Py_ssize_t width = places - 1; /* ABOVE_WIDTH: the last place stays "none" */
+    for (Py_ssize_t s = 0; s < N; s++) {
+        int16_t *own = line + s * places, *above = before + s * places;
+        uint8_t byte = actual[s];
+        if (place[s] < 0) {
+            PyErr_SetString(PyExc_ValueError, "above_rows: negative place");
+            goto done;
+        }
+        if (place[s] < width) own[place[s]] = byte;
+        if (byte == NEWLINE) {
+            memcpy(above, own, sizeof(int16_t) * (size_t)places);
+            for (Py_ssize_t k = 0; k < places; k++) own[k] = NO_BYTE;
+            place[s] = 0;
+        } else
+            place[s]++;
+        Py_ssize_t at = place[s] < width ? place[s] : width, next = place[s] + 1 < width ? place[s] + 1 : width;
+        /* each part below 257: the key is the three of them exactly */
+        uint64_t key = ((uint64_t)above[at] * 257 + (uint64_t)above[next]) * 256 + byte;
+        rows[(all - 1) * N + s] = first_row + hashed_row(key, ABOVE_SALT, hash_bits);
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release_all(held, 5);
+    return result;
+}
+
 /* ---------------------------------------------------------------- match model (match.MatchModel) */
 
 #define NO_MATCH (-1)
@@ -1244,6 +1341,8 @@ static PyMethodDef module_functions[] = {
     {"context_features", context_features, METH_VARARGS, "ContextModel.predict into preallocated arrays"},
     {"match_update", match_update, METH_VARARGS, "MatchModel.update"},
     {"columns_update", columns_update, METH_VARARGS, "words.Columns.update in place"},
+    {"word_rows", word_rows, METH_VARARGS, "ContextModel's word context: the words moved and their rows"},
+    {"above_rows", above_rows, METH_VARARGS, "ContextModel's above context: the lines moved and their rows"},
     {"apm_refine", apm_refine, METH_VARARGS, "ProbabilityMap.refine into preallocated arrays"},
     {"apm_update", apm_update, METH_VARARGS, "ProbabilityMap.update"},
     {"match_predict", match_predict, METH_VARARGS, "MatchModel.predict into preallocated arrays"},

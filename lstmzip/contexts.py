@@ -184,6 +184,16 @@ class ContextModel:
 
     def _move_hashed_contexts(self, actual: np.ndarray) -> None:
         """The word and above contexts' next rows, after the bytes ``actual`` [N]."""
+        if self.compiled is not None:
+            actual = np.ascontiguousarray(actual)
+            if self.word_row is not None:
+                self.compiled.word_rows(self.word, actual, self.rows, self.word_slot, self.word_row, self.hash_bits)
+            if self.above_row is not None:
+                places = ABOVE_WIDTH + 1
+                self.compiled.above_rows(
+                    self.line, self.line_before, self.place, actual, self.rows, places, self.above_row, self.hash_bits
+                )
+            return
         if self.word_row is not None:
             self.rows[self.word_slot] = self.word_row + self._word_rows(actual)
         if self.above_row is not None:

@@ -135,8 +135,10 @@ def test_core_refuses_inputs_that_would_read_outside_its_tables() -> None:
 def test_compiled_context_counts_equal_numpys(
     orders: tuple[int, ...], words: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a low count limit halves rows often, 8 hash bits collide often, a short last stream leaves some inactive
-    streams, data = 6, sample_words(400)
+    # a low count limit halves rows often, 8 hash bits collide often, a short last stream leaves some inactive;
+    # lines of many lengths, one longer than the above context's width, and words of other scripts
+    lines = sample_words(900).replace(b"e ", b"e\n").replace(b"ta", "\u0436\u03b8".encode())
+    streams, data = 6, lines + b"x" * 3000 + b"\n" + lines[:2000]
     codes = WordCodes.apply(data, "")[0]
     models = []
     for flag in ("0", "1"):
@@ -151,7 +153,7 @@ def test_compiled_context_counts_equal_numpys(
         active = streams - (t % 7 == 3)
         for model in models:
             model.update(matrix[:, t], active)
-        for name in ("counts", "totals", "rows", "history"):
+        for name in ("counts", "totals", "rows", "history", "word", "line", "line_before", "place"):
             assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
 
 
