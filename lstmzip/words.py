@@ -51,6 +51,7 @@ from lstmzip.compiled import compiled_core
 
 _LETTERS = b"A-Za-z"
 _TOKENS = re.compile(b"[" + _LETTERS + b"]+|[^" + _LETTERS + b"]+")  # words and the bytes between them
+_WORDS = re.compile(b"[" + _LETTERS + b"]+")
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _HIGH = re.compile(rb"([\x80-\xff])")
 MIN_INPUT = 8192  # below this the 33 header bytes of a code map outweighed the gain (docs/notebook)
@@ -181,9 +182,9 @@ def _is_word(token: bytes) -> bool:
 def _dictionary_share(data: bytes, name: str) -> float:
     """The share of the letters of ``data``'s words that stand in words of the dictionary ``name``."""
     ranks = _dictionary_ranks(name)
-    lengths = Counter(word for word in _TOKENS.findall(data) if _is_word(word))
-    letters = sum(len(word) * count for word, count in lengths.items())
-    return sum(len(word) * count for word, count in lengths.items() if word in ranks) / max(letters, 1)
+    counts = Counter(match[0] for match in _WORDS.finditer(data))  # no list of every token of a large input
+    letters = sum(len(word) * count for word, count in counts.items())
+    return sum(len(word) * count for word, count in counts.items() if word in ranks) / max(letters, 1)
 
 
 def _lz_size(data: bytes) -> int:
