@@ -754,6 +754,11 @@ static PyObject *Core_learn(Core *c, PyObject *args) {
 
 #define CONTEXT_MULTIPLIER 0x9E3779B97F4A7C15ULL
 
+/* The hashed context's row of ``key`` with ``salt``: ContextModel._hashed. */
+static inline int64_t hashed_row(uint64_t key, uint64_t salt, Py_ssize_t hash_bits) {
+    return (int64_t)(((key + salt) * CONTEXT_MULTIPLIER) >> (64 - hash_bits));
+}
+
 /* Buffers of ``ContextModel``, one call's worth; released by ``release_all``. */
 typedef struct {
     Py_buffer view;
@@ -845,8 +850,7 @@ static PyObject *context_update(PyObject *Py_UNUSED(module), PyObject *args) {
     for (Py_ssize_t k = 0; k < K; k++)
         for (Py_ssize_t s = 0; s < N; s++) {
             uint64_t context = history[s] & masks[k];
-            uint64_t hashed = ((context + salts[k]) * CONTEXT_MULTIPLIER) >> (64 - hash_bits);
-            rows[k * N + s] = first_row[k] + (int64_t)(direct[k] ? context : hashed);
+            rows[k * N + s] = first_row[k] + (direct[k] ? (int64_t)context : hashed_row(context, salts[k], hash_bits));
         }
     result = Py_None;
     Py_INCREF(result);
@@ -894,11 +898,6 @@ static PyObject *context_features(PyObject *Py_UNUSED(module), PyObject *args) {
 done:
     release_all(held, 6);
     return result;
-}
-
-/* The hashed context's row of ``key`` with ``salt``: ContextModel._hashed. */
-static inline int64_t hashed_row(uint64_t key, uint64_t salt, Py_ssize_t hash_bits) {
-    return (int64_t)(((key + salt) * CONTEXT_MULTIPLIER) >> (64 - hash_bits));
 }
 
 #define WORD_SALT 9
