@@ -189,9 +189,15 @@ class ContextModel:
             if self.word_row is not None:
                 self.compiled.word_rows(self.word, actual, self.rows, self.word_slot, self.word_row, self.hash_bits)
             if self.above_row is not None:
-                places = ABOVE_WIDTH + 1
                 self.compiled.above_rows(
-                    self.line, self.line_before, self.place, actual, self.rows, places, self.above_row, self.hash_bits
+                    self.line,
+                    self.line_before,
+                    self.place,
+                    actual,
+                    self.rows,
+                    ABOVE_WIDTH + 1,
+                    self.above_row,
+                    self.hash_bits,
                 )
             return
         if self.word_row is not None:

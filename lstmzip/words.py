@@ -50,8 +50,8 @@ from lstmzip import assets
 from lstmzip.compiled import compiled_core
 
 _LETTERS = b"A-Za-z"
-_TOKENS = re.compile(b"[" + _LETTERS + b"]+|[^" + _LETTERS + b"]+")  # words and the bytes between them
 _WORDS = re.compile(b"[" + _LETTERS + b"]+")
+_TOKENS = re.compile(_WORDS.pattern + b"|[^" + _LETTERS + b"]+")  # words and the bytes between them
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _HIGH = re.compile(rb"([\x80-\xff])")
 MIN_INPUT = 8192  # below this the 33 header bytes of a code map outweighed the gain (docs/notebook)
