@@ -17,12 +17,11 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer >= 0.29 carries its own click
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer >= 0.26 carries its own click
 
 from lstmzip.errors import LstmzipError
 from lstmzip.fileio import (
@@ -445,6 +444,8 @@ def bench(files: BenchFiles = None, levels: BenchLevels = None, device: Device =
 
 def _version(value: bool) -> None:
     if value:
+        from importlib import metadata  # 25 ms: only here
+
         from lstmzip import __version__
         from lstmzip.container import FORMAT_MAJOR, FORMAT_MINOR
 

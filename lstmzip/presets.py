@@ -27,9 +27,9 @@ def hash_bits_for(size: int) -> int:
 
     An input of ``size`` bytes puts at most ``size`` positions into the match model's tables and
     ``size`` contexts into each hashed order's counts, so at a quarter full or less collisions are
-    rare, and a larger table only costs memory: NumPy backs large arrays with huge pages, so a few
-    scattered counts make whole 2 MB pages resident (a 2 KB text made the default level's 218 MB
-    count table resident; docs/notebook, "Hash tables by input size").
+    rare, and a larger table only costs memory and the time to zero it: each page the scattered
+    counts first write is zeroed then (when NumPy backed the tables with 2 MB pages, a 2 KB text made
+    the default level's 218 MB count table resident; docs/notebook, "Hash tables by input size").
     """
     return max(size - 1, 1).bit_length() + 2
 
