@@ -380,6 +380,7 @@ static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, Py_ssize
 #define INT64_FORMATS "lq"
 #define FLOAT64_FORMATS "d"
 #define FLOAT32_FORMATS "f"
+#define INT16_FORMATS "h"
 
 /* Copy ``obj`` ([count] int64 or float64) into ``dst``, unless it is None; returns 1 if copied, -1 on error. */
 static int copy_input(PyObject *obj, void *dst, Py_ssize_t count, const char *formats, const char *what) {
@@ -955,8 +956,8 @@ static PyObject *above_rows(PyObject *Py_UNUSED(module), PyObject *args) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "above_rows: bad sizes");
         return NULL;
     }
-    int16_t *line = hold(&held[0], objs[0], N * places, 2, "h", "line", 1);
-    int16_t *before = line ? hold(&held[1], objs[1], N * places, 2, "h", "line before", 1) : NULL;
+    int16_t *line = hold(&held[0], objs[0], N * places, 2, INT16_FORMATS, "line", 1);
+    int16_t *before = line ? hold(&held[1], objs[1], N * places, 2, INT16_FORMATS, "line before", 1) : NULL;
     int64_t *place = before ? hold(&held[2], objs[2], N, 8, INT64_FORMATS, "place", 1) : NULL;
     uint8_t *actual = place ? hold(&held[3], objs[3], N, 1, "B", "actual", 0) : NULL;
     int64_t *rows = actual ? hold(&held[4], objs[4], all * N, 8, INT64_FORMATS, "rows", 1) : NULL;
@@ -1186,7 +1187,7 @@ done:
 
 /* One stream's refinement: subtree masses, each node's table position (low, share), the refined
  * decisions, and the byte probabilities as products root first, as ProbabilityMap.refine. */
-static void apm_refine_one(const double *weights, const int64_t *table, const int64_t *position, int64_t *low,
+static void apm_refine_one(const double *weights, const int64_t *table, const int16_t *position, int64_t *low,
                            int64_t *share, float *out) {
     double mass[512], right[APM_NODES], paths[2][256];
     memcpy(mass + 256, weights, 256 * sizeof(double));
@@ -1218,7 +1219,7 @@ static void apm_refine_one(const double *weights, const int64_t *table, const in
     for (int b = 0; b < 256; b++) out[b] = (float)(p[b] * 0x1p-128);
 }
 
-/* apm_refine(weights [n, 256] f64, table [255 * 33] i64, position [65537] i64, low [n, 255] i64,
+/* apm_refine(weights [n, 256] f64, table [255 * 33] i64, position [65537] i16, low [n, 255] i64,
  * share [n, 255] i64, probabilities [n, 256] f32) */
 static PyObject *apm_refine(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *objs[6];
@@ -1229,7 +1230,7 @@ static PyObject *apm_refine(PyObject *Py_UNUSED(module), PyObject *args) {
     if (n < 0) return NULL;
     double *weights = hold(&held[0], objs[0], n * 256, 8, FLOAT64_FORMATS, "weights", 0);
     int64_t *table = weights ? hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 0) : NULL;
-    int64_t *position = table ? hold(&held[2], objs[2], 65537, 8, INT64_FORMATS, "position", 0) : NULL;
+    int16_t *position = table ? hold(&held[2], objs[2], 65537, 2, INT16_FORMATS, "position", 0) : NULL;
     int64_t *low = position ? hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "low", 1) : NULL;
     int64_t *share = low ? hold(&held[4], objs[4], n * APM_NODES, 8, INT64_FORMATS, "share", 1) : NULL;
     float *out = share ? hold(&held[5], objs[5], n * 256, 4, FLOAT32_FORMATS, "probabilities", 1) : NULL;

@@ -53,9 +53,11 @@ class ProbabilityMap:
         sigmoid = checked_tables()[0]  # [65537] int64 at 2**16, non-decreasing
         points = sigmoid[_FIRST_POINT + (np.arange(POINTS) << _POINT_SHIFT)] << (TABLE_BITS - ACT_BITS)
         self.table = np.tile(points, NODES)  # [255 * 33] int64 at 2**22
-        # stretch(p) for p = 0, 2**-16, ..., 1, as a position among the points (at 2**10 per point)
+        # stretch(p) for p = 0, 2**-16, ..., 1, as a position among the points (at 2**10 per point); int16
+        # (positions < 2**15) so that the compiled step's 255 scattered lookups per stream stay in L2 cache
         chances = np.arange((1 << ACT_BITS) + 1)
-        self.position = np.clip(np.searchsorted(sigmoid, chances) - _FIRST_POINT, 0, _LAST_POSITION)  # [65537]
+        positions = np.clip(np.searchsorted(sigmoid, chances) - _FIRST_POINT, 0, _LAST_POSITION)
+        self.position = positions.astype(np.int16)  # [65537]
         self.low = np.zeros((0, NODES), dtype=np.int64)  # [n, 255] entry below each node's stretch
         self.share = np.zeros((0, NODES), dtype=np.int64)  # [n, 255] the weight of the entry above, of 2**10
         # The compiled step (``_core.c``, the same arithmetic) writes into arrays kept while n stays; this code is
@@ -81,7 +83,7 @@ class ProbabilityMap:
             children = mass[:, 2 << depth : 4 << depth]
             np.add(children[:, 0::2], children[:, 1::2], out=mass[:, 1 << depth : 2 << depth])
         chance = np.floor(mass[:, 3::2] * float(1 << ACT_BITS) / mass[:, 1:256])  # [n, 255] P(right) at 2**16
-        position = self.position[chance.astype(np.int64)]
+        position = self.position[chance.astype(np.int64)].astype(np.int64)
         self.low = (position >> _POINT_SHIFT) + _NODE_START  # [n, 255]
         self.share = position & ((1 << _POINT_SHIFT) - 1)
         low, high = self.table[self.low], self.table[self.low + 1]
