@@ -116,10 +116,6 @@ typedef struct {
     double *out_to_cell;     /* [T*B, H] */
     double *dc, *dh_step;    /* [B, H] */
     double *product;         /* [T*B, max(H, E)] */
-    double *rec_t;           /* [L, 4H, H] transposed recurrent matrices */
-    double *below_t;         /* [L-1, 4H, H] */
-    double *out_w_t;         /* [256, L*H] */
-    double *word_proj_t;     /* [4H, E] */
 } Core;
 
 #define F64(core, name) ((double *)(core)->buffers[name].buf)
@@ -213,13 +209,6 @@ static void product_acc(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
              transposed ? a_col : a_row, B, ldb, 1.0, C, ldc);
 }
 
-/* C = A @ B with A [M, K] row-major (row stride lda), B [K, N], C [M, N]. */
-static void matmul(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
-                   const double *B, double *C) {
-    memset(C, 0, (size_t)(M * N) * sizeof(double));
-    product_acc(c, M, N, K, A, lda, 1, B, N, C, N);
-}
-
 /* C = A^T @ B with A [K, M] (row stride lda), B [K, N]: a weight gradient, summed over K steps. */
 static void matmul_tn(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
                       const double *B, double *C) {
@@ -227,9 +216,57 @@ static void matmul_tn(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, c
     product_acc(c, M, N, K, A, 1, lda, B, N, C, N);
 }
 
-static void transpose(Py_ssize_t rows, Py_ssize_t cols, const double *src, double *dst) {
-    for (Py_ssize_t r = 0; r < rows; r++)
-        for (Py_ssize_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+static inline double sum4(v4 s) { return (s[0] + s[1]) + (s[2] + s[3]); }
+
+/* C[m, n] += sum_k A[m * lda + k] * W[n * ldw + k]: a product with the transpose of W [N, K], read in place.
+ * Rows of both are contiguous, so each entry is a dot product; four rows of W at a time pass every row of A
+ * (a few streams' rows, which stay in cache) so that W is read once. */
+HOT static void gemm_nt_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
+                            const double *W, Py_ssize_t ldw, double *C, Py_ssize_t ldc) {
+    Py_ssize_t whole = K - K % 4, wide = N - N % 4;
+    for (Py_ssize_t n = 0; n < wide; n += 4) {
+        const double *w0 = W + n * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+        for (Py_ssize_t m = 0; m < M; m++) {
+            const double *a = A + m * lda;
+            v4 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+            for (Py_ssize_t k = 0; k < whole; k += 4) {
+                v4 av = *(const v4 *)(a + k);
+                s0 += av * *(const v4 *)(w0 + k);
+                s1 += av * *(const v4 *)(w1 + k);
+                s2 += av * *(const v4 *)(w2 + k);
+                s3 += av * *(const v4 *)(w3 + k);
+            }
+            double t0 = sum4(s0), t1 = sum4(s1), t2 = sum4(s2), t3 = sum4(s3);
+            for (Py_ssize_t k = whole; k < K; k++) {
+                t0 += a[k] * w0[k];
+                t1 += a[k] * w1[k];
+                t2 += a[k] * w2[k];
+                t3 += a[k] * w3[k];
+            }
+            double *c = C + m * ldc + n;
+            c[0] += t0;
+            c[1] += t1;
+            c[2] += t2;
+            c[3] += t3;
+        }
+    }
+    for (Py_ssize_t n = wide; n < N; n++)
+        for (Py_ssize_t m = 0; m < M; m++) {
+            double t = 0.0;
+            for (Py_ssize_t k = 0; k < K; k++) t += A[m * lda + k] * W[n * ldw + k];
+            C[m * ldc + n] += t;
+        }
+}
+
+/* C = A @ W^T with A [M, K] (row stride lda), W [N, K], C [M, N]: back-propagation through the matrix W,
+ * by the BLAS from BLAS_MIN_ROWS rows as product_acc (the same bits: integers below 2**53). */
+static void matmul_nt(const Core *c, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
+                      const double *W, double *C) {
+    memset(C, 0, (size_t)(M * N) * sizeof(double));
+    if (c->dgemm && M >= BLAS_MIN_ROWS && N && K)
+        c->dgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, CBLAS_TRANS, M, N, K, 1.0, A, lda, W, K, 1.0, C, N);
+    else
+        gemm_nt_acc(M, N, K, A, lda, W, K, C, N);
 }
 
 /* x = round(x * 2**-16) over n values */
@@ -475,7 +512,7 @@ static void learn_output(Core *c, Py_ssize_t T) {
     const int64_t *x = I64(c, BUF_X);
     matmul_tn(c, LH, ALPHABET, TB, F64(c, BUF_HCAT) + B * LH, LH, d, dense_grad(c, c->dim[OFF_OUT_W])); /* < 2**48 */
     for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_OUT_EMBED], 0, x[n], d + n * ALPHABET);
-    matmul(c, TB, LH, ALPHABET, d, ALPHABET, c->out_w_t, c->dh); /* < 2**46 */
+    matmul_nt(c, TB, LH, ALPHABET, d, ALPHABET, layer_weights(c, c->dim[OFF_OUT_W]), c->dh); /* < 2**46 */
     rescale(c->dh, TB * LH);
     const int64_t *expected = I64(c, BUF_MATCH_EXPECTED), *bucket = I64(c, BUF_MATCH_BUCKET);
     double *match = dense_grad(c, c->dim[OFF_MATCH]);
@@ -556,7 +593,7 @@ HOT static void backward_through_time(Core *c, Py_ssize_t l, Py_ssize_t T) {
         const double *forget = gates + t * B * G + H;
         for (Py_ssize_t b = 0; b < B; b++)
             for (Py_ssize_t h = 0; h < H; h++) dc[b * H + h] = rint(dc[b * H + h] * (forget[b * G + h] * TO_ACT));
-        matmul(c, B, H, G, c->delta + t * B * G, G, c->rec_t + l * G * H, dh_t); /* < 2**53 for H <= 512 */
+        matmul_nt(c, B, H, G, c->delta + t * B * G, G, layer_weights(c, c->dim[OFF_REC] + l * H * G), dh_t); /* < 2**53 for H <= 512 */
         rescale(dh_t, B * H);
     }
 }
@@ -571,7 +608,7 @@ static void layer_gradients(Core *c, Py_ssize_t l, Py_ssize_t T) {
     for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_EMBED], l, x[n], delta + n * G);
     if (l > 0) {
         matmul_tn(c, H, G, TB, hcat + B * LH + (l - 1) * H, LH, delta, dense_grad(c, c->dim[OFF_BELOW] + (l - 1) * H * G));
-        matmul(c, TB, H, G, delta, G, c->below_t + (l - 1) * G * H, c->product); /* < 2**47 */
+        matmul_nt(c, TB, H, G, delta, G, layer_weights(c, c->dim[OFF_BELOW] + (l - 1) * H * G), c->product); /* < 2**47 */
         rescale(c->product, TB * H);
         for (Py_ssize_t n = 0; n < TB; n++)
             for (Py_ssize_t h = 0; h < H; h++) c->dh[n * LH + (l - 1) * H + h] += c->product[n * H + h];
@@ -585,7 +622,7 @@ static void layer_gradients(Core *c, Py_ssize_t l, Py_ssize_t T) {
     const double *vectors = layer_weights(c, c->dim[OFF_WORD_EMBED]);
     for (Py_ssize_t n = 0; n < TB; n++) memcpy(c->word_vectors + n * E, vectors + word[n] * E, E * sizeof(double));
     matmul_tn(c, E, G, TB, c->word_vectors, E, delta, dense_grad(c, c->dim[OFF_WORD_PROJ])); /* < 2**51 */
-    matmul(c, TB, E, G, delta, G, c->word_proj_t, c->product); /* < 2**50 */
+    matmul_nt(c, TB, E, G, delta, G, layer_weights(c, c->dim[OFF_WORD_PROJ]), c->product); /* < 2**50 */
     rescale(c->product, TB * E);
     for (Py_ssize_t n = 0; n < TB; n++) add_to_row(&c->row_tables[ROW_WORD_EMBED], 0, word[n], c->product + n * E);
 }
@@ -658,26 +695,11 @@ static void adam_rows(Core *c, const AdamSettings *s, RowTable *table, float rat
     }
 }
 
-/* The contiguous copies of transposed matrices that back-propagation multiplies by. */
-static void refresh_transposed(Core *c) {
-    Py_ssize_t H = c->dim[DIM_H], G = 4 * H, L = c->dim[DIM_L], E = c->dim[DIM_E];
-    for (Py_ssize_t l = 0; l < L; l++) transpose(H, G, layer_weights(c, c->dim[OFF_REC] + l * H * G), c->rec_t + l * G * H);
-    for (Py_ssize_t l = 1; l < L; l++)
-        transpose(H, G, layer_weights(c, c->dim[OFF_BELOW] + (l - 1) * H * G), c->below_t + (l - 1) * G * H);
-    transpose(L * H, ALPHABET, layer_weights(c, c->dim[OFF_OUT_W]), c->out_w_t);
-    if (E) transpose(E, G, layer_weights(c, c->dim[OFF_WORD_PROJ]), c->word_proj_t);
-}
-
 /* use_blas(address): the matrix products through the cblas_dgemm at ``address`` (ILP64), or 0 for the kernel here */
 static PyObject *Core_use_blas(Core *c, PyObject *arg) {
     void *address = PyLong_AsVoidPtr(arg);
     if (!address && PyErr_Occurred()) return NULL;
     c->dgemm = (Dgemm)address;
-    Py_RETURN_NONE;
-}
-
-static PyObject *Core_refresh(Core *c, PyObject *Py_UNUSED(ignored)) {
-    refresh_transposed(c);
     Py_RETURN_NONE;
 }
 
@@ -698,7 +720,6 @@ static int adam_step(Core *c, const AdamSettings *s, PyObject *dense_groups, flo
         adam_update(c, s, dense + start, stop - start, grad + start, 1.0 / (GRAD_ONE * ONE), (float)rate, 1.0);
     }
     for (Py_ssize_t k = dense; k < tables; k++) forward[k] *= ONE;
-    refresh_transposed(c);
     for (int k = 0; k < ROW_TABLE_COUNT; k++)
         if (c->row_tables[k].rows) adam_rows(c, s, &c->row_tables[k], k == ROW_EMBED ? embed_rate : table_rate);
     return 0;
@@ -1356,8 +1377,7 @@ static void Core_release(Core *c) {
     for (int k = 0; k < c->held; k++) PyBuffer_Release(&c->buffers[k]);
     c->held = 0;
     double **scratch[] = {&c->pre_activation, &c->logits, &c->word_vectors, &c->dlogits, &c->dh, &c->delta,
-                          &c->multiplier, &c->out_to_cell, &c->dc, &c->dh_step, &c->product, &c->rec_t,
-                          &c->below_t, &c->out_w_t, &c->word_proj_t};
+                          &c->multiplier, &c->out_to_cell, &c->dc, &c->dh_step, &c->product};
     for (size_t k = 0; k < sizeof scratch / sizeof *scratch; k++) {
         free(*scratch[k]);
         *scratch[k] = NULL;
@@ -1391,10 +1411,6 @@ static int allocate_scratch(Core *c) {
     c->dc = zeros(B * H);
     c->dh_step = zeros(B * H);
     c->product = zeros(TB * (H > E ? H : E));
-    c->rec_t = zeros(L * G * H);
-    c->below_t = zeros((L - 1) * G * H);
-    c->out_w_t = zeros(ALPHABET * L * H);
-    c->word_proj_t = zeros(G * E);
     Py_ssize_t word_rows = E ? c->dim[DIM_WORD_ROWS] + 1 : 0;
     RowTable specs[ROW_TABLE_COUNT] = {
         {c->dim[OFF_EMBED], ALPHABET, G, L, -1, ONE, NULL, NULL},
@@ -1404,8 +1420,7 @@ static int allocate_scratch(Core *c) {
         {c->dim[OFF_WORD_EMBED], word_rows, E, 1, word_rows - 1, 1.0, NULL, NULL}, /* last row: no word */
     };
     int ok = c->pre_activation && c->logits && c->word_vectors && c->dlogits && c->dh && c->delta && c->multiplier &&
-             c->out_to_cell && c->dc && c->dh_step && c->product && c->rec_t && c->below_t && c->out_w_t &&
-             c->word_proj_t;
+             c->out_to_cell && c->dc && c->dh_step && c->product;
     for (int k = 0; k < ROW_TABLE_COUNT; k++) {
         c->row_tables[k] = specs[k];
         c->row_tables[k].sums = zeros(specs[k].layers * specs[k].rows * specs[k].width);
@@ -1469,7 +1484,6 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwargs) {
         c->held = k + 1;
     }
     if (allocate_scratch(c) < 0) return -1;
-    refresh_transposed(c);
     return 0;
 }
 
@@ -1480,7 +1494,6 @@ static PyMethodDef Core_methods[] = {
                                                      "table_rate): BPTT over the segment and one Adam step"},
     {"use_blas", (PyCFunction)Core_use_blas, METH_O,
      "use_blas(address): matrix products by the ILP64 cblas_dgemm at this address (0: the core's own kernel)"},
-    {"refresh", (PyCFunction)Core_refresh, METH_NOARGS, "re-read the matrices after the forward weights changed"},
     {NULL, NULL, 0, NULL},
 };
 
