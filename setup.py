@@ -1,7 +1,9 @@
 """Builds the compiled core (``lstmzip._core``); everything else is in pyproject.toml.
 
 ``-ffp-contract=off``: no multiply-add is fused into an FMA, which would change float32 results
-(Adam) from one machine to another. Never ``-ffast-math``: it allows reordering and other roundings.
+(Adam) from one machine to another. The matrix products' own kernels alone contract (their
+``PRODUCT_KERNEL`` attribute in ``_core.c``): their products and sums are integers below 2**53, so
+fused or not they are the same bits. Never ``-ffast-math``: it allows reordering and other roundings.
 ``-O3 -fno-math-errno -fno-trapping-math`` (after ``-fno-fast-math``, which turns both back on):
 Adam's loop is vectorized, with ``sqrtf`` as one instruction and its clipping as a blend. Neither
 changes a value (only errno and the floating-point exception flags, which nothing reads); each lane

@@ -40,8 +40,13 @@
  * in any order and -ffp-contract=off forbids FMA contraction, so every clone gives the same bits. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+/* The matrix products' own kernels may also contract: each product and partial sum in them is an integer
+ * below 2**53 (the bound noted at each call), so a fused multiply-add rounds nothing that a product and a
+ * sum would not, and clones with FMA give the same bits as the rest at up to twice the rate. */
+#define PRODUCT_KERNEL __attribute__((target_clones("avx512f", "fma", "default"), optimize("fp-contract=fast")))
 #else
 #define HOT
+#define PRODUCT_KERNEL
 #endif
 
 /* The buffers Python hands over, in this order (lstmzip/core.py, BUFFER_NAMES). */
@@ -161,7 +166,7 @@ static inline __attribute__((always_inline)) void gemm_tile(Py_ssize_t K, const 
 
 /* C[m, n] += sum_k A(m, k) * B[k, n] with A(m, k) = A[m * a_row + k * a_col]: one kernel serves A
  * and its transpose. */
-HOT static void gemm_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t a_row,
+PRODUCT_KERNEL static void gemm_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t a_row,
                          Py_ssize_t a_col, const double *restrict Bm, Py_ssize_t ldb, double *restrict C,
                          Py_ssize_t ldc) {
     Py_ssize_t wide = N - N % 8, tall = M - M % ROWS;
@@ -221,7 +226,7 @@ static inline double sum4(v4 s) { return (s[0] + s[1]) + (s[2] + s[3]); }
 /* C[m, n] += sum_k A[m * lda + k] * W[n * ldw + k]: a product with the transpose of W [N, K], read in place.
  * Rows of both are contiguous, so each entry is a dot product; four rows of W at a time pass every row of A
  * (a few streams' rows, which stay in cache) so that W is read once. */
-HOT static void gemm_nt_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
+PRODUCT_KERNEL static void gemm_nt_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t lda,
                             const double *W, Py_ssize_t ldw, double *C, Py_ssize_t ldc) {
     Py_ssize_t whole = K - K % 4, wide = N - N % 4;
     for (Py_ssize_t n = 0; n < wide; n += 4) {
