@@ -37,8 +37,9 @@
 #define EXP_SCALE (1.0 / 2097152.0)  /* 2**(EXP_STEP_BITS - PRODUCT_BITS) */
 
 /* Hot loops get AVX2 / AVX-512 clones chosen at load time; integer-valued float64 sums are exact
- * in any order and -ffp-contract=off forbids FMA contraction, so every clone gives the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * in any order and -ffp-contract=off forbids FMA contraction, so every clone gives the same bits.
+ * LSTMZIP_NO_CLONES builds the baseline code alone, which older CPUs run (tests/test_core.py builds it). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(LSTMZIP_NO_CLONES)
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 /* The matrix products' own kernels may also contract: each product and partial sum in them is an integer
  * below 2**53 (the bound noted at each call), so a fused multiply-add rounds nothing that a product and a
@@ -780,6 +781,7 @@ static PyObject *Core_learn(Core *c, PyObject *args) {
 /* ---------------------------------------------------------------- context counts (contexts.ContextModel) */
 
 #define CONTEXT_MULTIPLIER 0x9E3779B97F4A7C15ULL
+#define CONFIDENCE_BUCKETS 12 /* contexts.CONFIDENCE_BUCKETS: bit lengths of a total, 0 .. 11 */
 
 /* The hashed context's row of ``key`` with ``salt``: ContextModel._hashed. */
 static inline int64_t hashed_row(uint64_t key, uint64_t salt, Py_ssize_t hash_bits) {
@@ -887,10 +889,12 @@ done:
 }
 
 /* context_features(counts [R, 256] u8, totals [R] i64, rows [K', N] i64, log_counts [256] f64,
- * features [N, K', 256] f64, confidence [N, K'] i64): ContextModel.predict into the two outputs. */
+ * features [N, K', 256] f64, confidence [N, K'] i64, determinism): ContextModel.predict into the two outputs. */
 static PyObject *context_features(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *objs[6];
-    if (!PyArg_ParseTuple(args, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5])) return NULL;
+    int determinism;
+    if (!PyArg_ParseTuple(args, "OOOOOOp", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5], &determinism))
+        return NULL;
     Held held[6] = {{{0}}};
     PyObject *result = NULL;
     Py_ssize_t R = PyObject_Length(objs[1]), all = PyObject_Length(objs[2]), N = PyObject_Length(objs[4]);
@@ -911,14 +915,20 @@ static PyObject *context_features(PyObject *Py_UNUSED(module), PyObject *args) {
             }
             const uint8_t *count = counts + row * ALPHABET;
             double *out = features + (s * all + k) * ALPHABET;
-            for (int j = 0; j < ALPHABET; j++) out[j] = log_counts[count[j]];
+            uint8_t most = 0;
+            for (int j = 0; j < ALPHABET; j++) {
+                out[j] = log_counts[count[j]];
+                most = count[j] > most ? count[j] : most;
+            }
             /* the bit length of the total, at most CONFIDENCE_BUCKETS - 1 (searchsorted over 1, 2, 4 .. 1024) */
             int64_t total = totals[row], bits = 0;
             while (total > 0 && bits < 11) {
                 total >>= 1;
                 bits++;
             }
-            confidence[s * all + k] = bits;
+            /* with determinism, the second half of the buckets where every count is one byte's */
+            int sure = determinism && totals[row] > 0 && most == totals[row];
+            confidence[s * all + k] = bits + (sure ? CONFIDENCE_BUCKETS : 0);
         }
     result = Py_None;
     Py_INCREF(result);

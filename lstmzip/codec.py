@@ -209,7 +209,9 @@ def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Pr
     layout = Layout.for_size(len(coded), streams)
     # A prior holds the contexts every text has: the word and above contexts, which depend on the input,
     # start from the starting weight where a level adds them (``parameters.initial_master``)
-    config = replace(preset.model, streams=layout.streams, prior="", context_words=0, context_above=0)
+    config = replace(
+        preset.model, streams=layout.streams, prior="", context_words=0, context_above=0, context_determinism=0
+    )
     model = cpu_model(config)
     matrix = _input_matrix(layout, coded)
     # Each document has its own file codes; the column context sees them as the dictionary alone would.

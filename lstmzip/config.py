@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, fields
 
 from lstmzip.assets import OPTIONAL_NAME
-from lstmzip.contexts import ORDERS_RULE, parse_orders
+from lstmzip.contexts import CONFIDENCE_BUCKETS, ORDERS_RULE, parse_orders
 from lstmzip.numerics import MAX_COUNT, PROFILE
 
 ALPHABET = 256
@@ -29,7 +29,7 @@ MAX_NETWORK_MACS = 1 << 22
 MAX_MEMORY_BYTES = 3 << 29
 # Fields added after the levels were first defined: a level file may leave them out (at their defaults),
 # so the levels without them keep their definitions and digests
-OPTIONAL_FIELDS = ("context_words", "context_above")
+OPTIONAL_FIELDS = ("context_words", "context_above", "context_determinism")
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,10 @@ class ModelConfig:
     # and the one after it, with the byte just read; what tables, indented code and markup repeat line
     # under line (``contexts.ContextModel``)
     context_above: int = 0
+    # 1: each count context's weight sets are chosen by its total's bit length and also by whether all of
+    # its counts are one byte's (a context that has only ever seen one byte: twice the sets, the second
+    # half for those); priors learn without it, and both halves start from a prior's weights
+    context_determinism: int = 0
 
     def validate(self) -> None:
         """Raise ValueError unless every field is in the range the exactness bounds assume."""
@@ -117,6 +121,7 @@ class ModelConfig:
             ),
             (self.context_words in (0, 1), "context_words must be 0 or 1"),
             (self.context_above in (0, 1), "context_above must be 0 or 1"),
+            (self.context_determinism in (0, 1), "context_determinism must be 0 or 1"),
             (self.column_input in (0, 1), "column_input must be 0 or 1"),
             (self.column_input == 0 or self.context_columns > 0, "column_input needs context_columns"),
             (0 <= self.word_input <= MAX_WORD_WIDTH, f"word_input must be 0..{MAX_WORD_WIDTH}"),
@@ -147,6 +152,10 @@ class ModelConfig:
         """K: the count contexts the output mixes (the orders, then the column, word and above contexts)."""
         orders = len(parse_orders(self.context_orders))
         return orders + (self.context_columns > 0) + self.context_words + self.context_above
+
+    def confidence_buckets(self) -> int:
+        """Weight sets per count context and byte class: by the total's bit length, and by determinism if asked."""
+        return CONFIDENCE_BUCKETS << self.context_determinism
 
     def memory_bytes(self) -> int:
         """About what a model of this config holds: side tables, weights with Adam's state, segment buffers."""

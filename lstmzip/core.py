@@ -19,7 +19,6 @@ import numpy as np
 
 from lstmzip.compiled import _core, compiled_core
 from lstmzip.config import ALPHABET, ModelConfig
-from lstmzip.contexts import CONFIDENCE_BUCKETS
 from lstmzip.match import BUCKETS
 from lstmzip.numerics import blas_dgemm_address, lookup_tables
 from lstmzip.parameters import AdamSchedule, ParameterLayout, forward_weights, initial_master, weight_offsets
@@ -110,7 +109,7 @@ class CoreLSTM:
             cfg.context_columns if cfg.column_input else 0,
             WORD_ROWS,
             BUCKETS,
-            CONFIDENCE_BUCKETS,
+            cfg.confidence_buckets(),
             offsets["context"][1][1],
             layout.row_table_size,
             layout.table_size,

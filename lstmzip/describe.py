@@ -125,6 +125,8 @@ def _side_models(config: ModelConfig) -> list[str]:
         models.append("counts by the word so far")
     if config.context_above:
         models.append("counts by the bytes above in the line before and the last byte")
+    if config.context_determinism:
+        models.append("count contexts weighed also by whether they have seen one byte only")
     return models
 
 

@@ -55,7 +55,7 @@ class ParameterLayout:
             matrices += [("word_proj", (config.word_input, 4 * H), 0.0)]
         rate_scales = {name: config.matrix_rate_scale for name, _, _ in matrices}
         rate_scales["embed"] = config.input_rate_scale
-        matrices += [("context", (config.context_count(), BYTE_CLASSES * CONFIDENCE_BUCKETS), 0.0)]
+        matrices += [("context", (config.context_count(), BYTE_CLASSES * config.confidence_buckets()), 0.0)]
         groups: list[tuple[int, int, float]] = []
         stop = 0
         for name, shape, _ in [*tables[len(row_tables) :], *matrices]:
@@ -99,11 +99,8 @@ def initial_master(config: ModelConfig, layout: ParameterLayout, initial: np.nda
     separate IEEE operations are as exact and portable as float64's.
     """
     if initial is not None:
-        # The context weights come last, the word and above contexts' last of them: a prior, trained
-        # without them (``codec.train``), gives them the starting weight a seeded model gives every context
-        added = (config.context_words + config.context_above) * BYTE_CLASSES * CONFIDENCE_BUCKETS
-        if added and initial.shape == (layout.size - added,):
-            initial = np.concatenate([initial, np.full(added, CONTEXT_INIT)])
+        if initial.shape != (layout.size,):
+            initial = _widened_prior(config, initial)
         if initial.shape != (layout.size,):
             raise ValueError(f"the starting weights have {initial.size} values, this network {layout.size}")
         return initial.astype(np.float32)
@@ -139,11 +136,25 @@ def forward_weights(master: np.ndarray, layout: ParameterLayout) -> np.ndarray:
     return forward
 
 
+def _widened_prior(config: ModelConfig, initial: np.ndarray) -> np.ndarray:
+    """A prior's weights for ``config``'s network. The context weights come last, the word and above
+    contexts' last of them. A prior learns without those two contexts and without the determinism
+    buckets (``codec.train``): its contexts' weight sets start both halves of theirs, and the word and
+    above contexts start at the weight a seeded model gives every context."""
+    trained = config.context_count() - config.context_words - config.context_above
+    head, weights = np.split(initial, [initial.size - trained * BYTE_CLASSES * CONFIDENCE_BUCKETS])
+    halves = 1 + config.context_determinism
+    weights = np.tile(weights.reshape(trained, BYTE_CLASSES, CONFIDENCE_BUCKETS), (1, 1, halves)).reshape(-1)
+    added = (config.context_words + config.context_above) * BYTE_CLASSES * config.confidence_buckets()
+    return np.concatenate([head, weights, np.full(added, CONTEXT_INIT, dtype=initial.dtype)])
+
+
 def weight_offsets(config: ModelConfig) -> np.ndarray:
     """int64 [256, K]: where order k's weight set for the class of each byte begins (a step adds its
     confidence bucket)."""
-    orders = np.arange(config.context_count(), dtype=np.int64) * (BYTE_CLASSES * CONFIDENCE_BUCKETS)
-    classes = np.asarray(BYTE_CLASS, dtype=np.int64) * CONFIDENCE_BUCKETS
+    buckets = config.confidence_buckets()
+    orders = np.arange(config.context_count(), dtype=np.int64) * (BYTE_CLASSES * buckets)
+    classes = np.asarray(BYTE_CLASS, dtype=np.int64) * buckets
     return classes[:, None] + orders
 
 

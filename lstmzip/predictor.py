@@ -53,6 +53,7 @@ class Predictor:
                 self.columns,
                 bool(config.context_words),
                 bool(config.context_above),
+                bool(config.context_determinism),
             )
             if config.context_count()
             else None

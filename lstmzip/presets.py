@@ -184,6 +184,7 @@ RETIRED_LEVELS = {
     **{"30dc6873": "fast", "7eed6c7c": "default", "03f84cc5": "best"},  # before the word context
     **{"5839d63f": "fast", "9898ca95": "default", "c4d8e4a0": "best"},  # before the above context
     "4f17825a": "default",  # before its probability map
+    **{"bf9b5785": "fast", "6dd125f3": "default", "b81c9185": "best"},  # before the determinism buckets
 }
 
 

@@ -181,7 +181,8 @@ _MODEL_FIELDS = (
 )
 FORMAT_14_MODEL_FIELDS = tuple(_MODEL_FIELDS.split())  # format 14's model record, in its order
 MODEL_IDS = {name: 8 + number for number, name in enumerate(FORMAT_14_MODEL_FIELDS)}  # ids fixed forever
-MODEL_IDS |= {"context_words": 33, "context_above": 34}  # added after the transform's id; critical
+# added after the transform's id; critical
+MODEL_IDS |= {"context_words": 33, "context_above": 34, "context_determinism": 35}
 SCHEMA: dict[str, Field] = {
     **schema(CodingSettings, {"level": 0, "coded_size": 3, "block_steps": 4, "coder": 5}, {"coder": _FORMAT_15_CODER}),
     **schema(LevelReference, {"level_digest": 1, "level_flags": 2}),

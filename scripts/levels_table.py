@@ -62,6 +62,8 @@ def row(level: str, preset: dict[str, Any]) -> list[str]:
         counts += "; word (text without a dictionary)"
     if model.get("context_above"):
         counts += "; above (text)"
+    if model.get("context_determinism"):
+        counts += "; weighed by determinism"
     apm = model.get("apm_rate_bits", 0)
     prior = model.get("prior", "")
     return [

@@ -81,8 +81,9 @@ GOLDEN = {
     TINY: (GOLDEN_INPUT, 3054, "9a4a0e2ea6e19300c5472bd2c80f111b024aaebdf603342fe75758177b6a825b"),
     # Refers to its level. The made-up words of GOLDEN_INPUT were pinned here until the dictionary went
     # only to the words it covers (they take no codes now: GOLDEN_KINDS["uncovered"]). Prior text-d12;
-    # 2,042 bytes before the level took its probability map.
-    "default": (ENGLISH_INPUT, 2034, "edb8545ef6f4f9cb9ad83cee5b07faae738cdba19b24b06a81bf6e8e99757748"),
+    # 2,042 bytes before the level took its probability map; the same size, other bytes, before its
+    # determinism buckets.
+    "default": (ENGLISH_INPUT, 2034, "63a9b0de9b1691eecae0327a689cb21989ed4cbf32d8484fd06584e13ce45525"),
 }
 
 
@@ -184,19 +185,21 @@ GOLDEN_KINDS = {  # beyond English: name -> (input, level, archive size, SHA-256
     "cyrillic": (
         script_text("cyrillic", 1500).encode(),
         "default",
-        2295,  # 2,327 before the level took its probability map
-        "a8b7325afe57963728d4745b18874a1474022c819af01d73318ab5418c779903",
+        2291,  # 2,327 before the level took its probability map, 2,295 before its determinism buckets
+        "311dacbd5c7d13525e371339cc1b341522b0b7a02788130932c4986555d81270",
     ),
     # made-up Latin-script words that the level's dictionary lacks: no word codes, so the word context is on
-    # (2,866 bytes with the dictionary's and file codes, 2,855 without them before the probability map)
+    # (2,866 bytes with the dictionary's and file codes, 2,855 without them before the probability map,
+    # 2,835 before the determinism buckets)
     "uncovered": (
         GOLDEN_INPUT,
         "default",
-        2835,
-        "f2feccb702cbc5d7f151757e765e97211b8d1d51c4d3e5a9f76bcb09b2482496",
+        2819,
+        "2a87f789ee749da2c8894eed2c96dac573ae4a597a3936dda3efc02d5e0cc542",
     ),
     # code-like x86-64 bytes: binary (no prior, no word codes) through the x86-64 address transform
-    "x86-64": (x86_like(3000), "fast", 776, "462764c10ffa12dcc2f605e2d78a25ca1128f4c355792f5a01a90616b9c74b44"),
+    # (776 bytes before the determinism buckets)
+    "x86-64": (x86_like(3000), "fast", 764, "6c2291424f8cfeb590a15600be9e23327df4c36b0e1d386fc5f229fdc846491d"),
 }
 
 
@@ -217,7 +220,7 @@ def test_an_archive_of_a_retired_level_definition_decodes() -> None:
     assert lstmzip.decompress(old) == sample_words(400) and lstmzip.info(old)[0].level == "default"
     retired = preset_of_digest(bytes.fromhex("7eed6c7c"))
     assert retired is not None and retired.model == replace(
-        load_preset("default").model, context_words=0, context_above=0, apm_rate_bits=0
+        load_preset("default").model, context_words=0, context_above=0, apm_rate_bits=0, context_determinism=0
     )
     for digest, name in RETIRED_LEVELS.items():  # each file is the definition its digest names
         assert (preset := preset_of_digest(bytes.fromhex(digest))) is not None and preset.name == name

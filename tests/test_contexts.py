@@ -57,6 +57,16 @@ def test_counts_what_followed_each_context() -> None:
     assert features.sum() == sum(features[:, :, c].sum() for c in b"ab")  # nothing else counted
 
 
+def test_determinism_moves_contexts_that_saw_one_byte_only_to_the_second_half() -> None:
+    """The scene above: order 1's "b" saw "a" and "b" (mixed); order 2's "bb" saw only "b" (stream 1)."""
+    model = ContextModel(2, (1, 2), hash_bits=16, count_limit=255, determinism=True)
+    _feed(model, [b"aa", b"bb", b"ab", b"bb"])
+    _, confidence = model.predict()
+    assert confidence.tolist() == [[2, 2], [2, 1 + CONFIDENCE_BUCKETS]]
+    fresh = ContextModel(1, (1,), hash_bits=16, count_limit=255, determinism=True)
+    assert fresh.predict()[1].tolist() == [[0]]  # a context never seen is no determinism
+
+
 def test_a_full_count_halves_its_row() -> None:
     model = ContextModel(1, (1,), hash_bits=16, count_limit=4)
     _feed(model, [b"x", b"y"] * 2 + [b"x", b"x"] * 3)  # "x" then: y, y, x, x, x, then the limit

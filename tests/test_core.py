@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +23,7 @@ from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM
 from lstmzip.presets import Preset
 from lstmzip.words import WORD_ROWS, Columns, WordCodes
-from tests.helpers import TINY, english_words, sample_bytes, sample_words
+from tests.helpers import REPO_ROOT, TINY, english_words, sample_bytes, sample_words
 from tests.test_scripts import script_text
 
 pytestmark = pytest.mark.skipif(_core is None, reason="the compiled core is not built")
@@ -50,6 +53,52 @@ def test_core_writes_the_reference_archive(level: str | Preset, kind: str, monke
     core, reference = _both_archives(data, level, monkeypatch)
     assert core == reference
     assert lstmzip.decompress(core) == data
+
+
+_CLONE_LEVELS = ("fast", "default")  # the best level runs the same kernels, only longer
+_BASELINE_ARCHIVES = f"""
+import hashlib, importlib.util, sys
+LEVELS = {_CLONE_LEVELS!r}
+spec = importlib.util.spec_from_file_location("lstmzip._core", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+sys.modules["lstmzip._core"] = module
+import lstmzip
+inputs = [open(name, "rb").read() for name in sys.argv[2:]]
+print(" ".join(hashlib.sha256(lstmzip.compress(data, level)).hexdigest() for data in inputs for level in LEVELS))
+"""
+
+
+def test_the_core_without_clones_writes_the_same_archives(tmp_path: Path) -> None:
+    # This machine runs the AVX2 and FMA clones; a CPU without them runs the baseline code, which a
+    # build without clones makes (the product kernels then do not fuse multiply-adds).
+    build = subprocess.run(
+        [
+            sys.executable,
+            "setup.py",
+            "-q",
+            "build_ext",
+            "--build-lib",
+            str(tmp_path / "lib"),
+            "--build-temp",
+            str(tmp_path / "temp"),
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "CFLAGS": "-DLSTMZIP_NO_CLONES"},
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    (library,) = (tmp_path / "lib" / "lstmzip").glob("_core*")
+    inputs = {tmp_path / "text": sample_words(2500), tmp_path / "binary": sample_bytes(6000)}
+    for path, data in inputs.items():
+        path.write_bytes(data)
+    run = [sys.executable, "-c", _BASELINE_ARCHIVES, str(library), *map(str, inputs)]
+    baseline = subprocess.run(run, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.split()
+    here = [
+        hashlib.sha256(lstmzip.compress(data, level)).hexdigest() for data in inputs.values() for level in _CLONE_LEVELS
+    ]
+    assert baseline == here
 
 
 def _random_inputs(model: CoreLSTM, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
@@ -130,7 +179,9 @@ def test_core_refuses_inputs_that_would_read_outside_its_tables() -> None:
 
 
 @pytest.mark.parametrize(
-    ("orders", "words"), [((1, 2, 3, 4, 6), True), ((), False)], ids=["orders-words-above", "columns-only"]
+    ("orders", "words"),
+    [((1, 2, 3, 4, 6), True), ((), False)],
+    ids=["orders-words-above-determinism", "columns-only"],
 )
 def test_compiled_context_counts_equal_numpys(
     orders: tuple[int, ...], words: bool, monkeypatch: pytest.MonkeyPatch
@@ -143,7 +194,8 @@ def test_compiled_context_counts_equal_numpys(
     models = []
     for flag in ("0", "1"):
         monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
-        models.append(ContextModel(streams, orders, 8, 5, Columns(codes, streams, 40), words, above=words))
+        columns = Columns(codes, streams, 40)
+        models.append(ContextModel(streams, orders, 8, 5, columns, words, above=words, determinism=words))
     compiled, reference = models
     assert compiled.compiled is not None and reference.compiled is None
     matrix = np.frombuffer(data[: len(data) // streams * streams], dtype=np.uint8).reshape(streams, -1)

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from lstmzip import assets, codec, container, priors
+from lstmzip.contexts import BYTE_CLASSES, CONFIDENCE_BUCKETS
 from lstmzip.errors import UnsupportedFormatError
 from lstmzip.model import ByteLSTM
+from lstmzip.parameters import CONTEXT_INIT, ParameterLayout, initial_master
 from lstmzip.presets import load_preset
 from tests.helpers import TINY, load_script, sample_words
 
@@ -87,6 +89,22 @@ def test_shipped_priors_fit_their_levels() -> None:
             ByteLSTM(replace(config, streams=1), initial=priors.load(config.prior))
 
 
+def test_a_prior_starts_the_contexts_it_did_not_learn() -> None:
+    """A prior learns without the word and above contexts and the determinism buckets: each context's
+    weight sets start both halves of its buckets, and the word and above contexts start as seeded."""
+    learned = replace(TINY.model, context_orders="1,2", context_columns=8)
+    widened = replace(learned, context_words=1, context_above=1, context_determinism=1)
+    prior = initial_master(learned, ParameterLayout.of(learned)) + np.float32(0.25)  # not the seeded weights
+    start = initial_master(widened, ParameterLayout.of(widened), prior)
+    width = BYTE_CLASSES * CONFIDENCE_BUCKETS  # a context's weight sets in the prior
+    trained = prior[-learned.context_count() * width :].reshape(-1, BYTE_CLASSES, CONFIDENCE_BUCKETS)
+    contexts = start[-widened.context_count() * 2 * width :].reshape(-1, BYTE_CLASSES, 2, CONFIDENCE_BUCKETS)
+    assert np.array_equal(contexts[: len(trained), :, 0], trained)
+    assert np.array_equal(contexts[: len(trained), :, 1], trained)
+    assert np.all(contexts[len(trained) :] == CONTEXT_INIT)  # the word and above contexts
+    assert np.array_equal(start[: -len(contexts.reshape(-1))], prior[: -len(trained.reshape(-1))])
+
+
 @pytest.mark.parametrize("name", assets.PRIORS)
 def test_every_known_prior_still_decodes_its_archives(name: str) -> None:
     """Priors a level no longer starts from (text-d11) still decode the archives that name them, and
@@ -97,8 +115,8 @@ def test_every_known_prior_still_decodes_its_archives(name: str) -> None:
     earlier_network = {"text-d11": {"hidden": 128, "apm_rate_bits": 0}, "text-d12": {"apm_rate_bits": 0}}
     text = sample_words(80, seed=5)
     preset = load_preset(level_of[name.split("-")[1][0]])
-    # as the levels were then: without the word and above contexts
-    earlier = {"context_words": 0, "context_above": 0, **earlier_network.get(name, {})}
+    # as the levels were then: without the word and above contexts and the determinism buckets
+    earlier = {"context_words": 0, "context_above": 0, "context_determinism": 0, **earlier_network.get(name, {})}
     preset = replace(preset, model=replace(preset.model, prior=name, **earlier))
     old = (Path(__file__).parent / "data" / f"prior-xz-{name}.lstmz").read_bytes()
     assert codec.read_info(old)[2].prior == name
