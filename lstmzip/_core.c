@@ -922,7 +922,7 @@ static PyObject *context_features(PyObject *Py_UNUSED(module), PyObject *args) {
             }
             /* the bit length of the total, at most CONFIDENCE_BUCKETS - 1 (searchsorted over 1, 2, 4 .. 1024) */
             int64_t total = totals[row], bits = 0;
-            while (total > 0 && bits < 11) {
+            while (total > 0 && bits < CONFIDENCE_BUCKETS - 1) {
                 total >>= 1;
                 bits++;
             }

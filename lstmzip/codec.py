@@ -208,7 +208,8 @@ def train(documents: Iterable[bytes], preset: Preset, streams: int, progress: Pr
     coded = b"".join(_word_codes(document, preset)[1] for document in documents)
     layout = Layout.for_size(len(coded), streams)
     # A prior holds the contexts every text has: the word and above contexts, which depend on the input,
-    # start from the starting weight where a level adds them (``parameters.initial_master``)
+    # start from the starting weight where a level adds them, and the determinism buckets from the
+    # prior's own (``parameters.initial_master``)
     config = replace(
         preset.model, streams=layout.streams, prior="", context_words=0, context_above=0, context_determinism=0
     )
