@@ -148,6 +148,13 @@ class ContextModel:
         self.features = np.empty((streams, len(self.rows), 256), dtype=np.float64)  # [N, K, 256]
         self.confidence = np.empty((streams, len(self.rows)), dtype=np.int64)  # [N, K]
         self.keys = np.empty(self.rows.size, dtype=np.int64)  # [K * N] the compiled counting's scratch
+        # what the compiled counting reads and writes, made once (a step then builds no arguments)
+        self.counting = (
+            self.counts, self.totals, self.history, self.rows, self.first_row.reshape(-1), self.direct,
+            self.masks.reshape(-1), self.salts.reshape(-1),
+        )  # fmt: skip
+        self.column_rows = self.rows[len(orders)] if columns else None  # [N] a view: the column context's rows
+        self.class_rows = self.column_row + _BYTE_CLASS  # [256] the column context's row at column 0, by byte
 
     def predict(self) -> tuple[np.ndarray, np.ndarray]:
         """(log-count features [N, K, 256] at 2**LOG_COUNT_BITS as float64, confidence bucket [N, K]).
@@ -172,24 +179,10 @@ class ContextModel:
         if self.compiled is None:
             self._count_and_move(actual, active)
         else:
-            self.compiled.context_update(
-                self.counts,
-                self.totals,
-                self.history,
-                self.rows,
-                self.first_row.reshape(-1),
-                self.direct,
-                self.masks.reshape(-1),
-                self.salts.reshape(-1),
-                np.ascontiguousarray(actual),
-                active,
-                self.count_limit,
-                self.hash_bits,
-                self.keys,
-            )
+            actual = np.ascontiguousarray(actual)
+            self.compiled.context_update(*self.counting, actual, active, self.count_limit, self.hash_bits, self.keys)
         if self.columns:
-            orders = len(self.first_row)
-            self.rows[orders] = self.column_row + self.columns.update(actual) * BYTE_CLASSES + _BYTE_CLASS[actual]
+            np.add(self.class_rows[actual], self.columns.update(actual) * BYTE_CLASSES, out=self.column_rows)
         self._move_hashed_contexts(actual)
 
     def _move_hashed_contexts(self, actual: np.ndarray) -> None:

@@ -25,8 +25,6 @@ from lstmzip.parameters import AdamSchedule, ParameterLayout, forward_weights, i
 from lstmzip.words import WORD_ROWS
 
 if TYPE_CHECKING:
-    import torch
-
     from lstmzip.model import ByteLSTM
 
 Network = Union["CoreLSTM", "ByteLSTM"]  # what the coding loop drives: predict, learn, as_input, config
@@ -39,11 +37,6 @@ def cpu_model(config: ModelConfig, initial: np.ndarray | None = None) -> Network
 
         return ByteLSTM(config, "cpu", initial)
     return CoreLSTM(config, initial)
-
-
-def _array(values: np.ndarray | torch.Tensor | None) -> np.ndarray | None:
-    """NumPy (the core reads buffers) from a CPU tensor or an array."""
-    return values if values is None or isinstance(values, np.ndarray) else values.numpy()
 
 
 class CoreLSTM:
@@ -150,30 +143,29 @@ class CoreLSTM:
 
     def predict(
         self,
-        x: np.ndarray | torch.Tensor,
-        expected: np.ndarray | torch.Tensor | None = None,
-        bucket: np.ndarray | torch.Tensor | None = None,
-        context: tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor] | None = None,
-        column: np.ndarray | torch.Tensor | None = None,
-        word: np.ndarray | torch.Tensor | None = None,
+        x: np.ndarray,
+        expected: np.ndarray | None = None,
+        bucket: np.ndarray | None = None,
+        context: tuple[np.ndarray, np.ndarray] | None = None,
+        column: np.ndarray | None = None,
+        word: np.ndarray | None = None,
     ) -> np.ndarray:
-        """As ``ByteLSTM.predict`` (int64 indices, float64 features), returning a view [B, 256] of its buffer."""
-        features, confidence = (None, None) if context is None else (_array(context[0]), _array(context[1]))
+        """As ``ByteLSTM.predict`` on arrays (int64 indices, float64 features), returning a view [B, 256] of its
+        buffer. Arrays only, as the coding loop has them (``as_input``): the step costs no conversions."""
+        features, confidence = (None, None) if context is None else context
         t = self.t
-        self.core.predict(
-            t, _array(x), _array(expected), _array(bucket), features, confidence, _array(column), _array(word)
-        )
-        self.t += 1
-        return self.freq[t].reshape(self.config.streams, ALPHABET)
+        self.core.predict(t, x, expected, bucket, features, confidence, column, word)
+        self.t = t + 1
+        return self.freq[t]
 
-    def learn(self, targets: np.ndarray | torch.Tensor, weight: np.ndarray | torch.Tensor | None = None) -> None:
+    def learn(self, targets: np.ndarray, weight: np.ndarray | None = None) -> None:
         """As ``ByteLSTM.learn``: back-propagate the segment's ``targets`` [T, B]; one Adam step."""
         cfg, schedule = self.config, self.schedule
         rate = schedule.next_update()
         adam = (cfg.beta1, 1.0 - cfg.beta1, cfg.beta2, 1.0 - cfg.beta2, 1.0 - schedule.beta2_power, cfg.eps)
         groups = tuple((start, stop, rate * factor) for start, stop, factor in self.layout.dense_rate_groups)
-        targets_array = np.ascontiguousarray(_array(targets), dtype=np.int64)
-        weight_array = None if weight is None else np.ascontiguousarray(_array(weight), dtype=np.float64)
+        targets_array = np.ascontiguousarray(targets, dtype=np.int64)
+        weight_array = None if weight is None else np.ascontiguousarray(weight, dtype=np.float64)
         embed_rate = rate * self.layout.rate_scales["embed"]
         self.core.learn(self.t, targets_array, weight_array, adam, groups, embed_rate, rate)
         self.t = 0

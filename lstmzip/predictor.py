@@ -59,19 +59,24 @@ class Predictor:
             else None
         )
         self.refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
+        self.column_input = self.columns is not None and bool(config.column_input)
+        self.word_input = self.columns is not None and bool(config.word_input)
 
     def probabilities(self, t: int, active: int) -> np.ndarray:
         """float32 [active, 256]: each active stream's distribution of its byte at step ``t``."""
         del t  # the side models keep their own position
-        inputs, config, columns = self.inputs, self.config, self.columns
+        inputs = self.inputs
         expected = bucket = context = column = word = None
         if self.matcher is not None:
-            expected, bucket = (inputs(a) for a in self.matcher.predict())
+            expected, bucket = self.matcher.predict()
+            expected, bucket = inputs(expected), inputs(bucket)
         if self.counter is not None:
-            context = tuple(inputs(a) for a in self.counter.predict())
-        if columns is not None:
-            column = inputs(columns.column) if config.column_input else None
-            word = inputs(columns.word) if config.word_input else None
+            features, confidence = self.counter.predict()
+            context = inputs(features), inputs(confidence)
+        if self.column_input:
+            column = inputs(self.columns.column)
+        if self.word_input:
+            word = inputs(self.columns.word)
         weights = _numpy(self.model.predict(self.previous, expected, bucket, context, column, word))[:active]
         if self.refiner is not None:
             return self.refiner.refine(weights)
@@ -80,7 +85,7 @@ class Predictor:
 
     def update(self, t: int, active: int) -> None:
         """Every model learns the bytes of step ``t`` (the matrix's column ``t``)."""
-        step = self.matrix[:, t]
+        step = self.matrix[:, t].copy()  # contiguous, as each model's compiled step reads it
         if self.refiner is not None:
             self.refiner.update(step[:active])
         self.previous = self.inputs(step.astype(np.int64))
