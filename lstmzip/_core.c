@@ -165,6 +165,45 @@ static inline __attribute__((always_inline)) void gemm_tile(Py_ssize_t K, const 
     }
 }
 
+/* Row c[0, wide) += sum_k a[k * a_col] * B[k, :wide], a row of A below the tiles (all of a step of one to five
+ * streams): 32 columns at a time in eight accumulators, eight independent sums in flight where two waited each
+ * on its last (a 4 KB text's steps: half the time; docs/notebook/2026-12-07-one-stream-kernels.md) */
+static inline __attribute__((always_inline)) void gemm_row(Py_ssize_t K, Py_ssize_t wide, const double *a,
+                                                           Py_ssize_t a_col, const double *B, Py_ssize_t ldb,
+                                                           double *c) {
+    Py_ssize_t n = 0;
+    for (; n + 32 <= wide; n += 32) {
+        v4 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0}, s5 = {0}, s6 = {0}, s7 = {0};
+        const double *b = B + n;
+        for (Py_ssize_t k = 0; k < K; k++, b += ldb) {
+            double x = a[k * a_col];
+            s0 += x * *(const v4 *)b;
+            s1 += x * *(const v4 *)(b + 4);
+            s2 += x * *(const v4 *)(b + 8);
+            s3 += x * *(const v4 *)(b + 12);
+            s4 += x * *(const v4 *)(b + 16);
+            s5 += x * *(const v4 *)(b + 20);
+            s6 += x * *(const v4 *)(b + 24);
+            s7 += x * *(const v4 *)(b + 28);
+        }
+        v4 *out = (v4 *)(c + n);
+        v4 sums[8] = {s0, s1, s2, s3, s4, s5, s6, s7};
+        for (int j = 0; j < 8; j++) out[j] += sums[j];
+    }
+    for (; n < wide; n += 8) {
+        v4 s0 = {0}, s1 = {0};
+        const double *b = B + n;
+        for (Py_ssize_t k = 0; k < K; k++, b += ldb) {
+            double x = a[k * a_col];
+            s0 += x * *(const v4 *)b;
+            s1 += x * *(const v4 *)(b + 4);
+        }
+        v4 *out = (v4 *)(c + n);
+        out[0] += s0;
+        out[1] += s1;
+    }
+}
+
 /* C[m, n] += sum_k A(m, k) * B[k, n] with A(m, k) = A[m * a_row + k * a_col]: one kernel serves A
  * and its transpose. */
 PRODUCT_KERNEL static void gemm_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double *A, Py_ssize_t a_row,
@@ -179,18 +218,7 @@ PRODUCT_KERNEL static void gemm_acc(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, co
             for (Py_ssize_t m = 0; m < tall; m += ROWS)
                 gemm_tile(depth, a + m * a_row, a_row, a_col, b + n, ldb, C + m * ldc + n, ldc);
     }
-    for (Py_ssize_t m = tall; m < M; m++)
-        for (Py_ssize_t n = 0; n < wide; n += 8) {
-            v4 acc0 = {0}, acc1 = {0};
-            for (Py_ssize_t k = 0; k < K; k++) {
-                double a = A[m * a_row + k * a_col];
-                acc0 += a * *(const v4 *)(Bm + k * ldb + n);
-                acc1 += a * *(const v4 *)(Bm + k * ldb + n + 4);
-            }
-            v4 *c = (v4 *)(C + m * ldc + n);
-            c[0] += acc0;
-            c[1] += acc1;
-        }
+    for (Py_ssize_t m = tall; m < M; m++) gemm_row(K, wide, A + m * a_row, a_col, Bm, ldb, C + m * ldc);
     for (Py_ssize_t m = 0; m < M; m++)
         for (Py_ssize_t k = 0; k < K; k++) {
             double a = A[m * a_row + k * a_col];
