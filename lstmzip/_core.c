@@ -1360,6 +1360,42 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- numerics._decay_chain */
+
+/* decay_chain(step_high, step_low, high [count] u64, low [count] u64): value k = value k-1 * step >> 96 from
+ * value 0 = 2**96, each value as its bits above and below bit 64: numerics._decay_chain's Python integers,
+ * exactly, in three 64-bit limbs (a product of two values below 2**97 is below 2**194) */
+static PyObject *decay_chain(PyObject *Py_UNUSED(module), PyObject *args) {
+    unsigned long long step_high, step_low;
+    PyObject *objs[2];
+    if (!PyArg_ParseTuple(args, "KKOO", &step_high, &step_low, &objs[0], &objs[1])) return NULL;
+    Py_ssize_t count = PyObject_Length(objs[0]);
+    if (count < 1 || step_high >> 32) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "decay_chain: no values, or a step of 2**96 or more");
+        return NULL;
+    }
+    Held held[2] = {{{0}}};
+    uint64_t *high = hold(&held[0], objs[0], count, 8, "LQ", "high", 1);
+    uint64_t *low = high ? hold(&held[1], objs[1], count, 8, "LQ", "low", 1) : NULL;
+    if (!low) {
+        release_all(held, 2);
+        return NULL;
+    }
+    typedef unsigned __int128 u128;
+    uint64_t a1 = 1ULL << 32, a0 = 0; /* 2**96 */
+    for (Py_ssize_t k = 0; k < count; k++) {
+        high[k] = a1;
+        low[k] = a0;
+        u128 p00 = (u128)a0 * step_low, middle = (p00 >> 64) + (u128)a0 * step_high + (u128)a1 * step_low;
+        u128 top = (middle >> 64) + (u128)a1 * step_high; /* the product is top * 2**128 + middle's low half ... */
+        u128 value = (top << 32) | (uint64_t)middle >> 32; /* ... and this its bits from 96 */
+        a1 = (uint64_t)(value >> 64);
+        a0 = (uint64_t)value;
+    }
+    release_all(held, 2);
+    Py_RETURN_NONE;
+}
+
 /* ---------------------------------------------------------------- transforms.py's x86 address transform */
 
 #define X86_OPERAND_RANGE (1u << 24) /* operands in [-2^24, 2^24) are converted, modulo 2^25 */
@@ -1411,6 +1447,7 @@ static PyMethodDef module_functions[] = {
     {"apm_update", apm_update, METH_VARARGS, "ProbabilityMap.update"},
     {"match_predict", match_predict, METH_VARARGS, "MatchModel.predict into preallocated arrays"},
     {"x86_addresses", x86_addresses, METH_VARARGS, "transforms.py's x86 address transform in place"},
+    {"decay_chain", decay_chain, METH_VARARGS, "numerics._decay_chain's values in two 64-bit halves"},
     {NULL, NULL, 0, NULL},
 };
 

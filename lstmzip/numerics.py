@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lstmzip.compiled import compiled_core
+
 if TYPE_CHECKING:
     from threadpoolctl import ThreadpoolController
 
@@ -71,6 +73,7 @@ LOG_COUNT_DIGEST = "b69e7db94ed5f9e828338ec600933d94887ccfe175d0e4c259aea6cc13f2
 
 _PRECISION = 96  # bits of the big-integer fixed point the tables are derived from
 _ONE = 1 << _PRECISION
+_LOW_BITS = (1 << 64) - 1
 _TOP_SHIFT = 56  # the tables depend on the top 41 bits of each decay value only (``_tables``)
 _QUOTIENT_BITS = _PRECISION + ACT_BITS + 1  # 2 * sigmoid at scale 2**ACT_BITS is 2**_QUOTIENT_BITS / (ONE + e)
 
@@ -85,20 +88,29 @@ def _exp_neg_step() -> int:
     return _ONE * _ONE // total
 
 
-def _decay_chain(count: int) -> list[int]:
+def _decay_chain(count: int) -> tuple[np.ndarray, np.ndarray]:
     """exp(-k * 2**-11) at scale 2**96 for k < count: each value the previous one times
     exp(-2**-11), truncated. The truncations belong to the definition of the pinned tables, so this
-    stays a serial loop of Python integers (about 9 ms); everything derived from it is vectorised."""
+    is a serial loop, in the compiled core where it is built (1 ms) or else of Python integers (11 ms);
+    everything derived from it is vectorised. Each value as uint64 arrays of its bits from 64 and below.
+    """
     step = _exp_neg_step()
+    high, low = np.empty(count, dtype=np.uint64), np.empty(count, dtype=np.uint64)
+    core = compiled_core()
+    if core is not None:
+        core.decay_chain(step >> 64, step & _LOW_BITS, high, low)
+        return high, low
     value, chain = _ONE, [_ONE]
     for _ in range(count - 1):
         value = value * step >> _PRECISION
         chain.append(value)
-    return chain
+    high[:] = [value >> 64 for value in chain]
+    low[:] = [value & _LOW_BITS for value in chain]
+    return high, low
 
 
-def _sigmoid_quotients(chain: list[int], top: np.ndarray) -> np.ndarray:
-    """floor(2**_QUOTIENT_BITS / (ONE + e)) for each decay value e of ``chain``, exactly, as int64.
+def _sigmoid_quotients(high: np.ndarray, low: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """floor(2**_QUOTIENT_BITS / (ONE + e)) for each decay value e (``high``, ``low``), exactly, as int64.
 
     ``top`` holds e >> _TOP_SHIFT, so the divisor's top bits are D = 2**40 + top and the quotient
     lies between 2**57 // (D + 1) and 2**57 // D (int64 arithmetic). Where those two differ (e = ONE,
@@ -108,7 +120,7 @@ def _sigmoid_quotients(chain: list[int], top: np.ndarray) -> np.ndarray:
     divisor_top = (_ONE >> _TOP_SHIFT) + top
     quotients = (1 << shift) // divisor_top
     for k in np.flatnonzero(quotients != (1 << shift) // (divisor_top + 1)).tolist():
-        quotients[k] = (1 << _QUOTIENT_BITS) // (_ONE + chain[k])
+        quotients[k] = (1 << _QUOTIENT_BITS) // (_ONE + (int(high[k]) << 64 | int(low[k])))
     return quotients
 
 
@@ -120,13 +132,14 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
     table round(2**ACT_BITS * n / (ONE + decay_|k - SIG_OFFSET|)), n = ONE for k >= SIG_OFFSET and
     the decay value below it, every rounding half up.
     """
-    chain = _decay_chain(max(SIG_OFFSET, EXP_MAX_INDEX) + 1)
-    top = np.fromiter((value >> _TOP_SHIFT for value in chain), dtype=np.int64, count=len(chain))
+    high, low = _decay_chain(max(SIG_OFFSET, EXP_MAX_INDEX) + 1)
+    top = ((high << np.uint64(64 - _TOP_SHIFT)) | (low >> np.uint64(_TOP_SHIFT))).astype(np.int64)  # value >> 56
     # (e + 2**65) >> 66 equals (top + 2**9) >> 10: the bits below the top cannot carry into bit 66.
     exp_shift = _PRECISION - EXP_BITS - _TOP_SHIFT
     exp_table = np.maximum(1, (top + (1 << (exp_shift - 1))) >> exp_shift)
     # round(x / 2), halves up, is floor((floor(x) + 1) / 2) for the quotient x = 2 * sigmoid.
-    upper = (_sigmoid_quotients(chain[: SIG_OFFSET + 1], top[: SIG_OFFSET + 1]) + 1) >> 1  # x >= 0
+    below = slice(SIG_OFFSET + 1)
+    upper = (_sigmoid_quotients(high[below], low[below], top[below]) + 1) >> 1  # x >= 0
     # sigmoid(-x) = 1 - sigmoid(x), and rounding commutes with that because 2**ACT_BITS * sigmoid(x)
     # is never a half-integer (that would need ONE + e to be a power of two above 2**97).
     sigmoid = np.concatenate([(1 << ACT_BITS) - upper[:0:-1], upper])

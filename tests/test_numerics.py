@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 import lstmzip
 from lstmzip import exact_tensors, numerics
+from lstmzip.compiled import compiled_core
 from tests.helpers import SAMPLE_TEXT, TINY
 
 
@@ -24,8 +26,20 @@ def test_sigmoid_quotients_are_exact_where_the_top_bits_do_not_decide() -> None:
     chain += [(1 << bits) // q - one + d for q in range((1 << 16) + 1, 1 << 17, 997) for d in (-1, 0, 1)]
     chain += [one, 0]
     top = np.array([e >> numerics._TOP_SHIFT for e in chain], dtype=np.int64)
-    quotients = numerics._sigmoid_quotients(chain, top)
+    high, low = (np.array(part, dtype=np.uint64) for part in ([e >> 64 for e in chain], [e % 2**64 for e in chain]))
+    quotients = numerics._sigmoid_quotients(high, low, top)
     assert quotients.tolist() == [(1 << bits) // (one + e) for e in chain]
+
+
+def test_the_compiled_decay_chain_is_the_python_integers_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    if compiled_core() is None:
+        pytest.skip("the compiled core is not built")
+    count = numerics.EXP_MAX_INDEX + 1
+    compiled = numerics._decay_chain(count)
+    monkeypatch.setattr(numerics, "compiled_core", lambda: None)
+    python = numerics._decay_chain(count)
+    assert all(np.array_equal(a, b) for a, b in zip(compiled, python, strict=True))
+    assert (int(python[0][1]) << 64 | int(python[1][1])) == numerics._ONE * numerics._exp_neg_step() >> 96
 
 
 def test_sigmoid_table_is_accurate() -> None:
