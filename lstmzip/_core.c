@@ -465,14 +465,52 @@ static int copy_input(PyObject *obj, void *dst, Py_ssize_t count, const char *fo
 
 /* ---------------------------------------------------------------- predict */
 
+/* The forward step at t from the inputs in the buffers at t (the byte before, the match model's byte and
+ * bucket where ``with_match``, the context features and buckets where ``with_context``, the column and
+ * word), each checked before it indexes a table; -1 with an exception set if one is out of range. */
+static int core_forward(Core *c, Py_ssize_t t, int with_match, int with_context) {
+    Py_ssize_t B = c->dim[DIM_B], K = c->dim[DIM_K], L = c->dim[DIM_L];
+    int64_t *match_input = I64(c, BUF_MATCH_INPUT) + t * B, *match_bucket = I64(c, BUF_MATCH_BUCKET) + t * B;
+    const int64_t *bytes = I64(c, BUF_X) + t * B;
+    /* every index below reads a table row: a bad one would read outside memory */
+    for (Py_ssize_t b = 0; b < B; b++)
+        if (bytes[b] < 0 || bytes[b] >= ALPHABET || match_bucket[b] < 0 || match_bucket[b] > c->dim[DIM_BUCKETS] ||
+            I64(c, BUF_MATCH_EXPECTED)[t * B + b] < 0 || I64(c, BUF_MATCH_EXPECTED)[t * B + b] >= ALPHABET ||
+            I64(c, BUF_COLUMN)[t * B + b] < 0 ||
+            (c->dim[DIM_COLUMN_ROWS] && I64(c, BUF_COLUMN)[t * B + b] >= c->dim[DIM_COLUMN_ROWS]) ||
+            I64(c, BUF_WORD)[t * B + b] < 0 || I64(c, BUF_WORD)[t * B + b] > c->dim[DIM_WORD_ROWS]) {
+            PyErr_Format(PyExc_ValueError, "core: an input of stream %zd is out of range", b);
+            return -1;
+        }
+    if (with_match)
+        for (Py_ssize_t b = 0; b < B; b++)
+            match_input[b] = match_bucket[b] == c->dim[DIM_BUCKETS] ? ALPHABET : I64(c, BUF_MATCH_EXPECTED)[t * B + b];
+    if (with_context) {
+        int64_t *index = I64(c, BUF_CONTEXT_INDEX) + t * B * K;
+        const int64_t *offsets = I64(c, BUF_WEIGHT_OFFSETS);
+        for (Py_ssize_t b = 0; b < B; b++)
+            for (Py_ssize_t k = 0; k < K; k++) {
+                int64_t bucket_k = index[b * K + k];
+                if (bucket_k < 0 || bucket_k >= c->dim[DIM_CONFIDENCE_BUCKETS]) {
+                    PyErr_SetString(PyExc_ValueError, "core: confidence bucket out of range");
+                    return -1;
+                }
+                index[b * K + k] = bucket_k + offsets[bytes[b] * K + k];
+            }
+    }
+    for (Py_ssize_t l = 0; l < L; l++) layer_step(c, l, t);
+    output_step(c, t, with_context && K);
+    return 0;
+}
+
 static PyObject *Core_predict(Core *c, PyObject *args) {
     Py_ssize_t t;
     PyObject *x, *expected, *bucket, *features, *confidence, *column, *word;
     if (!PyArg_ParseTuple(args, "nOOOOOOO", &t, &x, &expected, &bucket, &features, &confidence, &column, &word))
         return NULL;
-    Py_ssize_t B = c->dim[DIM_B], K = c->dim[DIM_K], L = c->dim[DIM_L];
+    Py_ssize_t B = c->dim[DIM_B], K = c->dim[DIM_K];
     if (t < 0 || t >= c->dim[DIM_T]) return PyErr_Format(PyExc_IndexError, "core: step %zd out of the segment", t);
-    int64_t *match_input = I64(c, BUF_MATCH_INPUT) + t * B, *match_bucket = I64(c, BUF_MATCH_BUCKET) + t * B;
+    int64_t *match_bucket = I64(c, BUF_MATCH_BUCKET) + t * B;
     int with_match, with_context;
     if (copy_input(x, I64(c, BUF_X) + t * B, B, INT64_FORMATS, "x") < 0 ||
         (with_match = copy_input(expected, I64(c, BUF_MATCH_EXPECTED) + t * B, B, INT64_FORMATS, "expected")) < 0 ||
@@ -484,31 +522,7 @@ static PyObject *Core_predict(Core *c, PyObject *args) {
         copy_input(column, I64(c, BUF_COLUMN) + t * B, B, INT64_FORMATS, "column") < 0 ||
         copy_input(word, I64(c, BUF_WORD) + t * B, B, INT64_FORMATS, "word") < 0)
         return NULL;
-    const int64_t *bytes = I64(c, BUF_X) + t * B;
-    /* every index below reads a table row: a bad one would read outside memory */
-    for (Py_ssize_t b = 0; b < B; b++)
-        if (bytes[b] < 0 || bytes[b] >= ALPHABET || match_bucket[b] < 0 || match_bucket[b] > c->dim[DIM_BUCKETS] ||
-            I64(c, BUF_MATCH_EXPECTED)[t * B + b] < 0 || I64(c, BUF_MATCH_EXPECTED)[t * B + b] >= ALPHABET ||
-            I64(c, BUF_COLUMN)[t * B + b] < 0 ||
-            (c->dim[DIM_COLUMN_ROWS] && I64(c, BUF_COLUMN)[t * B + b] >= c->dim[DIM_COLUMN_ROWS]) ||
-            I64(c, BUF_WORD)[t * B + b] < 0 || I64(c, BUF_WORD)[t * B + b] > c->dim[DIM_WORD_ROWS])
-            return PyErr_Format(PyExc_ValueError, "core: an input of stream %zd is out of range", b);
-    if (with_match)
-        for (Py_ssize_t b = 0; b < B; b++)
-            match_input[b] = match_bucket[b] == c->dim[DIM_BUCKETS] ? ALPHABET : I64(c, BUF_MATCH_EXPECTED)[t * B + b];
-    if (with_context) {
-        int64_t *index = I64(c, BUF_CONTEXT_INDEX) + t * B * K;
-        const int64_t *offsets = I64(c, BUF_WEIGHT_OFFSETS);
-        for (Py_ssize_t b = 0; b < B; b++)
-            for (Py_ssize_t k = 0; k < K; k++) {
-                int64_t bucket_k = index[b * K + k];
-                if (bucket_k < 0 || bucket_k >= c->dim[DIM_CONFIDENCE_BUCKETS])
-                    return PyErr_Format(PyExc_ValueError, "core: confidence bucket out of range");
-                index[b * K + k] = bucket_k + offsets[bytes[b] * K + k];
-            }
-    }
-    for (Py_ssize_t l = 0; l < L; l++) layer_step(c, l, t);
-    output_step(c, t, with_context && K);
+    if (core_forward(c, t, with_match, with_context) < 0) return NULL;
     Py_RETURN_NONE;
 }
 
@@ -810,13 +824,14 @@ static PyObject *Core_learn(Core *c, PyObject *args) {
 
 #define CONTEXT_MULTIPLIER 0x9E3779B97F4A7C15ULL
 #define CONFIDENCE_BUCKETS 12 /* contexts.CONFIDENCE_BUCKETS: bit lengths of a total, 0 .. 11 */
+#define BYTE_CLASSES 6        /* contexts.BYTE_CLASSES: the column context's rows per column */
 
 /* The hashed context's row of ``key`` with ``salt``: ContextModel._hashed. */
 static inline int64_t hashed_row(uint64_t key, uint64_t salt, Py_ssize_t hash_bits) {
     return (int64_t)(((key + salt) * CONTEXT_MULTIPLIER) >> (64 - hash_bits));
 }
 
-/* Buffers of ``ContextModel``, one call's worth; released by ``release_all``. */
+/* Buffers of one call, or of a Stepper's life; released by ``release_all``. */
 typedef struct {
     Py_buffer view;
     int held;
@@ -824,7 +839,10 @@ typedef struct {
 
 static void release_all(Held *held, int count) {
     for (int k = 0; k < count; k++)
-        if (held[k].held) PyBuffer_Release(&held[k].view);
+        if (held[k].held) {
+            PyBuffer_Release(&held[k].view);
+            held[k].held = 0;
+        }
 }
 
 static void *hold(Held *held, PyObject *obj, Py_ssize_t count, Py_ssize_t itemsize, const char *formats,
@@ -862,58 +880,126 @@ static void count_keys(uint8_t *counts, int64_t *totals, const int64_t *keys, Py
         }
 }
 
+/* ContextModel's tables and rows: counts [R, 256] u8, totals [R], history [N] u64, rows [all, N] (the orders'
+ * first, K of them), and the orders' first_row, direct, masks and salts [K]; keys [all * N] is scratch. */
+typedef struct {
+    uint8_t *counts;
+    int64_t *totals, *rows, *keys;
+    uint64_t *history;
+    const int64_t *first_row;
+    const uint8_t *direct;
+    const uint64_t *masks, *salts;
+    Py_ssize_t R, N, all, K, limit, hash_bits;
+} Counting;
+
+/* Check what a Counting's caller handed over; -1 with an exception if it would index outside. */
+static int counting_sizes_ok(const Counting *m) {
+    if (m->K > m->all || m->limit < 1 || m->limit > 255 || m->hash_bits < 1 || m->hash_bits > 63) {
+        PyErr_SetString(PyExc_ValueError, "context_update: bad sizes");
+        return -1;
+    }
+    return 0;
+}
+
+/* ContextModel.update's counting of ``actual`` [N] (the first ``active`` streams) and its orders' next rows. */
+static int count_step(const Counting *m, const uint8_t *actual, Py_ssize_t active) {
+    Py_ssize_t N = m->N, n = 0;
+    if (active < 0 || active > N) {
+        PyErr_SetString(PyExc_ValueError, "context_update: bad sizes");
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < m->all; k++)
+        for (Py_ssize_t s = 0; s < active; s++) {
+            int64_t row = m->rows[k * N + s];
+            if (row < 0 || row >= m->R) {
+                PyErr_SetString(PyExc_ValueError, "context_update: row out of range");
+                return -1;
+            }
+            m->keys[n++] = row * ALPHABET + actual[s];
+        }
+    qsort(m->keys, (size_t)n, sizeof(int64_t), compare_keys);
+    count_keys(m->counts, m->totals, m->keys, n, m->limit);
+    for (Py_ssize_t s = 0; s < N; s++) m->history[s] = (m->history[s] << 8) | actual[s];
+    for (Py_ssize_t k = 0; k < m->K; k++)
+        for (Py_ssize_t s = 0; s < N; s++) {
+            uint64_t context = m->history[s] & m->masks[k];
+            m->rows[k * N + s] =
+                m->first_row[k] + (m->direct[k] ? (int64_t)context : hashed_row(context, m->salts[k], m->hash_bits));
+        }
+    return 0;
+}
+
+/* Hold a Counting's arrays: counts, totals, history, rows, first_row, direct, masks, salts, keys (objs[0..8]),
+ * in held[0..8]; -1 with an exception if one is missing or of another shape. */
+static int hold_counting(Counting *m, Held *held, PyObject **objs) {
+    m->R = PyObject_Length(objs[1]);
+    m->N = PyObject_Length(objs[2]);
+    m->K = PyObject_Length(objs[4]);
+    m->all = m->N > 0 ? PyObject_Length(objs[3]) : 0;
+    if (m->R < 0 || m->N < 0 || m->K < 0 || m->all < 0) return -1;
+    Py_ssize_t R = m->R, N = m->N, K = m->K, all = m->all;
+    return (m->counts = hold(&held[0], objs[0], R * ALPHABET, 1, "B", "counts", 1)) &&
+                   (m->totals = hold(&held[1], objs[1], R, 8, INT64_FORMATS, "totals", 1)) &&
+                   (m->history = hold(&held[2], objs[2], N, 8, "LQ", "history", 1)) &&
+                   (m->rows = hold(&held[3], objs[3], all * N, 8, INT64_FORMATS, "rows", 1)) &&
+                   (m->first_row = hold(&held[4], objs[4], K, 8, INT64_FORMATS, "first_row", 0)) &&
+                   (m->direct = hold(&held[5], objs[5], K, 1, "?B", "direct", 0)) &&
+                   (m->masks = hold(&held[6], objs[6], K, 8, "LQ", "masks", 0)) &&
+                   (m->salts = hold(&held[7], objs[7], K, 8, "LQ", "salts", 0)) &&
+                   (m->keys = hold(&held[8], objs[8], all * N, 8, INT64_FORMATS, "keys", 1))
+               ? counting_sizes_ok(m)
+               : -1;
+}
+
 /* context_update(counts [R, 256] u8, totals [R] i64, history [N] u64, rows [K', N] i64, first_row [K] i64,
  * direct [K] u8, masks [K] u64, salts [K] u64, actual [N] u8, active, count_limit, hash_bits, keys [K' * N] i64):
- * ContextModel.update's counting and its orders' next rows (the column context's row stays Python's). */
+ * ContextModel.update's counting and its orders' next rows (the other contexts' rows: their own calls). */
 static PyObject *context_update(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *objs[9], *keys_obj;
-    Py_ssize_t active, limit, hash_bits;
+    PyObject *objs[9], *actual_obj;
+    Counting m;
+    Py_ssize_t active;
     if (!PyArg_ParseTuple(args, "OOOOOOOOOnnnO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
-                          &objs[6], &objs[7], &objs[8], &active, &limit, &hash_bits, &keys_obj))
+                          &objs[6], &objs[7], &actual_obj, &active, &m.limit, &m.hash_bits, &objs[8]))
         return NULL;
     Held held[10] = {{{0}}};
-    PyObject *result = NULL;
-    Py_ssize_t R = PyObject_Length(objs[1]), N = PyObject_Length(objs[2]), K = PyObject_Length(objs[4]);
-    Py_ssize_t rows_count = N > 0 ? PyObject_Length(objs[3]) : 0, all = rows_count;
-    if (R < 0 || N < 0 || K < 0 || rows_count < 0) return NULL;
-    uint8_t *counts = hold(&held[0], objs[0], R * ALPHABET, 1, "B", "counts", 1);
-    int64_t *totals = counts ? hold(&held[1], objs[1], R, 8, INT64_FORMATS, "totals", 1) : NULL;
-    uint64_t *history = totals ? hold(&held[2], objs[2], N, 8, "LQ", "history", 1) : NULL;
-    int64_t *rows = history ? hold(&held[3], objs[3], all * N, 8, INT64_FORMATS, "rows", 1) : NULL;
-    int64_t *first_row = rows ? hold(&held[4], objs[4], K, 8, INT64_FORMATS, "first_row", 0) : NULL;
-    uint8_t *direct = first_row ? hold(&held[5], objs[5], K, 1, "?B", "direct", 0) : NULL;
-    uint64_t *masks = direct ? hold(&held[6], objs[6], K, 8, "LQ", "masks", 0) : NULL;
-    uint64_t *salts = masks ? hold(&held[7], objs[7], K, 8, "LQ", "salts", 0) : NULL;
-    uint8_t *actual = salts ? hold(&held[8], objs[8], N, 1, "B", "actual", 0) : NULL;
-    int64_t *keys = actual ? hold(&held[9], keys_obj, all * N, 8, INT64_FORMATS, "keys", 1) : NULL;
-    if (!keys) goto done;
-    if (active < 0 || active > N || K > all || limit < 1 || limit > 255 || hash_bits < 1 || hash_bits > 63) {
-        PyErr_SetString(PyExc_ValueError, "context_update: bad sizes");
-        goto done;
-    }
-    Py_ssize_t n = 0;
-    for (Py_ssize_t k = 0; k < all; k++)
-        for (Py_ssize_t s = 0; s < active; s++) {
-            int64_t row = rows[k * N + s];
-            if (row < 0 || row >= R) {
-                PyErr_SetString(PyExc_ValueError, "context_update: row out of range");
-                goto done;
-            }
-            keys[n++] = row * ALPHABET + actual[s];
-        }
-    qsort(keys, (size_t)n, sizeof(int64_t), compare_keys);
-    count_keys(counts, totals, keys, n, limit);
-    for (Py_ssize_t s = 0; s < N; s++) history[s] = (history[s] << 8) | actual[s];
-    for (Py_ssize_t k = 0; k < K; k++)
-        for (Py_ssize_t s = 0; s < N; s++) {
-            uint64_t context = history[s] & masks[k];
-            rows[k * N + s] = first_row[k] + (direct[k] ? (int64_t)context : hashed_row(context, salts[k], hash_bits));
-        }
-    result = Py_None;
-    Py_INCREF(result);
-done:
+    int ok = hold_counting(&m, held, objs) == 0;
+    const uint8_t *actual = ok ? hold(&held[9], actual_obj, m.N, 1, "B", "actual", 0) : NULL;
+    ok = actual && count_step(&m, actual, active) == 0;
     release_all(held, 10);
-    return result;
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ContextModel.predict into features [N, all, 256] and confidence [N, all]: each context's log counts and its
+ * confidence bucket (the bit length of its total; with determinism, the second half where every count is
+ * one byte's). */
+static int context_features_into(const Counting *m, const double *log_counts, double *features, int64_t *confidence,
+                                 int determinism) {
+    Py_ssize_t N = m->N, all = m->all;
+    for (Py_ssize_t s = 0; s < N; s++)
+        for (Py_ssize_t k = 0; k < all; k++) {
+            int64_t row = m->rows[k * N + s];
+            if (row < 0 || row >= m->R) {
+                PyErr_SetString(PyExc_ValueError, "context_features: row out of range");
+                return -1;
+            }
+            const uint8_t *count = m->counts + row * ALPHABET;
+            double *out = features + (s * all + k) * ALPHABET;
+            uint8_t most = 0;
+            for (int j = 0; j < ALPHABET; j++) {
+                out[j] = log_counts[count[j]];
+                most = count[j] > most ? count[j] : most;
+            }
+            /* the bit length of the total, at most CONFIDENCE_BUCKETS - 1 (searchsorted over 1, 2, 4 .. 1024) */
+            int64_t total = m->totals[row], bits = 0;
+            while (total > 0 && bits < CONFIDENCE_BUCKETS - 1) {
+                total >>= 1;
+                bits++;
+            }
+            int sure = determinism && m->totals[row] > 0 && most == m->totals[row];
+            confidence[s * all + k] = bits + (sure ? CONFIDENCE_BUCKETS : 0);
+        }
+    return 0;
 }
 
 /* context_features(counts [R, 256] u8, totals [R] i64, rows [K', N] i64, log_counts [256] f64,
@@ -924,45 +1010,23 @@ static PyObject *context_features(PyObject *Py_UNUSED(module), PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOp", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5], &determinism))
         return NULL;
     Held held[6] = {{{0}}};
-    PyObject *result = NULL;
-    Py_ssize_t R = PyObject_Length(objs[1]), all = PyObject_Length(objs[2]), N = PyObject_Length(objs[4]);
-    if (R < 0 || all < 0 || N < 0) return NULL;
-    uint8_t *counts = hold(&held[0], objs[0], R * ALPHABET, 1, "B", "counts", 0);
-    int64_t *totals = counts ? hold(&held[1], objs[1], R, 8, INT64_FORMATS, "totals", 0) : NULL;
-    int64_t *rows = totals ? hold(&held[2], objs[2], all * N, 8, INT64_FORMATS, "rows", 0) : NULL;
-    double *log_counts = rows ? hold(&held[3], objs[3], ALPHABET, 8, FLOAT64_FORMATS, "log counts", 0) : NULL;
-    double *features = log_counts ? hold(&held[4], objs[4], N * all * ALPHABET, 8, FLOAT64_FORMATS, "features", 1) : NULL;
-    int64_t *confidence = features ? hold(&held[5], objs[5], N * all, 8, INT64_FORMATS, "confidence", 1) : NULL;
-    if (!confidence) goto done;
-    for (Py_ssize_t s = 0; s < N; s++)
-        for (Py_ssize_t k = 0; k < all; k++) {
-            int64_t row = rows[k * N + s];
-            if (row < 0 || row >= R) {
-                PyErr_SetString(PyExc_ValueError, "context_features: row out of range");
-                goto done;
-            }
-            const uint8_t *count = counts + row * ALPHABET;
-            double *out = features + (s * all + k) * ALPHABET;
-            uint8_t most = 0;
-            for (int j = 0; j < ALPHABET; j++) {
-                out[j] = log_counts[count[j]];
-                most = count[j] > most ? count[j] : most;
-            }
-            /* the bit length of the total, at most CONFIDENCE_BUCKETS - 1 (searchsorted over 1, 2, 4 .. 1024) */
-            int64_t total = totals[row], bits = 0;
-            while (total > 0 && bits < CONFIDENCE_BUCKETS - 1) {
-                total >>= 1;
-                bits++;
-            }
-            /* with determinism, the second half of the buckets where every count is one byte's */
-            int sure = determinism && totals[row] > 0 && most == totals[row];
-            confidence[s * all + k] = bits + (sure ? CONFIDENCE_BUCKETS : 0);
-        }
-    result = Py_None;
-    Py_INCREF(result);
-done:
+    Counting m = {0};
+    m.R = PyObject_Length(objs[1]);
+    m.all = PyObject_Length(objs[2]);
+    m.N = PyObject_Length(objs[4]);
+    if (m.R < 0 || m.all < 0 || m.N < 0) return NULL;
+    double *log_counts = NULL, *features = NULL;
+    int64_t *confidence = NULL;
+    int ok = (m.counts = hold(&held[0], objs[0], m.R * ALPHABET, 1, "B", "counts", 0)) &&
+             (m.totals = hold(&held[1], objs[1], m.R, 8, INT64_FORMATS, "totals", 0)) &&
+             (m.rows = hold(&held[2], objs[2], m.all * m.N, 8, INT64_FORMATS, "rows", 0)) &&
+             (log_counts = hold(&held[3], objs[3], ALPHABET, 8, FLOAT64_FORMATS, "log counts", 0)) &&
+             (features = hold(&held[4], objs[4], m.N * m.all * ALPHABET, 8, FLOAT64_FORMATS, "features", 1)) &&
+             (confidence = hold(&held[5], objs[5], m.N * m.all, 8, INT64_FORMATS, "confidence", 1)) &&
+             context_features_into(&m, log_counts, features, confidence, determinism) == 0;
     release_all(held, 6);
-    return result;
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
 }
 
 #define WORD_SALT 9
@@ -973,6 +1037,18 @@ done:
 /* A word's byte: an ASCII letter or a byte from 0x80 (contexts._WORD_BYTE). */
 static inline int word_byte(uint8_t byte) { return byte >= 0x80 || ((byte | 0x20) >= 'a' && (byte | 0x20) <= 'z'); }
 
+/* ContextModel._word_rows: each stream's word moved by its byte ``actual``, its row (from first_row) into row_out. */
+static void word_rows_into(uint64_t *word, const uint8_t *actual, int64_t *row_out, Py_ssize_t N, Py_ssize_t first_row,
+                           Py_ssize_t hash_bits) {
+    for (Py_ssize_t s = 0; s < N; s++) {
+        uint8_t byte = actual[s];
+        int inside = word_byte(byte);
+        word[s] = inside ? (word[s] + byte + 1) * CONTEXT_MULTIPLIER : 0;
+        /* between words, the byte just read */
+        row_out[s] = first_row + hashed_row(inside ? word[s] : byte, WORD_SALT, hash_bits);
+    }
+}
+
 /* word_rows(word [N] u64, actual [N] u8, rows [K', N] i64, slot, first_row, hash_bits): ContextModel._word_rows
  * into rows[slot] (from first_row), each stream's word moved by its byte. */
 static PyObject *word_rows(PyObject *Py_UNUSED(module), PyObject *args) {
@@ -980,81 +1056,91 @@ static PyObject *word_rows(PyObject *Py_UNUSED(module), PyObject *args) {
     Py_ssize_t slot, first_row, hash_bits;
     if (!PyArg_ParseTuple(args, "OOOnnn", &objs[0], &objs[1], &objs[2], &slot, &first_row, &hash_bits)) return NULL;
     Held held[3] = {{{0}}};
-    PyObject *result = NULL;
     Py_ssize_t N = PyObject_Length(objs[0]), all = PyObject_Length(objs[2]);
     if (N < 0 || all < 0) return NULL;
     uint64_t *word = hold(&held[0], objs[0], N, 8, "LQ", "word", 1);
     uint8_t *actual = word ? hold(&held[1], objs[1], N, 1, "B", "actual", 0) : NULL;
     int64_t *rows = actual ? hold(&held[2], objs[2], all * N, 8, INT64_FORMATS, "rows", 1) : NULL;
-    if (!rows) goto done;
-    if (slot < 0 || slot >= all || hash_bits < 1 || hash_bits > 63) {
+    int ok = rows != NULL;
+    if (ok && (slot < 0 || slot >= all || hash_bits < 1 || hash_bits > 63)) {
         PyErr_SetString(PyExc_ValueError, "word_rows: bad sizes");
-        goto done;
+        ok = 0;
     }
-    for (Py_ssize_t s = 0; s < N; s++) {
-        uint8_t byte = actual[s];
-        int inside = word_byte(byte);
-        word[s] = inside ? (word[s] + byte + 1) * CONTEXT_MULTIPLIER : 0;
-        /* between words, the byte just read */
-        rows[slot * N + s] = first_row + hashed_row(inside ? word[s] : byte, WORD_SALT, hash_bits);
-    }
-    result = Py_None;
-    Py_INCREF(result);
-done:
+    if (ok) word_rows_into(word, actual, rows + slot * N, N, first_row, hash_bits);
     release_all(held, 3);
-    return result;
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ContextModel's lines for the above context: line and line_before [N, places] i16, place [N] i64. */
+typedef struct {
+    int16_t *line, *before;
+    int64_t *place;
+    Py_ssize_t N, places, first_row, hash_bits;
+} Lines;
+
+/* ContextModel._read_lines, then _above_key_rows into row_out [N]. */
+static int above_rows_into(const Lines *m, const uint8_t *actual, int64_t *row_out) {
+    Py_ssize_t width = m->places - 1; /* ABOVE_WIDTH: the last place stays "none" */
+    for (Py_ssize_t s = 0; s < m->N; s++) {
+        int16_t *own = m->line + s * m->places, *above = m->before + s * m->places;
+        int64_t *place = m->place + s;
+        uint8_t byte = actual[s];
+        if (*place < 0) {
+            PyErr_SetString(PyExc_ValueError, "above_rows: negative place");
+            return -1;
+        }
+        if (*place < width) own[*place] = byte;
+        if (byte == NEWLINE) {
+            memcpy(above, own, sizeof(int16_t) * (size_t)m->places);
+            for (Py_ssize_t k = 0; k < m->places; k++) own[k] = NO_BYTE;
+            *place = 0;
+        } else
+            (*place)++;
+        Py_ssize_t at = *place < width ? *place : width, next = *place + 1 < width ? *place + 1 : width;
+        /* each part below 257: the key is the three of them exactly */
+        uint64_t key = ((uint64_t)above[at] * 257 + (uint64_t)above[next]) * 256 + byte;
+        row_out[s] = m->first_row + hashed_row(key, ABOVE_SALT, m->hash_bits);
+    }
+    return 0;
+}
+
+/* Hold line, line_before, place (objs[0..2]) in held[0..2]; -1 with an exception if of another shape. */
+static int hold_lines(Lines *m, Held *held, PyObject **objs) {
+    m->N = PyObject_Length(objs[2]);
+    if (m->N < 0) return -1;
+    if (m->places < 2 || m->hash_bits < 1 || m->hash_bits > 63) {
+        PyErr_SetString(PyExc_ValueError, "above_rows: bad sizes");
+        return -1;
+    }
+    return (m->line = hold(&held[0], objs[0], m->N * m->places, 2, INT16_FORMATS, "line", 1)) &&
+                   (m->before = hold(&held[1], objs[1], m->N * m->places, 2, INT16_FORMATS, "line before", 1)) &&
+                   (m->place = hold(&held[2], objs[2], m->N, 8, INT64_FORMATS, "place", 1))
+               ? 0
+               : -1;
 }
 
 /* above_rows(line [N, W + 1] i16, line_before [N, W + 1] i16, place [N] i64, actual [N] u8, rows [K', N] i64,
  * W + 1, first_row, hash_bits): ContextModel._read_lines, then _above_key_rows into the last row of ``rows``. */
 static PyObject *above_rows(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *objs[5];
-    Py_ssize_t places, first_row, hash_bits;
-    if (!PyArg_ParseTuple(args, "OOOOOnnn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &places, &first_row,
-                          &hash_bits))
+    Lines m;
+    if (!PyArg_ParseTuple(args, "OOOOOnnn", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &m.places, &m.first_row,
+                          &m.hash_bits))
         return NULL;
     Held held[5] = {{{0}}};
-    PyObject *result = NULL;
-    Py_ssize_t N = PyObject_Length(objs[2]), all = PyObject_Length(objs[4]);
-    if (N < 0 || all < 1 || places < 2) {
+    Py_ssize_t all = PyObject_Length(objs[4]);
+    if (all < 1) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "above_rows: bad sizes");
         return NULL;
     }
-    int16_t *line = hold(&held[0], objs[0], N * places, 2, INT16_FORMATS, "line", 1);
-    int16_t *before = line ? hold(&held[1], objs[1], N * places, 2, INT16_FORMATS, "line before", 1) : NULL;
-    int64_t *place = before ? hold(&held[2], objs[2], N, 8, INT64_FORMATS, "place", 1) : NULL;
-    uint8_t *actual = place ? hold(&held[3], objs[3], N, 1, "B", "actual", 0) : NULL;
-    int64_t *rows = actual ? hold(&held[4], objs[4], all * N, 8, INT64_FORMATS, "rows", 1) : NULL;
-    if (!rows) goto done;
-    if (hash_bits < 1 || hash_bits > 63) {
-        PyErr_SetString(PyExc_ValueError, "above_rows: bad sizes");
-        goto done;
-    }
-    Py_ssize_t width = places - 1; /* ABOVE_WIDTH: the last place stays "none" */
-    for (Py_ssize_t s = 0; s < N; s++) {
-        int16_t *own = line + s * places, *above = before + s * places;
-        uint8_t byte = actual[s];
-        if (place[s] < 0) {
-            PyErr_SetString(PyExc_ValueError, "above_rows: negative place");
-            goto done;
-        }
-        if (place[s] < width) own[place[s]] = byte;
-        if (byte == NEWLINE) {
-            memcpy(above, own, sizeof(int16_t) * (size_t)places);
-            for (Py_ssize_t k = 0; k < places; k++) own[k] = NO_BYTE;
-            place[s] = 0;
-        } else
-            place[s]++;
-        Py_ssize_t at = place[s] < width ? place[s] : width, next = place[s] + 1 < width ? place[s] + 1 : width;
-        /* each part below 257: the key is the three of them exactly */
-        uint64_t key = ((uint64_t)above[at] * 257 + (uint64_t)above[next]) * 256 + byte;
-        rows[(all - 1) * N + s] = first_row + hashed_row(key, ABOVE_SALT, hash_bits);
-    }
-    result = Py_None;
-    Py_INCREF(result);
-done:
+    int ok = hold_lines(&m, held, objs) == 0;
+    uint8_t *actual = ok ? hold(&held[3], objs[3], m.N, 1, "B", "actual", 0) : NULL;
+    int64_t *rows = actual ? hold(&held[4], objs[4], all * m.N, 8, INT64_FORMATS, "rows", 1) : NULL;
+    ok = rows && above_rows_into(&m, actual, rows + (all - 1) * m.N) == 0;
     release_all(held, 5);
-    return result;
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
 }
 
 /* ---------------------------------------------------------------- match model (match.MatchModel) */
@@ -1074,37 +1160,26 @@ static int64_t verified(const uint8_t *matrix, Py_ssize_t S, Py_ssize_t s, Py_ss
     return pointer;
 }
 
-/* match_update(matrix [N, S] u8, t, pointer [N] i64, length [N] i64, chains [L, N] u64, ((length, table), ...),
- * hash_bits): MatchModel.update. */
-static PyObject *match_update(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *objs[4], *tables;
-    Py_ssize_t t, hash_bits;
-    if (!PyArg_ParseTuple(args, "OnOOOO!n", &objs[0], &t, &objs[1], &objs[2], &objs[3], &PyTuple_Type, &tables,
-                          &hash_bits))
-        return NULL;
-    Held held[4] = {{{0}}};
-    Py_ssize_t N = PyObject_Length(objs[1]), L = PyObject_Length(objs[3]), count = PyTuple_GET_SIZE(tables);
-    if (N <= 0 || L < 0) return N < 0 || L < 0 ? NULL : PyErr_Format(PyExc_ValueError, "match_update: no streams");
-    Held table_views[2] = {{{0}}};
-    PyObject *result = NULL;
-    Py_ssize_t size = PyObject_Length(objs[0]) == N ? -1 : 0; /* the matrix's rows must be the streams */
-    uint8_t *matrix = NULL;
-    if (size == -1 && PyObject_GetBuffer(objs[0], &held[0].view, PyBUF_C_CONTIGUOUS) == 0) {
-        held[0].held = 1;
-        matrix = held[0].view.buf;
-        size = held[0].view.len;
-    }
-    Py_ssize_t S = size > 0 ? size / N : 0;
-    int64_t *pointer = matrix && S > 0 && S * N == size ? hold(&held[1], objs[1], N, 8, INT64_FORMATS, "pointer", 1) : NULL;
-    int64_t *length = pointer ? hold(&held[2], objs[2], N, 8, INT64_FORMATS, "length", 1) : NULL;
-    uint64_t *chains = length ? hold(&held[3], objs[3], L * N, 8, "LQ", "chains", 1) : NULL;
-    if (!chains) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "match_update: matrix must be [streams, steps] uint8");
-        goto done;
-    }
-    if (t < 0 || t >= S || count > 2 || hash_bits < 1 || hash_bits > 40) {
+/* MatchModel's arrays: the byte matrix [N, S], pointer and length [N], chains [L, N] u64, and its one or two
+ * tables of 2**hash_bits positions with the context length each hashes. */
+typedef struct {
+    const uint8_t *matrix;
+    int64_t *pointer, *length;
+    uint64_t *chains;
+    int64_t *table[2];
+    Py_ssize_t context[2];
+    Py_ssize_t N, S, L, tables, hash_bits;
+} Matching;
+
+/* MatchModel.update: byte t of every stream is known; extend or drop matches, look up new ones, insert. */
+static int match_step(const Matching *m, Py_ssize_t t) {
+    Py_ssize_t N = m->N, S = m->S, L = m->L, size = N * S;
+    const uint8_t *matrix = m->matrix;
+    int64_t *pointer = m->pointer, *length = m->length;
+    uint64_t *chains = m->chains;
+    if (t < 0 || t >= S) {
         PyErr_SetString(PyExc_ValueError, "match_update: bad step or tables");
-        goto done;
+        return -1;
     }
     for (Py_ssize_t s = 0; s < N; s++) {
         uint8_t actual = matrix[s * S + t];
@@ -1115,37 +1190,102 @@ static PyObject *match_update(PyObject *Py_UNUSED(module), PyObject *args) {
         if (L) chains[s] = actual;
         for (Py_ssize_t j = 0; j < L; j++) chains[j * N + s] *= CONTEXT_MULTIPLIER;
     }
-    for (Py_ssize_t k = 0; k < count; k++) {
-        Py_ssize_t context;
-        PyObject *table_obj;
-        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(tables, k), "nO", &context, &table_obj)) goto done;
-        if (context < 1 || context > L) {
-            PyErr_SetString(PyExc_ValueError, "match_update: context longer than the chains");
-            goto done;
-        }
-        int64_t *table = hold(&table_views[k], table_obj, (Py_ssize_t)1 << hash_bits, 8, INT64_FORMATS, "table", 1);
-        if (!table) goto done;
+    for (Py_ssize_t k = 0; k < m->tables; k++) {
+        Py_ssize_t context = m->context[k];
+        int64_t *table = m->table[k];
         if (t + 1 < context) continue;
+        const uint64_t *chain = chains + (context - 1) * N;
         for (Py_ssize_t s = 0; s < N; s++) {
-            int64_t key = (int64_t)(chains[(context - 1) * N + s] >> (64 - hash_bits));
-            if (pointer[s] == NO_MATCH) {
-                int64_t found = table[key];
-                if (found != NO_MATCH && (found < 1 || found > size)) {
-                    PyErr_SetString(PyExc_ValueError, "match_update: table position out of range");
-                    goto done;
-                }
-                pointer[s] = found == NO_MATCH ? NO_MATCH : verified(matrix, S, s, t, found, context);
+            if (pointer[s] != NO_MATCH) continue;
+            int64_t found = table[(int64_t)(chain[s] >> (64 - m->hash_bits))];
+            if (found != NO_MATCH && (found < 1 || found > size)) {
+                PyErr_SetString(PyExc_ValueError, "match_update: table position out of range");
+                return -1;
             }
+            pointer[s] = found == NO_MATCH ? NO_MATCH : verified(matrix, S, s, t, found, context);
         }
         /* insert (stream, t + 1) for each context; where streams share a key, the last stream wins */
-        for (Py_ssize_t s = 0; s < N; s++) table[(int64_t)(chains[(context - 1) * N + s] >> (64 - hash_bits))] = s * S + t + 1;
+        for (Py_ssize_t s = 0; s < N; s++) table[(int64_t)(chain[s] >> (64 - m->hash_bits))] = s * S + t + 1;
     }
-    result = Py_None;
-    Py_INCREF(result);
-done:
-    release_all(held, 4);
-    release_all(table_views, 2);
-    return result;
+    return 0;
+}
+
+/* MatchModel.predict into expected and bucket [N]: the byte each match points at and its length's bucket;
+ * streams without a match get (0, MATCH_BUCKETS). */
+static int match_guess(const Matching *m, int64_t *expected, int64_t *bucket) {
+    for (Py_ssize_t s = 0; s < m->N; s++) {
+        int64_t pointer = m->pointer[s], length = m->length[s];
+        if (pointer < NO_MATCH || pointer >= m->N * m->S) {
+            PyErr_SetString(PyExc_IndexError, "match_predict: pointer out of the matrix");
+            return -1;
+        }
+        int matched = pointer != NO_MATCH;
+        expected[s] = matched ? m->matrix[pointer] : 0;
+        bucket[s] = matched ? (length < MATCH_BUCKETS - 1 ? length : MATCH_BUCKETS - 1) : MATCH_BUCKETS;
+    }
+    return 0;
+}
+
+/* Hold the byte matrix [N, S] (C-contiguous bytes, N rows, S >= 1); -1 with an exception if it is not one. */
+static int hold_matrix(Held *held, PyObject *obj, Py_ssize_t N, const uint8_t **matrix, Py_ssize_t *S) {
+    if (N < 1 || PyObject_Length(obj) != N || PyObject_GetBuffer(obj, &held->view, PyBUF_C_CONTIGUOUS) < 0) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "match: matrix must be [streams, steps] uint8");
+        return -1;
+    }
+    held->held = 1;
+    *matrix = held->view.buf;
+    *S = held->view.len / N;
+    if (*S < 1 || *S * N != held->view.len || held->view.itemsize != 1) {
+        PyErr_SetString(PyExc_ValueError, "match: matrix must be [streams, steps] uint8");
+        return -1;
+    }
+    return 0;
+}
+
+/* Hold the matrix, pointer and length (objs[0..2]) in held[0..2]; with ``chains`` (not NULL), the chains
+ * and the tables ((length, table), ...) in held[3..5]. -1 with an exception if one is of another shape. */
+static int hold_matching(Matching *m, Held *held, PyObject **objs, PyObject *chains, PyObject *tables, int writable) {
+    m->N = PyObject_Length(objs[1]);
+    if (m->N < 0 || hold_matrix(&held[0], objs[0], m->N, &m->matrix, &m->S) < 0) return -1;
+    if (!(m->pointer = hold(&held[1], objs[1], m->N, 8, INT64_FORMATS, "pointer", writable)) ||
+        !(m->length = hold(&held[2], objs[2], m->N, 8, INT64_FORMATS, "length", writable)))
+        return -1;
+    if (!chains) return 0;
+    m->L = PyObject_Length(chains);
+    m->tables = PyTuple_GET_SIZE(tables);
+    if (m->L < 0) return -1;
+    if (m->tables > 2 || m->hash_bits < 1 || m->hash_bits > 40) {
+        PyErr_SetString(PyExc_ValueError, "match_update: bad step or tables");
+        return -1;
+    }
+    if (!(m->chains = hold(&held[3], chains, m->L * m->N, 8, "LQ", "chains", 1))) return -1;
+    for (Py_ssize_t k = 0; k < m->tables; k++) {
+        PyObject *table;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(tables, k), "nO", &m->context[k], &table)) return -1;
+        if (m->context[k] < 1 || m->context[k] > m->L) {
+            PyErr_SetString(PyExc_ValueError, "match_update: context longer than the chains");
+            return -1;
+        }
+        if (!(m->table[k] = hold(&held[4 + k], table, (Py_ssize_t)1 << m->hash_bits, 8, INT64_FORMATS, "table", 1)))
+            return -1;
+    }
+    return 0;
+}
+
+/* match_update(matrix [N, S] u8, t, pointer [N] i64, length [N] i64, chains [L, N] u64, ((length, table), ...),
+ * hash_bits): MatchModel.update. */
+static PyObject *match_update(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *objs[3], *chains, *tables;
+    Py_ssize_t t;
+    Matching m;
+    if (!PyArg_ParseTuple(args, "OnOOOO!n", &objs[0], &t, &objs[1], &objs[2], &chains, &PyTuple_Type, &tables,
+                          &m.hash_bits))
+        return NULL;
+    Held held[6] = {{{0}}};
+    int ok = hold_matching(&m, held, objs, chains, tables, 1) == 0 && match_step(&m, t) == 0;
+    release_all(held, 6);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
 }
 
 /* match_predict(matrix [N, S] u8, pointer [N] i64, length [N] i64, expected [N] i64, bucket [N] i64) */
@@ -1153,91 +1293,92 @@ static PyObject *match_predict(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *objs[5];
     if (!PyArg_ParseTuple(args, "OOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4])) return NULL;
     Held held[5] = {{{0}}};
-    PyObject *result = NULL;
-    Py_ssize_t N = PyObject_Length(objs[1]);
-    if (N < 0) return NULL;
-    uint8_t *matrix = NULL;
-    if (PyObject_GetBuffer(objs[0], &held[0].view, PyBUF_C_CONTIGUOUS) == 0) {
-        held[0].held = 1;
-        matrix = held[0].view.buf;
-    }
-    int64_t *pointer = matrix ? hold(&held[1], objs[1], N, 8, INT64_FORMATS, "pointer", 0) : NULL;
-    int64_t *length = pointer ? hold(&held[2], objs[2], N, 8, INT64_FORMATS, "length", 0) : NULL;
-    int64_t *expected = length ? hold(&held[3], objs[3], N, 8, INT64_FORMATS, "expected", 1) : NULL;
-    int64_t *bucket = expected ? hold(&held[4], objs[4], N, 8, INT64_FORMATS, "bucket", 1) : NULL;
-    if (!bucket) goto done;
-    for (Py_ssize_t s = 0; s < N; s++) {
-        if (pointer[s] < NO_MATCH || pointer[s] >= held[0].view.len) {
-            PyErr_SetString(PyExc_IndexError, "match_predict: pointer out of the matrix");
-            goto done;
-        }
-        int matched = pointer[s] != NO_MATCH;
-        expected[s] = matched ? matrix[pointer[s]] : 0;
-        bucket[s] = matched ? (length[s] < MATCH_BUCKETS - 1 ? length[s] : MATCH_BUCKETS - 1) : MATCH_BUCKETS;
-    }
-    result = Py_None;
-    Py_INCREF(result);
-done:
+    Matching m;
+    int64_t *expected = NULL, *bucket = NULL;
+    int ok = hold_matching(&m, held, objs, NULL, NULL, 0) == 0 &&
+             (expected = hold(&held[3], objs[3], m.N, 8, INT64_FORMATS, "expected", 1)) &&
+             (bucket = hold(&held[4], objs[4], m.N, 8, INT64_FORMATS, "bucket", 1)) && match_guess(&m, expected, bucket) == 0;
     release_all(held, 5);
-    return result;
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
 }
 
 /* ---------------------------------------------------------------- columns (words.Columns) */
+
+/* words.Columns' arrays: per stream pending, rank, column and word [N]; by byte tail, rank_base, width [256]
+ * and restarts [256]; word_widths [W]; and its constants. */
+typedef struct {
+    int64_t *pending, *rank, *column, *word;
+    const int64_t *tail, *rank_base, *width, *word_widths;
+    const uint8_t *restarts;
+    Py_ssize_t N, W, limit, escaped, file_code_width, word_first_rank, word_rows;
+} Columns;
+
+/* Columns.update: read each stream's next coded byte ``actual`` [N]. */
+static int columns_step(const Columns *m, const uint8_t *actual) {
+    int64_t *pending = m->pending, *rank = m->rank, *column = m->column, *word = m->word;
+    for (Py_ssize_t s = 0; s < m->N; s++) {
+        int64_t byte = actual[s];
+        int inside = pending[s] > 0;
+        pending[s] = inside ? pending[s] - 1 : m->tail[byte];
+        if (pending[s] < 0 || pending[s] > 7) {
+            PyErr_SetString(PyExc_ValueError, "columns_update: token tail out of range");
+            return -1;
+        }
+        if (inside)
+            rank[s] += rank[s] >= 0 ? byte << (8 * pending[s]) : 0;
+        else
+            rank[s] = m->rank_base[byte];
+        int64_t token_width = rank[s] >= 0 ? m->word_widths[rank[s] < m->W ? rank[s] : m->W - 1]
+                                           : (rank[s] == m->escaped ? 1 : m->file_code_width);
+        int64_t step = inside ? (pending[s] == 0 ? token_width : 0) : m->width[byte];
+        int64_t next = column[s] + step < m->limit - 1 ? column[s] + step : m->limit - 1;
+        column[s] = !inside && m->restarts[byte] ? 0 : next;
+        int64_t w = rank[s] - m->word_first_rank;
+        word[s] = inside && pending[s] == 0 && w >= 0 && w < m->word_rows ? w : m->word_rows;
+    }
+    return 0;
+}
+
+/* Hold pending, rank, column, word, tail, rank_base, width, restarts, word_widths (objs[0..8]) in
+ * held[0..8], the constants already in ``m``; -1 with an exception if one is of another shape. */
+static int hold_columns(Columns *m, Held *held, PyObject **objs) {
+    m->N = PyObject_Length(objs[0]);
+    m->W = PyObject_Length(objs[8]);
+    if (m->N < 0 || m->W < 0) return -1;
+    int64_t **state[4] = {&m->pending, &m->rank, &m->column, &m->word};
+    for (int k = 0; k < 4; k++)
+        if (!(*state[k] = hold(&held[k], objs[k], m->N, 8, INT64_FORMATS, "stream state", 1))) return -1;
+    if (!(m->tail = hold(&held[4], objs[4], ALPHABET, 8, INT64_FORMATS, "tail", 0)) ||
+        !(m->rank_base = hold(&held[5], objs[5], ALPHABET, 8, INT64_FORMATS, "rank_base", 0)) ||
+        !(m->width = hold(&held[6], objs[6], ALPHABET, 8, INT64_FORMATS, "width", 0)) ||
+        !(m->restarts = hold(&held[7], objs[7], ALPHABET, 1, "?", "restarts", 0)) ||
+        !(m->word_widths = hold(&held[8], objs[8], m->W, 8, INT64_FORMATS, "word_widths", 0)))
+        return -1;
+    if (m->W < 1 || m->limit < 1) {
+        PyErr_SetString(PyExc_ValueError, "columns_update: empty tables");
+        return -1;
+    }
+    return 0;
+}
 
 /* columns_update(actual [N] u8, pending, rank, column, word [N] i64, tail, rank_base, width [256] i64,
  * restarts [256] bool, word_widths [W] i64, (limit, escaped, file_code_width, word_first_rank, word_rows)):
  * Columns.update in place. */
 static PyObject *columns_update(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *objs[10];
-    Py_ssize_t limit, escaped, file_code_width, word_first_rank, word_rows;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOO(nnnnn)", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
-                          &objs[6], &objs[7], &objs[8], &objs[9], &limit, &escaped, &file_code_width,
-                          &word_first_rank, &word_rows))
+    PyObject *objs[9], *actual_obj;
+    Columns m;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOO(nnnnn)", &actual_obj, &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &objs[7], &objs[8], &m.limit, &m.escaped, &m.file_code_width,
+                          &m.word_first_rank, &m.word_rows))
         return NULL;
     Held held[10] = {{{0}}};
-    PyObject *result = NULL;
-    Py_ssize_t N = PyObject_Length(objs[0]), W = PyObject_Length(objs[9]);
-    if (N < 0 || W < 0) return NULL;
-    uint8_t *actual = hold(&held[0], objs[0], N, 1, "B", "actual", 0);
-    int64_t *state[4] = {NULL};
-    for (int k = 0; k < 4 && (k ? state[k - 1] != NULL : actual != NULL); k++)
-        state[k] = hold(&held[1 + k], objs[1 + k], N, 8, INT64_FORMATS, "stream state", 1);
-    int64_t *tail = state[3] ? hold(&held[5], objs[5], ALPHABET, 8, INT64_FORMATS, "tail", 0) : NULL;
-    int64_t *rank_base = tail ? hold(&held[6], objs[6], ALPHABET, 8, INT64_FORMATS, "rank_base", 0) : NULL;
-    int64_t *width = rank_base ? hold(&held[7], objs[7], ALPHABET, 8, INT64_FORMATS, "width", 0) : NULL;
-    uint8_t *restarts = width ? hold(&held[8], objs[8], ALPHABET, 1, "?", "restarts", 0) : NULL;
-    int64_t *word_widths = restarts ? hold(&held[9], objs[9], W, 8, INT64_FORMATS, "word_widths", 0) : NULL;
-    if (!word_widths) goto done;
-    if (W < 1 || limit < 1) {
-        PyErr_SetString(PyExc_ValueError, "columns_update: empty tables");
-        goto done;
-    }
-    int64_t *pending = state[0], *rank = state[1], *column = state[2], *word = state[3];
-    for (Py_ssize_t s = 0; s < N; s++) {
-        int64_t byte = actual[s];
-        int inside = pending[s] > 0;
-        pending[s] = inside ? pending[s] - 1 : tail[byte];
-        if (pending[s] < 0 || pending[s] > 7) {
-            PyErr_SetString(PyExc_ValueError, "columns_update: token tail out of range");
-            goto done;
-        }
-        if (inside)
-            rank[s] += rank[s] >= 0 ? byte << (8 * pending[s]) : 0;
-        else
-            rank[s] = rank_base[byte];
-        int64_t token_width = rank[s] >= 0 ? word_widths[rank[s] < W ? rank[s] : W - 1]
-                                           : (rank[s] == escaped ? 1 : file_code_width);
-        int64_t step = inside ? (pending[s] == 0 ? token_width : 0) : width[byte];
-        int64_t next = column[s] + step < limit - 1 ? column[s] + step : limit - 1;
-        column[s] = !inside && restarts[byte] ? 0 : next;
-        int64_t w = rank[s] - word_first_rank;
-        word[s] = inside && pending[s] == 0 && w >= 0 && w < word_rows ? w : word_rows;
-    }
-    result = Py_None;
-    Py_INCREF(result);
-done:
+    int ok = hold_columns(&m, held, objs) == 0;
+    const uint8_t *actual = ok ? hold(&held[9], actual_obj, m.N, 1, "B", "actual", 0) : NULL;
+    ok = actual && columns_step(&m, actual) == 0;
     release_all(held, 10);
-    return result;
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
 }
 
 /* ---------------------------------------------------------------- probability map (apm.ProbabilityMap) */
@@ -1283,81 +1424,97 @@ static void apm_refine_one(const double *weights, const int64_t *table, const in
     for (int b = 0; b < 256; b++) out[b] = (float)(p[b] * 0x1p-128);
 }
 
+/* ProbabilityMap's table [255 * 33] and position [65537], and each stream's entries low and share [N, 255]. */
+typedef struct {
+    int64_t *table, *low, *share;
+    const int16_t *position;
+} Map;
+
+/* ProbabilityMap.refine of n rows of weights [n, 256] (integers >= 1) into out [n, 256]. */
+static int apm_refine_rows(const Map *m, const double *weights, Py_ssize_t n, float *out) {
+    for (Py_ssize_t r = 0; r < n * 256; r++)
+        if (!(weights[r] >= 1.0)) { /* integers >= 1: every chance is in [0, 1] */
+            PyErr_SetString(PyExc_ValueError, "apm_refine: weights must be >= 1");
+            return -1;
+        }
+    for (Py_ssize_t r = 0; r < n; r++)
+        apm_refine_one(weights + r * 256, m->table, m->position, m->low + r * APM_NODES, m->share + r * APM_NODES,
+                       out + r * 256);
+    return 0;
+}
+
 /* apm_refine(weights [n, 256] f64, table [255 * 33] i64, position [65537] i16, low [n, 255] i64,
  * share [n, 255] i64, probabilities [n, 256] f32) */
 static PyObject *apm_refine(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *objs[6];
     if (!PyArg_ParseTuple(args, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5])) return NULL;
     Held held[6] = {{{0}}};
-    PyObject *result = NULL;
+    Map m;
     Py_ssize_t n = PyObject_Length(objs[0]);
     if (n < 0) return NULL;
-    double *weights = hold(&held[0], objs[0], n * 256, 8, FLOAT64_FORMATS, "weights", 0);
-    int64_t *table = weights ? hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 0) : NULL;
-    int16_t *position = table ? hold(&held[2], objs[2], 65537, 2, INT16_FORMATS, "position", 0) : NULL;
-    int64_t *low = position ? hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "low", 1) : NULL;
-    int64_t *share = low ? hold(&held[4], objs[4], n * APM_NODES, 8, INT64_FORMATS, "share", 1) : NULL;
-    float *out = share ? hold(&held[5], objs[5], n * 256, 4, FLOAT32_FORMATS, "probabilities", 1) : NULL;
-    if (!out) goto done;
-    for (Py_ssize_t r = 0; r < n; r++)
-        for (int b = 0; b < 256; b++)
-            if (!(weights[r * 256 + b] >= 1.0)) { /* integers >= 1: every chance is in [0, 1] */
-                PyErr_SetString(PyExc_ValueError, "apm_refine: weights must be >= 1");
-                goto done;
-            }
-    for (Py_ssize_t r = 0; r < n; r++)
-        apm_refine_one(weights + r * 256, table, position, low + r * APM_NODES, share + r * APM_NODES, out + r * 256);
-    result = Py_None;
-    Py_INCREF(result);
-done:
+    double *weights = NULL;
+    float *out = NULL;
+    int ok = (weights = hold(&held[0], objs[0], n * 256, 8, FLOAT64_FORMATS, "weights", 0)) &&
+             (m.table = hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 0)) &&
+             (m.position = hold(&held[2], objs[2], 65537, 2, INT16_FORMATS, "position", 0)) &&
+             (m.low = hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "low", 1)) &&
+             (m.share = hold(&held[4], objs[4], n * APM_NODES, 8, INT64_FORMATS, "share", 1)) &&
+             (out = hold(&held[5], objs[5], n * 256, 4, FLOAT32_FORMATS, "probabilities", 1)) &&
+             apm_refine_rows(&m, weights, n, out) == 0;
     release_all(held, 6);
-    return result;
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
 }
 
-/* apm_update(symbols [n] u8, table [255 * 33] i64, low [n, 255] i64, share [n, 255] i64, rate_bits): every
- * step from the table as it was, then all added, as ProbabilityMap.update's np.add.at. */
+/* ProbabilityMap.update: the bytes ``symbols`` [n] were coded with the last refinement; every step from the
+ * table as it was, then all added, as np.add.at. ``steps`` is scratch of 16 n values. */
+static int apm_update_rows(const Map *m, const uint8_t *symbols, Py_ssize_t n, Py_ssize_t rate_bits, int64_t *steps) {
+    for (Py_ssize_t r = 0; r < n; r++)
+        for (int depth = 0; depth < 8; depth++) {
+            int node = ((256 + symbols[r]) >> (8 - depth)) - 1;
+            int64_t entry = m->low[r * APM_NODES + node], above = m->share[r * APM_NODES + node];
+            if (entry < 0 || entry + 1 >= APM_NODES * APM_POINTS) {
+                PyErr_SetString(PyExc_ValueError, "apm_update: entry out of the table");
+                return -1;
+            }
+            int64_t target = (int64_t)((symbols[r] >> (7 - depth)) & 1) << APM_TABLE_BITS;
+            steps[16 * r + 2 * depth] =
+                ((target - m->table[entry]) * ((1 << APM_POINT_SHIFT) - above)) >> (APM_POINT_SHIFT + rate_bits);
+            steps[16 * r + 2 * depth + 1] = ((target - m->table[entry + 1]) * above) >> (APM_POINT_SHIFT + rate_bits);
+        }
+    for (Py_ssize_t r = 0; r < n; r++)
+        for (int depth = 0; depth < 8; depth++) {
+            int64_t entry = m->low[r * APM_NODES + ((256 + symbols[r]) >> (8 - depth)) - 1];
+            m->table[entry] += steps[16 * r + 2 * depth];
+            m->table[entry + 1] += steps[16 * r + 2 * depth + 1];
+        }
+    return 0;
+}
+
+/* apm_update(symbols [n] u8, table [255 * 33] i64, low [n, 255] i64, share [n, 255] i64, rate_bits) */
 static PyObject *apm_update(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *objs[4];
     Py_ssize_t rate_bits;
     if (!PyArg_ParseTuple(args, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &rate_bits)) return NULL;
     Held held[4] = {{{0}}};
-    PyObject *result = NULL;
+    Map m;
     Py_ssize_t n = PyObject_Length(objs[0]);
     if (n < 0) return NULL;
-    uint8_t *symbols = hold(&held[0], objs[0], n, 1, "B", "symbols", 0);
-    int64_t *table = symbols ? hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 1) : NULL;
-    int64_t *low = table ? hold(&held[2], objs[2], n * APM_NODES, 8, INT64_FORMATS, "low", 0) : NULL;
-    int64_t *share = low ? hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "share", 0) : NULL;
-    int64_t *steps = share ? malloc(sizeof(int64_t) * (size_t)(16 * n + 1)) : NULL;
-    if (!steps) {
-        if (share) PyErr_NoMemory();
-        goto done;
+    uint8_t *symbols = NULL;
+    int64_t *steps = NULL;
+    int ok = (symbols = hold(&held[0], objs[0], n, 1, "B", "symbols", 0)) &&
+             (m.table = hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 1)) &&
+             (m.low = hold(&held[2], objs[2], n * APM_NODES, 8, INT64_FORMATS, "low", 0)) &&
+             (m.share = hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "share", 0));
+    if (ok && !(steps = malloc(sizeof(int64_t) * (size_t)(16 * n + 1)))) {
+        PyErr_NoMemory();
+        ok = 0;
     }
-    for (Py_ssize_t r = 0; r < n; r++)
-        for (int depth = 0; depth < 8; depth++) {
-            int node = ((256 + symbols[r]) >> (8 - depth)) - 1;
-            int64_t entry = low[r * APM_NODES + node], above = share[r * APM_NODES + node];
-            if (entry < 0 || entry + 1 >= APM_NODES * APM_POINTS) {
-                PyErr_SetString(PyExc_ValueError, "apm_update: entry out of the table");
-                free(steps);
-                goto done;
-            }
-            int64_t target = (int64_t)((symbols[r] >> (7 - depth)) & 1) << APM_TABLE_BITS;
-            steps[16 * r + 2 * depth] = ((target - table[entry]) * ((1 << APM_POINT_SHIFT) - above)) >> (APM_POINT_SHIFT + rate_bits);
-            steps[16 * r + 2 * depth + 1] = ((target - table[entry + 1]) * above) >> (APM_POINT_SHIFT + rate_bits);
-        }
-    for (Py_ssize_t r = 0; r < n; r++)
-        for (int depth = 0; depth < 8; depth++) {
-            int64_t entry = low[r * APM_NODES + ((256 + symbols[r]) >> (8 - depth)) - 1];
-            table[entry] += steps[16 * r + 2 * depth];
-            table[entry + 1] += steps[16 * r + 2 * depth + 1];
-        }
+    ok = ok && apm_update_rows(&m, symbols, n, rate_bits, steps) == 0;
     free(steps);
-    result = Py_None;
-    Py_INCREF(result);
-done:
     release_all(held, 4);
-    return result;
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
 }
 
 /* ---------------------------------------------------------------- numerics._decay_chain */
@@ -1588,20 +1745,253 @@ static PyTypeObject CoreType = {
     .tp_methods = Core_methods,
 };
 
+/* ---------------------------------------------------------------- the whole step (predictor.Predictor) */
+
+#define STEPPER_HELD 40
+
+/* One coding step of predictor.Predictor in two calls, on the arrays of its models (held for the Stepper's
+ * life): the side models' predictions go straight into the core's buffers of the step, the map's output
+ * into ``probabilities``. The Python models stay the oracle of each part; this only saves the loop's
+ * interpreter and each call's arguments (docs/notebook/2026-12-07-one-stream-kernels.md). */
+typedef struct {
+    PyObject_HEAD
+    Core *core;
+    Held held[STEPPER_HELD];
+    int used; /* how many of ``held`` have been handed out */
+    const uint8_t *matrix;
+    Py_ssize_t N, S;
+    int with_match, with_counts, with_columns, with_map, column_input, word_input, determinism;
+    Matching match;
+    Counting counting;
+    const double *log_counts;
+    const int64_t *class_rows;               /* [256] the column context's row at column 0, by byte */
+    Py_ssize_t column_slot, word_slot, above_slot; /* rows of ``counting.rows``; -1 where there is none */
+    Py_ssize_t word_first_row;
+    uint64_t *word_state;
+    Lines lines;
+    Columns columns;
+    Map map;
+    Py_ssize_t rate_bits;
+    float *probabilities; /* [N, 256] */
+    uint8_t *actual;      /* [N] scratch: a step's bytes */
+    int64_t *map_steps;   /* [16 N] scratch */
+} Stepper;
+
+static void *stepper_hold(Stepper *st, PyObject *obj, Py_ssize_t count, Py_ssize_t itemsize, const char *formats,
+                          const char *what, int writable) {
+    if (st->used >= STEPPER_HELD) {
+        PyErr_SetString(PyExc_ValueError, "stepper: too many arrays");
+        return NULL;
+    }
+    return hold(&st->held[st->used++], obj, count, itemsize, formats, what, writable);
+}
+
+/* (pointer, length, chains, ((length, table), ...), hash_bits) of match.MatchModel */
+static int stepper_match(Stepper *st, PyObject *spec, PyObject *matrix) {
+    PyObject *objs[3] = {matrix}, *chains, *tables;
+    if (!PyArg_ParseTuple(spec, "OOOO!n", &objs[1], &objs[2], &chains, &PyTuple_Type, &tables, &st->match.hash_bits))
+        return -1;
+    st->used += 6;
+    return hold_matching(&st->match, st->held + st->used - 6, objs, chains, tables, 1);
+}
+
+/* (counts, totals, history, rows, first_row, direct, masks, salts, keys, count_limit, hash_bits, log_counts,
+ * determinism, column_slot, class_rows or None, word_slot, word_first_row, word or None, lines or None) of
+ * contexts.ContextModel; lines: (line, line_before, place, places, first_row) */
+static int stepper_counts(Stepper *st, PyObject *spec) {
+    PyObject *objs[9], *log_counts, *class_rows, *word, *lines;
+    Counting *m = &st->counting;
+    if (!PyArg_ParseTuple(spec, "OOOOOOOOOnnOpnOnnOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &objs[6], &objs[7], &objs[8], &m->limit, &m->hash_bits, &log_counts, &st->determinism,
+                          &st->column_slot, &class_rows, &st->word_slot, &st->word_first_row, &word, &lines))
+        return -1;
+    st->used += 9;
+    if (hold_counting(m, st->held + st->used - 9, objs) < 0) return -1;
+    if (m->N != st->N || m->all != st->core->dim[DIM_K] || st->column_slot >= m->all || st->word_slot >= m->all ||
+        (st->column_slot >= 0) != (class_rows != Py_None) || (st->word_slot >= 0) != (word != Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "stepper: the contexts do not fit the streams or the core");
+        return -1;
+    }
+    if (!(st->log_counts = stepper_hold(st, log_counts, ALPHABET, 8, FLOAT64_FORMATS, "log counts", 0))) return -1;
+    if (class_rows != Py_None &&
+        !(st->class_rows = stepper_hold(st, class_rows, ALPHABET, 8, INT64_FORMATS, "class rows", 0)))
+        return -1;
+    if (word != Py_None && !(st->word_state = stepper_hold(st, word, st->N, 8, "LQ", "word", 1))) return -1;
+    st->above_slot = -1;
+    if (lines == Py_None) return 0;
+    PyObject *arrays[3];
+    if (!PyArg_ParseTuple(lines, "OOOnn", &arrays[0], &arrays[1], &arrays[2], &st->lines.places, &st->lines.first_row))
+        return -1;
+    st->lines.hash_bits = m->hash_bits;
+    st->above_slot = m->all - 1;
+    st->used += 3;
+    if (hold_lines(&st->lines, st->held + st->used - 3, arrays) < 0) return -1;
+    return st->lines.N == st->N ? 0 : (PyErr_SetString(PyExc_ValueError, "stepper: lines of other streams"), -1);
+}
+
+/* (pending, rank, column, word, tail, rank_base, width, restarts, word_widths, (limit, escaped, file_code_width,
+ * word_first_rank, word_rows), column_input, word_input) of words.Columns and the config */
+static int stepper_columns(Stepper *st, PyObject *spec) {
+    PyObject *objs[9];
+    Columns *m = &st->columns;
+    if (!PyArg_ParseTuple(spec, "OOOOOOOOO(nnnnn)pp", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5],
+                          &objs[6], &objs[7], &objs[8], &m->limit, &m->escaped, &m->file_code_width,
+                          &m->word_first_rank, &m->word_rows, &st->column_input, &st->word_input))
+        return -1;
+    st->used += 9;
+    if (hold_columns(m, st->held + st->used - 9, objs) < 0) return -1;
+    return m->N == st->N ? 0 : (PyErr_SetString(PyExc_ValueError, "stepper: columns of other streams"), -1);
+}
+
+/* (table, position, low, share, rate_bits) of apm.ProbabilityMap, low and share [N, 255] */
+static int stepper_map(Stepper *st, PyObject *spec) {
+    PyObject *objs[4];
+    if (!PyArg_ParseTuple(spec, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &st->rate_bits)) return -1;
+    Py_ssize_t N = st->N;
+    if (!(st->map.table = stepper_hold(st, objs[0], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 1)) ||
+        !(st->map.position = stepper_hold(st, objs[1], 65537, 2, INT16_FORMATS, "position", 0)) ||
+        !(st->map.low = stepper_hold(st, objs[2], N * APM_NODES, 8, INT64_FORMATS, "low", 1)) ||
+        !(st->map.share = stepper_hold(st, objs[3], N * APM_NODES, 8, INT64_FORMATS, "share", 1)))
+        return -1;
+    if (st->rate_bits < 0 || st->rate_bits > 40) {
+        PyErr_SetString(PyExc_ValueError, "stepper: bad map rate");
+        return -1;
+    }
+    return 0;
+}
+
+static void Stepper_release(Stepper *st) {
+    release_all(st->held, st->used < STEPPER_HELD ? st->used : STEPPER_HELD);
+    st->used = 0;
+    Py_CLEAR(st->core);
+    free(st->actual);
+    free(st->map_steps);
+    st->actual = NULL;
+    st->map_steps = NULL;
+}
+
+static void Stepper_dealloc(Stepper *st) {
+    Stepper_release(st);
+    Py_TYPE(st)->tp_free((PyObject *)st);
+}
+
+/* Stepper(core, matrix [N, S] u8, match or None, counts or None, columns or None, map or None,
+ * probabilities [N, 256] f32): each part's arrays as its stepper_* function reads them. */
+static int Stepper_init(Stepper *st, PyObject *args, PyObject *kwargs) {
+    PyObject *core, *matrix, *match, *counts, *columns, *map, *probabilities;
+    if (kwargs && PyDict_Size(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "Stepper takes no keyword arguments");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "O!OOOOOO", &CoreType, &core, &matrix, &match, &counts, &columns, &map, &probabilities))
+        return -1;
+    Stepper_release(st);
+    st->core = (Core *)core;
+    Py_INCREF(core);
+    st->N = st->core->dim[DIM_B];
+    st->with_match = match != Py_None;
+    st->with_counts = counts != Py_None;
+    st->with_columns = columns != Py_None;
+    st->with_map = map != Py_None;
+    st->column_slot = st->word_slot = st->above_slot = -1;
+    st->column_input = st->word_input = 0;
+    if (hold_matrix(&st->held[st->used++], matrix, st->N, &st->matrix, &st->S) < 0 ||
+        (st->with_match && stepper_match(st, match, matrix) < 0) ||
+        (st->with_counts && stepper_counts(st, counts) < 0) || (st->with_columns && stepper_columns(st, columns) < 0) ||
+        (st->with_map && stepper_map(st, map) < 0) ||
+        !(st->probabilities = stepper_hold(st, probabilities, st->N * ALPHABET, 4, FLOAT32_FORMATS, "probabilities", 1)))
+        return -1;
+    if (st->column_slot >= 0 && !st->with_columns) {
+        PyErr_SetString(PyExc_ValueError, "stepper: a column context without columns");
+        return -1;
+    }
+    st->actual = malloc((size_t)st->N);
+    st->map_steps = malloc(sizeof(int64_t) * (size_t)(16 * st->N));
+    if (!st->actual || !st->map_steps) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* predict(t, position, active): the distributions of step t (the core's step ``position`` of its segment)
+ * into probabilities[:active] */
+static PyObject *Stepper_predict(Stepper *st, PyObject *args) {
+    Py_ssize_t t, at, active;
+    if (!PyArg_ParseTuple(args, "nnn", &t, &at, &active)) return NULL;
+    Core *c = st->core;
+    Py_ssize_t N = st->N, K = c->dim[DIM_K];
+    if (t < 0 || t >= st->S || at < 0 || at >= c->dim[DIM_T] || active < 1 || active > N)
+        return PyErr_Format(PyExc_IndexError, "stepper: step %zd (%zd of its segment) is out of range", t, at);
+    int64_t *x = I64(c, BUF_X) + at * N;
+    for (Py_ssize_t s = 0; s < N; s++) x[s] = t ? st->matrix[s * st->S + t - 1] : 0;
+    if (st->with_match &&
+        match_guess(&st->match, I64(c, BUF_MATCH_EXPECTED) + at * N, I64(c, BUF_MATCH_BUCKET) + at * N) < 0)
+        return NULL;
+    if (st->with_counts && context_features_into(&st->counting, st->log_counts, F64(c, BUF_CONTEXT_FEATURES) + at * N * K * ALPHABET,
+                                                 I64(c, BUF_CONTEXT_INDEX) + at * N * K, st->determinism) < 0)
+        return NULL;
+    if (st->column_input) memcpy(I64(c, BUF_COLUMN) + at * N, st->columns.column, sizeof(int64_t) * (size_t)N);
+    if (st->word_input) memcpy(I64(c, BUF_WORD) + at * N, st->columns.word, sizeof(int64_t) * (size_t)N);
+    if (core_forward(c, at, st->with_match, st->with_counts) < 0) return NULL;
+    const double *weights = F64(c, BUF_FREQ) + at * N * ALPHABET, *sums = F64(c, BUF_FREQ_SUM) + at * N;
+    if (st->with_map) {
+        if (apm_refine_rows(&st->map, weights, active, st->probabilities) < 0) return NULL;
+    } else /* float64 quotients of exact sums of integers, rounded once to float32 */
+        for (Py_ssize_t n = 0; n < active * ALPHABET; n++) st->probabilities[n] = (float)(weights[n] / sums[n / ALPHABET]);
+    Py_RETURN_NONE;
+}
+
+/* update(t, active): every model learns the bytes of step t (the matrix's column t) */
+static PyObject *Stepper_update(Stepper *st, PyObject *args) {
+    Py_ssize_t t, active;
+    if (!PyArg_ParseTuple(args, "nn", &t, &active)) return NULL;
+    Py_ssize_t N = st->N;
+    if (t < 0 || t >= st->S || active < 1 || active > N)
+        return PyErr_Format(PyExc_IndexError, "stepper: step %zd is out of range", t);
+    uint8_t *actual = st->actual;
+    for (Py_ssize_t s = 0; s < N; s++) actual[s] = st->matrix[s * st->S + t];
+    if (st->with_map && apm_update_rows(&st->map, actual, active, st->rate_bits, st->map_steps) < 0) return NULL;
+    if (st->with_match && match_step(&st->match, t) < 0) return NULL;
+    if (!st->with_counts) Py_RETURN_NONE;
+    int64_t *rows = st->counting.rows;
+    if (count_step(&st->counting, actual, active) < 0) return NULL;
+    if (st->with_columns && columns_step(&st->columns, actual) < 0) return NULL;
+    if (st->column_slot >= 0)
+        for (Py_ssize_t s = 0; s < N; s++)
+            rows[st->column_slot * N + s] = st->class_rows[actual[s]] + st->columns.column[s] * BYTE_CLASSES;
+    if (st->word_slot >= 0)
+        word_rows_into(st->word_state, actual, rows + st->word_slot * N, N, st->word_first_row, st->counting.hash_bits);
+    if (st->above_slot >= 0 && above_rows_into(&st->lines, actual, rows + st->above_slot * N) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Stepper_methods[] = {
+    {"predict", (PyCFunction)Stepper_predict, METH_VARARGS,
+     "predict(t, position, active): step t's distributions into probabilities[:active]"},
+    {"update", (PyCFunction)Stepper_update, METH_VARARGS, "update(t, active): every model learns step t's bytes"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject StepperType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lstmzip._core.Stepper",
+    .tp_basicsize = sizeof(Stepper),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A coding step of predictor.Predictor in two calls on its models' arrays",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Stepper_init,
+    .tp_dealloc = (destructor)Stepper_dealloc,
+    .tp_methods = Stepper_methods,
+};
+
 static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "lstmzip._core", "Compiled exact core of lstmzip.",
                                          -1, module_functions, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__core(void) {
-    if (PyType_Ready(&CoreType) < 0) return NULL;
     PyObject *module = PyModule_Create(&core_module);
     if (!module) return NULL;
-    Py_INCREF(&CoreType);
-    if (PyModule_AddObject(module, "Core", (PyObject *)&CoreType) < 0) {
-        Py_DECREF(&CoreType);
-        Py_DECREF(module);
-        return NULL;
-    }
-    if (PyModule_AddIntConstant(module, "BUFFER_COUNT", BUFFER_COUNT) < 0 ||
+    if (PyModule_AddType(module, &CoreType) < 0 || PyModule_AddType(module, &StepperType) < 0 ||
+        PyModule_AddIntConstant(module, "BUFFER_COUNT", BUFFER_COUNT) < 0 ||
         PyModule_AddIntConstant(module, "DIMENSION_COUNT", DIMENSION_COUNT) < 0) {
         Py_DECREF(module);
         return NULL;

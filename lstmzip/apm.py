@@ -103,6 +103,12 @@ class ProbabilityMap:
             probabilities = children.reshape(n, 2 << depth)
         return (probabilities * 2.0 ** (-OUT_BITS * DEPTH)).astype(np.float32)
 
+    def step_arrays(self, streams: int) -> tuple:
+        """What the compiled step (``_core.Stepper``) works on, for ``streams`` rows: the arrays of ``refine``
+        and ``update``."""
+        self.low, self.share = np.empty((streams, NODES), dtype=np.int64), np.empty((streams, NODES), dtype=np.int64)
+        return self.table, self.position, self.low, self.share, self.rate_bits
+
     def update(self, symbols: np.ndarray) -> None:
         """The bytes ``symbols`` [n] were coded with the last :meth:`refine`: move the entries they used."""
         if self.compiled is not None:

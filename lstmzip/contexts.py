@@ -174,6 +174,17 @@ class ContextModel:
             confidence += CONFIDENCE_BUCKETS * ((counts.max(axis=2) == totals) & (totals > 0))
         return features, confidence
 
+    def step_arrays(self) -> tuple:
+        """What the compiled step (``_core.Stepper``) works on: the arrays of ``predict`` and ``update``, and
+        where the column, word and above contexts' rows are (-1 where there is none)."""
+        settings = (self.count_limit, self.hash_bits, self.log_counts, self.determinism)
+        column = (len(self.first_row), self.class_rows) if self.columns else (-1, None)
+        word = (self.word_slot, self.word_row, self.word) if self.word_row is not None else (-1, 0, None)
+        lines = None
+        if self.above_row is not None:
+            lines = (self.line, self.line_before, self.place, ABOVE_WIDTH + 1, self.above_row)
+        return (*self.counting, self.keys, *settings, *column, *word, lines)
+
     def update(self, actual: np.ndarray, active: int) -> None:
         """The bytes ``actual`` [N] (uint8) of this step are known: count them, then move the contexts."""
         if self.compiled is None:

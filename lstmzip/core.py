@@ -153,10 +153,15 @@ class CoreLSTM:
         """As ``ByteLSTM.predict`` on arrays (int64 indices, float64 features), returning a view [B, 256] of its
         buffer. Arrays only, as the coding loop has them (``as_input``): the step costs no conversions."""
         features, confidence = (None, None) if context is None else context
-        t = self.t
+        t = self.advance()
         self.core.predict(t, x, expected, bucket, features, confidence, column, word)
-        self.t = t + 1
         return self.freq[t]
+
+    def advance(self) -> int:
+        """The segment position of the step about to be taken (by ``predict`` or ``_core.Stepper``), then one on."""
+        t = self.t
+        self.t = t + 1
+        return t
 
     def learn(self, targets: np.ndarray, weight: np.ndarray | None = None) -> None:
         """As ``ByteLSTM.learn``: back-propagate the segment's ``targets`` [T, B]; one Adam step."""

@@ -63,6 +63,10 @@ class MatchModel:
         bucket = np.where(matched, np.minimum(self.length, BUCKETS - 1), BUCKETS)
         return expected, bucket
 
+    def step_arrays(self) -> tuple:
+        """What the compiled step (``_core.Stepper``) works on: the arrays of ``update`` and ``predict``."""
+        return self.pointer, self.length, self.chains, self.tables, self.hash_bits
+
     def update(self, t: int) -> None:
         """Byte t of every stream is now known: extend or drop matches, look up new ones, insert."""
         if self.compiled is not None:

@@ -9,16 +9,24 @@ context (``contexts.py``, ``words.Columns``) and the probability map (``apm.py``
 for each or not, and this module is the one place that knows which are there. Encoder, decoder and
 prior training drive the same object with the same bytes, so every model's state follows the same
 path on both sides.
+
+With the compiled network (``core.CoreLSTM``) a step is two calls of ``_core.Stepper``, which runs
+each model's compiled step on that model's own arrays: the side models' predictions go straight into
+the network's inputs, and no Python runs between the parts (a 4 KB text: about a tenth less CPU;
+docs/notebook/2026-12-07-one-stream-kernels.md). Each model's Python methods stay its oracle, and
+the reference network's path (``LSTMZIP_REFERENCE=1``) runs them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lstmzip.apm import ProbabilityMap
+from lstmzip.compiled import _core
 from lstmzip.contexts import ContextModel, parse_orders
+from lstmzip.core import CoreLSTM
 from lstmzip.match import MatchModel
 from lstmzip.words import Columns, WordCodes
 
@@ -61,10 +69,27 @@ class Predictor:
         self.refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
         self.column_input = self.columns is not None and bool(config.column_input)
         self.word_input = self.columns is not None and bool(config.word_input)
+        self.stepper = self._compiled_step(model) if isinstance(model, CoreLSTM) else None
+
+    def _compiled_step(self, model: CoreLSTM) -> Any:
+        """``_core.Stepper`` on the arrays of ``model`` and of each side model (None for one not there)."""
+        assert _core is not None  # a CoreLSTM is only made where it is built
+        self.advance = model.advance
+        self.coded = np.empty((self.layout.streams, 256), dtype=np.float32)  # what the compiled step writes
+        columns = None if self.columns is None else (*self.columns.step_arrays(), self.column_input, self.word_input)
+        parts = (
+            None if self.matcher is None else self.matcher.step_arrays(),
+            None if self.counter is None else self.counter.step_arrays(),
+            columns,
+            None if self.refiner is None else self.refiner.step_arrays(self.layout.streams),
+        )
+        return _core.Stepper(model.core, self.matrix, *parts, self.coded)
 
     def probabilities(self, t: int, active: int) -> np.ndarray:
         """float32 [active, 256]: each active stream's distribution of its byte at step ``t``."""
-        del t  # the side models keep their own position
+        if self.stepper is not None:
+            self.stepper.predict(t, self.advance(), active)
+            return self.coded[:active]
         inputs = self.inputs
         expected = bucket = context = column = word = None
         if self.matcher is not None:
@@ -85,6 +110,9 @@ class Predictor:
 
     def update(self, t: int, active: int) -> None:
         """Every model learns the bytes of step ``t`` (the matrix's column ``t``)."""
+        if self.stepper is not None:
+            self.stepper.update(t, active)
+            return
         step = self.matrix[:, t].copy()  # contiguous, as each model's compiled step reads it
         if self.refiner is not None:
             self.refiner.update(step[:active])

@@ -473,6 +473,11 @@ class Columns:
         self.compiled = compiled_core()
         self.constants = (limit, _ESCAPED, FILE_CODE_WIDTH, WORD_FIRST_RANK, WORD_ROWS)
 
+    def step_arrays(self) -> tuple:
+        """What the compiled step (``_core.Stepper``) works on: the arrays of ``update`` after its bytes."""
+        state = (self.pending, self.rank, self.column, self.word, self.tail, self.rank_base, self.width)
+        return (*state, self.restarts, self.word_widths, self.constants)
+
     def update(self, actual: np.ndarray) -> np.ndarray:
         """Read each stream's next coded byte ``actual`` [N]; return the columns [N] after it."""
         if self.compiled is not None:

@@ -23,12 +23,13 @@ from lstmzip.match import MatchModel
 from lstmzip.model import ByteLSTM
 from lstmzip.presets import Preset
 from lstmzip.words import WORD_ROWS, Columns, WordCodes
-from tests.helpers import REPO_ROOT, TINY, english_words, sample_bytes, sample_words
+from tests.helpers import REPO_ROOT, TINY, bare_config, english_words, sample_bytes, sample_words
 from tests.test_scripts import script_text
 
 pytestmark = pytest.mark.skipif(_core is None, reason="the compiled core is not built")
 
 MOMENTUM = replace(TINY, model=replace(TINY.model, beta1=0.9))
+NO_SIDE_MODELS = replace(TINY, model=bare_config(hidden=16, streams=4, segment=4))  # the network alone
 
 
 def _both_archives(data: bytes, level: str | Preset, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, bytes]:
@@ -42,7 +43,9 @@ def _both_archives(data: bytes, level: str | Preset, monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.parametrize(
-    "level", ["fast", "default", "best", TINY, MOMENTUM], ids=["fast", "default", "best", "tiny", "momentum"]
+    "level",
+    ["fast", "default", "best", TINY, MOMENTUM, NO_SIDE_MODELS],
+    ids=["fast", "default", "best", "tiny", "momentum", "no-side-models"],
 )
 @pytest.mark.parametrize("kind", ["text", "cyrillic", "binary"])
 def test_core_writes_the_reference_archive(level: str | Preset, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
