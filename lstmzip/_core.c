@@ -1430,6 +1430,18 @@ typedef struct {
     const int16_t *position;
 } Map;
 
+/* Hold the map's table, position (unless NULL), and low and share of n streams in held[0..3]; -1 with an
+ * exception if one is of another shape. */
+static int hold_map(Map *m, Held *held, PyObject *table, PyObject *position, PyObject *low, PyObject *share,
+                    Py_ssize_t n) {
+    return (m->table = hold(&held[0], table, APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 1)) &&
+                   (!position || (m->position = hold(&held[1], position, 65537, 2, INT16_FORMATS, "position", 0))) &&
+                   (m->low = hold(&held[2], low, n * APM_NODES, 8, INT64_FORMATS, "low", 1)) &&
+                   (m->share = hold(&held[3], share, n * APM_NODES, 8, INT64_FORMATS, "share", 1))
+               ? 0
+               : -1;
+}
+
 /* ProbabilityMap.refine of n rows of weights [n, 256] (integers >= 1) into out [n, 256]. */
 static int apm_refine_rows(const Map *m, const double *weights, Py_ssize_t n, float *out) {
     for (Py_ssize_t r = 0; r < n * 256; r++)
@@ -1454,11 +1466,8 @@ static PyObject *apm_refine(PyObject *Py_UNUSED(module), PyObject *args) {
     if (n < 0) return NULL;
     double *weights = NULL;
     float *out = NULL;
-    int ok = (weights = hold(&held[0], objs[0], n * 256, 8, FLOAT64_FORMATS, "weights", 0)) &&
-             (m.table = hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 0)) &&
-             (m.position = hold(&held[2], objs[2], 65537, 2, INT16_FORMATS, "position", 0)) &&
-             (m.low = hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "low", 1)) &&
-             (m.share = hold(&held[4], objs[4], n * APM_NODES, 8, INT64_FORMATS, "share", 1)) &&
+    int ok = hold_map(&m, held, objs[1], objs[2], objs[3], objs[4], n) == 0 &&
+             (weights = hold(&held[4], objs[0], n * 256, 8, FLOAT64_FORMATS, "weights", 0)) &&
              (out = hold(&held[5], objs[5], n * 256, 4, FLOAT32_FORMATS, "probabilities", 1)) &&
              apm_refine_rows(&m, weights, n, out) == 0;
     release_all(held, 6);
@@ -1502,10 +1511,8 @@ static PyObject *apm_update(PyObject *Py_UNUSED(module), PyObject *args) {
     if (n < 0) return NULL;
     uint8_t *symbols = NULL;
     int64_t *steps = NULL;
-    int ok = (symbols = hold(&held[0], objs[0], n, 1, "B", "symbols", 0)) &&
-             (m.table = hold(&held[1], objs[1], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 1)) &&
-             (m.low = hold(&held[2], objs[2], n * APM_NODES, 8, INT64_FORMATS, "low", 0)) &&
-             (m.share = hold(&held[3], objs[3], n * APM_NODES, 8, INT64_FORMATS, "share", 0));
+    int ok = hold_map(&m, held, objs[1], NULL, objs[2], objs[3], n) == 0 &&
+             (symbols = hold(&held[1], objs[0], n, 1, "B", "symbols", 0));
     if (ok && !(steps = malloc(sizeof(int64_t) * (size_t)(16 * n + 1)))) {
         PyErr_NoMemory();
         ok = 0;
@@ -1734,16 +1741,15 @@ static PyMethodDef Core_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject CoreType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lstmzip._core.Core",
-    .tp_basicsize = sizeof(Core),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "The compiled per-step core of ByteLSTM on the reference model's buffers",
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Core_init,
-    .tp_dealloc = (destructor)Core_dealloc,
-    .tp_methods = Core_methods,
-};
+/* The Python type of struct ``Name`` (a PyObject_HEAD first), made by Name_init, freed by Name_dealloc. */
+#define MODULE_TYPE(Name, doc)                                                                                  \
+    {                                                                                                           \
+        PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lstmzip._core." #Name, .tp_basicsize = sizeof(Name),          \
+        .tp_flags = Py_TPFLAGS_DEFAULT, .tp_doc = doc, .tp_new = PyType_GenericNew, .tp_init = (initproc)Name##_init, \
+        .tp_dealloc = (destructor)Name##_dealloc, .tp_methods = Name##_methods,                                 \
+    }
+
+static PyTypeObject CoreType = MODULE_TYPE(Core, "The compiled per-step core of ByteLSTM on the reference model's buffers");
 
 /* ---------------------------------------------------------------- the whole step (predictor.Predictor) */
 
@@ -1847,12 +1853,8 @@ static int stepper_columns(Stepper *st, PyObject *spec) {
 static int stepper_map(Stepper *st, PyObject *spec) {
     PyObject *objs[4];
     if (!PyArg_ParseTuple(spec, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &st->rate_bits)) return -1;
-    Py_ssize_t N = st->N;
-    if (!(st->map.table = stepper_hold(st, objs[0], APM_NODES * APM_POINTS, 8, INT64_FORMATS, "table", 1)) ||
-        !(st->map.position = stepper_hold(st, objs[1], 65537, 2, INT16_FORMATS, "position", 0)) ||
-        !(st->map.low = stepper_hold(st, objs[2], N * APM_NODES, 8, INT64_FORMATS, "low", 1)) ||
-        !(st->map.share = stepper_hold(st, objs[3], N * APM_NODES, 8, INT64_FORMATS, "share", 1)))
-        return -1;
+    st->used += 4;
+    if (hold_map(&st->map, st->held + st->used - 4, objs[0], objs[1], objs[2], objs[3], st->N) < 0) return -1;
     if (st->rate_bits < 0 || st->rate_bits > 40) {
         PyErr_SetString(PyExc_ValueError, "stepper: bad map rate");
         return -1;
@@ -1973,16 +1975,7 @@ static PyMethodDef Stepper_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject StepperType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "lstmzip._core.Stepper",
-    .tp_basicsize = sizeof(Stepper),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A coding step of predictor.Predictor in two calls on its models' arrays",
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Stepper_init,
-    .tp_dealloc = (destructor)Stepper_dealloc,
-    .tp_methods = Stepper_methods,
-};
+static PyTypeObject StepperType = MODULE_TYPE(Stepper, "A coding step of predictor.Predictor in two calls on its models' arrays");
 
 static struct PyModuleDef core_module = {PyModuleDef_HEAD_INIT, "lstmzip._core", "Compiled exact core of lstmzip.",
                                          -1, module_functions, NULL, NULL, NULL, NULL};
