@@ -72,9 +72,8 @@ enum {
     BUF_CONTEXT_FEATURES, /* f64 [T, B, K, 256] */
     BUF_CONTEXT_INDEX,    /* i64 [T, B, K] */
     BUF_WEIGHT_OFFSETS,   /* i64 [256, K] */
-    BUF_SIGMOID,          /* f64 [65537] */
-    BUF_TANH,             /* f64 [65537] */
-    BUF_EXP,              /* f64 [40961] */
+    BUF_SIGMOID,          /* i32 [65537] */
+    BUF_EXP,              /* i32 [40961] */
     BUFFER_COUNT
 };
 
@@ -127,6 +126,7 @@ typedef struct {
 #define F64(core, name) ((double *)(core)->buffers[name].buf)
 #define F32(core, name) ((float *)(core)->buffers[name].buf)
 #define I64(core, name) ((int64_t *)(core)->buffers[name].buf)
+#define I32(core, name) ((int32_t *)(core)->buffers[name].buf)
 
 /* ---------------------------------------------------------------- matrix products (exact) */
 
@@ -310,8 +310,10 @@ HOT static void rescale(double *x, Py_ssize_t n) {
 
 /* ---------------------------------------------------------------- tables (numerics.Tables) */
 
-/* table[floor(clamp(origin + x * scale, 0, max_index))]; ``scale`` is a power of two, so one rounding. */
-static inline double lookup(const double *table, double origin, double max_index, double x, double scale) {
+/* table[floor(clamp(origin + x * scale, 0, max_index))]; ``scale`` is a power of two, so one rounding. The
+ * tables are int32 (numerics.core_tables), half of float64's cache: a step's gates look up scattered entries
+ * (docs/notebook/2026-12-07-one-stream-kernels.md). */
+static inline double lookup(const int32_t *table, double origin, double max_index, double x, double scale) {
     double position = origin + x * scale;
     if (position < 0.0) position = 0.0;
     if (position > max_index) position = max_index;
@@ -347,7 +349,7 @@ static void add_layer0_inputs(Core *c, Py_ssize_t t, double *a) {
 /* The gates, cell and hidden state of one layer at step t from its pre-activation ``a``. */
 HOT static void cell_update(Core *c, Py_ssize_t l, Py_ssize_t t, const double *a) {
     Py_ssize_t B = c->dim[DIM_B], T = c->dim[DIM_T], H = c->dim[DIM_H], L = c->dim[DIM_L], G = 4 * H;
-    const double *sigmoid = F64(c, BUF_SIGMOID), *tanh_table = F64(c, BUF_TANH);
+    const int32_t *sigmoid = I32(c, BUF_SIGMOID);
     double *gates = F64(c, BUF_GATES) + (l * T + t) * B * G;
     double *c_prev = F64(c, BUF_CELL) + (l * (T + 1) + t) * B * H, *c_new = c_prev + B * H;
     double *tanh_c = F64(c, BUF_TANH_CELL) + (l * T + t) * B * H;
@@ -361,7 +363,8 @@ HOT static void cell_update(Core *c, Py_ssize_t l, Py_ssize_t t, const double *a
             cell = rint(cell * TO_ACT);
             cell = cell < -CELL_CLIP ? -CELL_CLIP : (cell > CELL_CLIP ? CELL_CLIP : cell);
             c_new[b * H + h] = cell;
-            double squashed = lookup(tanh_table, SIG_ORIGIN, SIG_MAX_INDEX, cell, CELL_SCALE);
+            /* tanh(x) = 2 sigmoid(2x) - 1: the sigmoid table's entry at tanh's index (numerics.lookup_tables) */
+            double squashed = 2.0 * lookup(sigmoid, SIG_ORIGIN, SIG_MAX_INDEX, cell, CELL_SCALE) - ONE;
             tanh_c[b * H + h] = squashed;
             h_new[b * L * H + h] = rint(o[h] * squashed * TO_ACT);
         }
@@ -401,7 +404,7 @@ static void add_context_mixture(Core *c, Py_ssize_t t, double *logits) {
 /* freq [B, 256] = exp table at (max logit - logit), freq_sum [B] their sums */
 HOT static void softmax_weights(Core *c, Py_ssize_t t, const double *logits) {
     Py_ssize_t B = c->dim[DIM_B];
-    const double *exp_table = F64(c, BUF_EXP);
+    const int32_t *exp_table = I32(c, BUF_EXP);
     double *freq = F64(c, BUF_FREQ) + t * B * ALPHABET, *freq_sum = F64(c, BUF_FREQ_SUM) + t * B;
     for (Py_ssize_t b = 0; b < B; b++) {
         const double *row = logits + b * ALPHABET;
@@ -451,6 +454,7 @@ static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, Py_ssize
 #define INT64_FORMATS "lq"
 #define FLOAT64_FORMATS "d"
 #define FLOAT32_FORMATS "f"
+#define INT32_FORMATS "i"
 #define INT16_FORMATS "h"
 
 /* Copy ``obj`` ([count] int64 or float64) into ``dst``, unless it is None; returns 1 if copied, -1 on error. */
@@ -1712,7 +1716,7 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwargs) {
         {T * B, 8, FLOAT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS},
         {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS},
         {T * B * K * ALPHABET, 8, FLOAT64_FORMATS}, {T * B * K, 8, INT64_FORMATS}, {ALPHABET * K, 8, INT64_FORMATS},
-        {65537, 8, FLOAT64_FORMATS}, {65537, 8, FLOAT64_FORMATS}, {40961, 8, FLOAT64_FORMATS},
+        {65537, 4, INT32_FORMATS}, {40961, 4, INT32_FORMATS},
     };
     for (int k = 0; k < BUFFER_COUNT; k++) {
         PyObject *item = PyTuple_GET_ITEM(buffers, k);

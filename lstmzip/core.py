@@ -20,7 +20,7 @@ import numpy as np
 from lstmzip.compiled import _core, compiled_core
 from lstmzip.config import ALPHABET, ModelConfig
 from lstmzip.match import BUCKETS
-from lstmzip.numerics import blas_dgemm_address, lookup_tables
+from lstmzip.numerics import blas_dgemm_address, core_tables
 from lstmzip.parameters import AdamSchedule, ParameterLayout, forward_weights, initial_master, weight_offsets
 from lstmzip.words import WORD_ROWS
 
@@ -134,7 +134,7 @@ class CoreLSTM:
             self.context_features,
             self.context_index,
             self.weight_offsets,
-            *lookup_tables(),
+            *core_tables(),
         )
 
     def as_input(self, values: np.ndarray) -> np.ndarray:

@@ -179,6 +179,13 @@ def lookup_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sigmoid_values, sigmoid_values * 2.0 - float(1 << ACT_BITS), exp_table.astype(np.float64)
 
 
+@functools.cache
+def core_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(sigmoid, exp) as the compiled core looks them up: int32 (every entry is below 2**31), checked against
+    their digest; the core takes tanh from the sigmoid entries as :func:`lookup_tables` does."""
+    return tuple(table.astype(np.int32) for table in checked_tables())  # type: ignore[return-value]
+
+
 class NumericsError(RuntimeError):
     """The exact-arithmetic tables on this machine are not the pinned ones."""
 
