@@ -2,10 +2,12 @@
 
     python benchmarks/profile_step.py [--level default] [--bytes 200000] [--out benchmarks/results] FILE
 
-Compresses the first ``--bytes`` of FILE once under cProfile (one thread, like the CLI) and
-sums the time of each part of the coding loop: the LSTM's ``predict`` and ``learn`` (Adam
-included), the match model, the context model, the range coder, the word codes, and the rest of
-the loop. It counts the model's floating-point operations per coded byte from its config
+Compresses the first ``--bytes`` of FILE under cProfile (one thread, like the CLI) and sums the
+time of each part of the coding loop: as it runs (a step is two calls of the compiled
+``_core.Stepper``: the forward step with the side models' predictions and the map, then the side
+models' updates), the LSTM's ``learn`` (Adam included), the range coder, the word codes and the
+rest of the loop; then again with each model called on its own from Python (the reference's path),
+which splits the step into the LSTM's ``predict``, the match model, the context model and the map. It counts the model's floating-point operations per coded byte from its config
 (matrix products only: 2 x rows x columns per product, forward and backward), and times the
 matrix products of the model's own shapes and a large float64 product on this machine, so the
 achieved rate can be read against what the machine can do. Writes ``profile.md`` into ``--out``.
@@ -24,6 +26,7 @@ import platform
 import pstats
 import time
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -31,18 +34,32 @@ from lstmzip import codec
 from lstmzip.exact_tensors import matmul
 from lstmzip.model import ByteLSTM
 from lstmzip.numerics import coding_threads
-from lstmzip.presets import load_preset
+from lstmzip.predictor import Predictor
+from lstmzip.presets import Preset, load_preset
 from lstmzip.words import WordCodes
 
-# (part, functions whose cumulative time it is); the rest of the loop is the remainder.
-PARTS = {
+# (part, functions whose cumulative time it is); the rest of the loop is the remainder. A compiled method is
+# file "~" and its name as cProfile writes it.
+LEARN = [("model.py", "learn"), ("core.py", "learn")]
+CODER = [("coder.py", "code"), ("coder.py", "finish")]
+WORDS = [("words.py", "apply")]
+STEP_PARTS = {  # the coding loop as it runs: a step is two calls of the compiled Stepper
+    "forward step, side models' predictions, map (`Stepper.predict`)": [
+        ("~", "<method 'predict' of 'lstmzip._core.Stepper' objects>")
+    ],
+    "side models' updates (`Stepper.update`)": [("~", "<method 'update' of 'lstmzip._core.Stepper' objects>")],
+    "LSTM learn (BPTT + Adam)": LEARN,
+    "range coder": CODER,
+    "word codes": WORDS,
+}
+MODEL_PARTS = {  # each model's own compiled call from Python (the reference's path, and the Stepper's parts)
     "LSTM predict (forward step)": [("model.py", "predict"), ("core.py", "predict")],
-    "LSTM learn (BPTT + Adam)": [("model.py", "learn"), ("core.py", "learn")],
+    "LSTM learn (BPTT + Adam)": LEARN,
     "match model": [("match.py", "predict"), ("match.py", "update")],
     "context model": [("contexts.py", "predict"), ("contexts.py", "update")],
     "probability map": [("apm.py", "refine"), ("apm.py", "update")],
-    "range coder": [("coder.py", "code"), ("coder.py", "finish")],
-    "word codes": [("words.py", "apply")],
+    "range coder": CODER,
+    "word codes": WORDS,
 }
 
 
@@ -71,6 +88,34 @@ def gflops(m: int, k: int, n: int, repeats: int = 200) -> float:
     return 2 * m * k * n * repeats / (time.perf_counter() - start) / 1e9
 
 
+def part_shares(data: bytes, preset: Preset, parts: dict[str, list[tuple[str, str]]]) -> tuple[dict[str, float], float]:
+    """Each part's share of one compression under cProfile (the rest of the loop last), and the share of the
+    matrix products that cProfile sees apart (the reference's)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    codec.compress(data, preset)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = max(cumulative for (file, _, name), (_, _, _, cumulative, _) in stats.items() if name == "encode")
+    shares = {
+        part: sum(
+            cumulative
+            for (file, _, name), (_, _, _, cumulative, _) in stats.items()
+            if any(file.endswith(suffix) and name == function for suffix, function in functions)
+        )
+        / total
+        for part, functions in parts.items()
+    }
+    shares["rest of the loop (Python, tensor conversions)"] = 1.0 - sum(shares.values())
+    products = sum(
+        own
+        for (file, _, name), (_, _, own, _, _) in stats.items()
+        if (file.endswith("numerics.py") and name == "matmul")
+        or (file == "~" and any(f"{op}'" in name or name.endswith(f".{op}>") for op in MATRIX_OPS))
+    )
+    return shares, products / total
+
+
 def blas_name() -> str:
     from threadpoolctl import threadpool_info
 
@@ -93,26 +138,9 @@ def main() -> None:
     archive = codec.compress(data, preset)
     plain_seconds = time.perf_counter() - start
 
-    profiler = cProfile.Profile()
-    profiler.enable()
-    codec.compress(data, preset)
-    profiler.disable()
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    total = max(cumulative for (file, _, name), (_, _, _, cumulative, _) in stats.items() if name == "encode")
-    shares = {}
-    for part, functions in PARTS.items():
-        shares[part] = sum(
-            cumulative
-            for (file, _, name), (_, _, _, cumulative, _) in stats.items()
-            if any(file.endswith(suffix) and name == function for suffix, function in functions)
-        )
-    shares["rest of the loop (Python, tensor conversions)"] = total - sum(shares.values())
-    products = sum(
-        own
-        for (file, _, name), (_, _, own, _, _) in stats.items()
-        if (file.endswith("numerics.py") and name == "matmul")
-        or (file == "~" and any(f"{op}'" in name or name.endswith(f".{op}>") for op in MATRIX_OPS))
-    )
+    shares, products = part_shares(data, preset, STEP_PARTS)
+    with mock.patch.object(Predictor, "_compiled_step", lambda _self, _model: None):
+        model_shares, _ = part_shares(data, preset, MODEL_PARTS)
 
     coded = len(WordCodes.apply(data)[1]) if preset.word_codes else len(data)
     model = ByteLSTM(preset.config_for(coded))
@@ -138,8 +166,16 @@ def main() -> None:
         "",
         "| part | share of the time (under cProfile) |",
         "|---|---:|",
-        *(f"| {part} | {100 * seconds / total:.1f} % |" for part, seconds in shares.items()),
-        f"| *of predict and learn: the matrix products themselves* | *{100 * products / total:.1f} %* |",
+        *(f"| {part} | {100 * share:.1f} % |" for part, share in shares.items()),
+        f"| *of predict and learn: the matrix products themselves* | *{100 * products:.1f} %* |",
+        "",
+        "The same compression with each model called on its own from Python (the path of the reference, whose "
+        "compiled parts the Stepper runs; the Python between them, which the Stepper does not run, lands in the "
+        "rest):",
+        "",
+        "| part | share of the time (under cProfile) |",
+        "|---|---:|",
+        *(f"| {part} | {100 * share:.1f} % |" for part, share in model_shares.items()),
         "",
         f"Matrix-product arithmetic: {flops / 1e6:.2f} MFLOP per coded byte (forward + backward), so the run "
         f"achieved {achieved:.2f} GFLOP/s in float64. This core does {peak:.1f} GFLOP/s on a 1024 x 1024 "
