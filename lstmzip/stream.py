@@ -1,8 +1,9 @@
 """File-object access to archives, like ``gzip.open``.
 
-The model needs a whole frame to lay out its streams, so a writer collects what is written and
-compresses it on ``close()``, and a reader decodes (and verifies) the whole archive on open, both
-in frames on ``threads`` worker processes (``frames.py``).
+Both code in frames (``frames.py``) on ``threads`` worker processes, a frame at a time: the model
+needs a whole frame to lay out its streams, so a writer codes each frame once it is full (the last
+on ``close()``), and a reader decodes each frame, and checks it, as the reading reaches it. Memory
+is about the frames in flight, whatever the size of the whole.
 
 A writer that is never closed still writes its archive: when it is collected, or at the latest
 when the interpreter exits (before the modules it needs are torn down), with a ``ResourceWarning``
@@ -17,16 +18,22 @@ import io
 import os
 import warnings
 import weakref
+from collections import deque
 from pathlib import Path
 from typing import BinaryIO
 
+from lstmzip import workers
+from lstmzip.errors import LstmzipError
 from lstmzip.fileio import AtomicOutput
-from lstmzip.frames import compress, decompress
+from lstmzip.frames import archive_frames, checked_frame_size, decode_frame, encode_frame, frame_size_for
 from lstmzip.presets import DEFAULT_LEVEL, Preset, load_preset
+from lstmzip.settings import SINGLE_FRAME, FrameMark
 
 
 class _ArchiveWriter(io.BufferedIOBase):
-    """Collects bytes; on close, compresses them into the target file or file object."""
+    """Codes what is written frame by frame as frames fill (``frames.py``), the last one on close: memory is
+    about the frames the workers hold and the one being filled, whatever the size of the whole. The frames
+    are those of ``frames.compress`` for the same bytes, so the archive is the same."""
 
     def __init__(
         self,
@@ -38,9 +45,13 @@ class _ArchiveWriter(io.BufferedIOBase):
         frame_size: int | None,
     ) -> None:
         super().__init__()
-        self._target, self._overwrite, self._preset, self._device = target, overwrite, preset, device
-        self._threads, self._frame_size = threads, frame_size
-        self._buffer = io.BytesIO()
+        self._target, self._preset, self._device, self._threads = target, preset, device, threads
+        self._frame_size = checked_frame_size(frame_size or frame_size_for(preset))
+        self._pending = bytearray()  # written and not yet in a frame: at most one frame's worth
+        self._frames = 0  # frames handed to the pool
+        self._pool: workers.Pool | None = None  # started with the first full frame: a small file needs none
+        self._in_flight: deque[workers.ResultLike] = deque()
+        self._failed = False  # a frame failed: close() keeps nothing
         self._output: AtomicOutput | None = None
         if isinstance(target, Path):  # refuse an existing file (xb) or an unwritable folder now
             self._output = AtomicOutput(target, force=overwrite).__enter__()
@@ -52,31 +63,107 @@ class _ArchiveWriter(io.BufferedIOBase):
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         if self.closed:
             raise ValueError("write to a closed archive writer")
-        return self._buffer.write(data)
+        if self._failed:
+            raise ValueError("write to an archive writer whose coding failed")
+        view = memoryview(data).cast("B")
+        self._pending += view
+        # a frame is cut once a byte follows it: then it is known not to be the last
+        while len(self._pending) > self._frame_size:
+            frame = bytes(self._pending[: self._frame_size])
+            del self._pending[: self._frame_size]
+            self._code(frame, FrameMark(self._frames, 1))
+        return len(view)
+
+    def _code(self, frame: bytes, mark: FrameMark) -> None:
+        """Hand ``frame`` to the pool; write out the frames done first while too many are in flight."""
+        try:
+            if self._pool is None:
+                self._pool = workers.make_pool(self._threads, None).__enter__()
+            self._in_flight.append(self._pool.submit(encode_frame, frame, self._preset, self._device, mark))
+            self._frames += 1
+            while len(self._in_flight) >= self._pool.slots:
+                self._emit(self._in_flight.popleft().result())
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _emit(self, archive: bytes) -> None:
+        if self._output is None:
+            self._target.write(archive)  # type: ignore[union-attr]
+        else:
+            self._output.write(archive)
 
     def close(self) -> None:
         if self.closed:
             return
         _open_writers.discard(self)
+        error: BaseException | None = None
         try:
-            archive = compress(
-                self._buffer.getvalue(), self._preset, self._device, threads=self._threads, frame_size=self._frame_size
-            )
-            if self._output is None:
-                self._target.write(archive)  # type: ignore[union-attr]
-            else:
-                self._output.write(archive)
-                self._output.commit()
+            if not self._failed:
+                self._code(bytes(self._pending), FrameMark(self._frames, 0) if self._frames else SINGLE_FRAME)
+                while self._in_flight:
+                    self._emit(self._in_flight.popleft().result())
+                if self._output is not None:
+                    self._output.commit()
+        except BaseException as failure:
+            error = failure
+            raise
         finally:
-            if self._output is not None:
+            self._failed = self._failed or error is not None
+            if self._pool is not None:  # a failure stops the workers still coding
+                self._pool.__exit__(*((type(error), error, None) if error else _FAILED if self._failed else _DONE))
+            if self._output is not None:  # without a commit, the temporary file goes
                 self._output.__exit__(None, None, None)
-            self._buffer.close()
+            self._pending.clear()
             super().close()
 
     def __del__(self) -> None:
         if not self.closed:
             warnings.warn(f"lstmzip writer for {self._target!r} was not closed", ResourceWarning, stacklevel=2)
             self.close()
+
+
+_DONE: tuple[None, None, None] = (None, None, None)
+_FAILED = (LstmzipError, LstmzipError("a frame failed"), None)  # how a pool is left when coding failed
+
+
+class _ArchiveReader(io.RawIOBase):
+    """Decodes an archive frame by frame as it is read, each frame checked before its bytes are given
+    (``frames.py``): memory is about the frames in flight, whatever the size of the whole. A damaged
+    frame, or frames cut off or out of order, raise an ``ArchiveError`` from the read that reaches them."""
+
+    def __init__(self, source: BinaryIO, owned: bool, device: str, threads: int) -> None:
+        super().__init__()
+        self._source, self._owned = source, owned
+        self._pool = workers.make_pool(threads, None).__enter__()
+        calls = ((decode_frame, (archive, device), None) for archive, _ in archive_frames(source))
+        self._contents = workers.ordered(self._pool, calls)
+        self._content, self._offset = b"", 0  # the frame being read, and how far
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while self._offset == len(self._content):
+            content = next(self._contents, None)
+            if content is None:
+                return 0
+            self._content, self._offset = content, 0
+        size = min(len(buffer), len(self._content) - self._offset)
+        buffer[:size] = self._content[self._offset : self._offset + size]
+        self._offset += size
+        return size
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._contents.close()
+            self._pool.__exit__(None, None, None)
+            if self._owned:
+                self._source.close()
+        finally:
+            super().close()
 
 
 _open_writers: weakref.WeakSet[_ArchiveWriter] = weakref.WeakSet()
@@ -115,9 +202,9 @@ def open(
     is_path = isinstance(file, (str, os.PathLike))
     if not is_path and not hasattr(file, "read" if mode == "rb" else "write"):
         raise TypeError(f"file must be a path or a binary file object, not {type(file).__name__}")
-    if mode == "rb":
-        data = Path(file).read_bytes() if is_path else file.read()  # type: ignore[union-attr, arg-type]
-        return io.BufferedReader(io.BytesIO(decompress(data, device, threads=threads)))  # type: ignore[arg-type]
+    if mode == "rb":  # the reader owns a file it opens, and closes it
+        source = Path(file).open("rb") if is_path else file  # type: ignore[arg-type]  # noqa: SIM115
+        return io.BufferedReader(_ArchiveReader(source, is_path, device, threads))  # type: ignore[arg-type, return-value]
     if mode == "xb" and is_path and os.path.lexists(file):  # type: ignore[arg-type]
         raise FileExistsError(f"{os.fspath(file)!r} already exists")  # type: ignore[arg-type]
     target = Path(file) if is_path else file  # type: ignore[arg-type]

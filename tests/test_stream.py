@@ -11,7 +11,8 @@ import pytest
 import torch
 
 import lstmzip
-from lstmzip.errors import PresetError
+from lstmzip.container import next_archive
+from lstmzip.errors import PresetError, TruncatedArchiveError
 from lstmzip.numerics import coding_threads
 from tests.helpers import REPO_ROOT, SAMPLE_TEXT, TINY
 
@@ -88,3 +89,65 @@ def test_info_gives_each_archive_as_data() -> None:
     assert (part.original_size, part.compressed_size, part.level) == (len(SAMPLE_TEXT), len(archive), "tiny")
     assert part.config.hidden == TINY.model.hidden and part.describe()["level"] == "tiny"
     assert [p.original_size for p in lstmzip.info(archive + archive)] == [len(SAMPLE_TEXT)] * 2
+
+
+def _frames_of(archive: bytes) -> list[bytes]:
+    """The frames' archives one by one, whether or not the sequence is complete yet."""
+    source, frames = io.BytesIO(archive), []
+    while archive and (frame := next_archive(source, not frames)) is not None:
+        frames.append(frame)
+    return frames
+
+
+@pytest.mark.parametrize("size", [684, 600, 200, 0], ids=["ragged", "whole-frames", "one-frame", "empty"])
+def test_a_writer_codes_each_frame_once_full_and_writes_what_compress_writes(size: int) -> None:
+    data = SAMPLE_TEXT[:size]
+    sink = io.BytesIO()
+    writer = lstmzip.open(sink, "wb", level=TINY, frame_size=300)
+    for start in range(0, size, 97):
+        writer.write(data[start : start + 97])
+    # every frame with a byte after it is coded before close: memory holds the frame being filled
+    assert len(_frames_of(sink.getvalue())) == max(0, (size - 1) // 300)
+    writer.close()
+    assert sink.getvalue() == lstmzip.compress(data, level=TINY, frame_size=300)
+
+
+def test_a_writer_on_worker_processes_writes_the_same_archive(tmp_path: Path) -> None:
+    target = tmp_path / "frames.lstmz"
+    with lstmzip.open(target, "wb", level=TINY, threads=2, frame_size=200) as writer:
+        writer.write(SAMPLE_TEXT)
+    assert target.read_bytes() == lstmzip.compress(SAMPLE_TEXT, level=TINY, frame_size=200)
+    with lstmzip.open(target, threads=2) as reader:
+        assert reader.read() == SAMPLE_TEXT
+
+
+def test_a_reader_gives_each_frame_as_it_is_read_and_refuses_a_cut_archive(tmp_path: Path) -> None:
+    archive = lstmzip.compress(SAMPLE_TEXT, level=TINY, frame_size=200)
+    frames = _frames_of(archive)
+    with lstmzip.open(io.BytesIO(archive)) as reader:
+        assert reader.read(250) == SAMPLE_TEXT[:250]  # across the first frame's end
+        assert reader.read() == SAMPLE_TEXT[250:]
+    cut = tmp_path / "cut.lstmz"
+    cut.write_bytes(b"".join(frames[:-1]))
+    with lstmzip.open(cut) as reader:
+        assert reader.read(400) == SAMPLE_TEXT[:400]  # the frames that are there, each checked
+        with pytest.raises(TruncatedArchiveError, match="frame 3"):
+            reader.read()
+
+
+def test_a_writer_whose_output_fails_keeps_nothing(tmp_path: Path) -> None:
+    class Failing(io.BytesIO):
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            raise OSError("disk full")
+
+    writer = lstmzip.open(Failing(), "wb", level=TINY, frame_size=100)
+    with pytest.raises(OSError, match="disk full"):
+        writer.write(SAMPLE_TEXT)
+    with pytest.raises(ValueError, match="coding failed"):
+        writer.write(b"more")
+    writer.close()  # nothing more to write, and no second error
+    target = tmp_path / "never.lstmz"
+    path_writer = lstmzip.open(target, "wb", level=TINY, frame_size=100)
+    path_writer._failed = True  # as after a failed frame: close must not put a partial archive in place
+    path_writer.close()
+    assert list(tmp_path.iterdir()) == []
