@@ -124,7 +124,8 @@ class _ArchiveWriter(io.BufferedIOBase):
 
 
 _DONE: tuple[None, None, None] = (None, None, None)
-_FAILED = (LstmzipError, LstmzipError("a frame failed"), None)  # how a pool is left when coding failed
+# how a pool is left when its frames are abandoned (a failure, or a reader closed early): its workers stop
+_FAILED = (LstmzipError, LstmzipError("frames abandoned"), None)
 
 
 class _ArchiveReader(io.RawIOBase):
@@ -139,6 +140,7 @@ class _ArchiveReader(io.RawIOBase):
         calls = ((decode_frame, (archive, device), None) for archive, _ in archive_frames(source))
         self._contents = workers.ordered(self._pool, calls)
         self._content, self._offset = b"", 0  # the frame being read, and how far
+        self._finished = False  # every frame read
 
     def readable(self) -> bool:
         return True
@@ -147,6 +149,7 @@ class _ArchiveReader(io.RawIOBase):
         while self._offset == len(self._content):
             content = next(self._contents, None)
             if content is None:
+                self._finished = True
                 return 0
             self._content, self._offset = content, 0
         size = min(len(buffer), len(self._content) - self._offset)
@@ -159,7 +162,7 @@ class _ArchiveReader(io.RawIOBase):
             return
         try:
             self._contents.close()
-            self._pool.__exit__(None, None, None)
+            self._pool.__exit__(*(_DONE if self._finished else _FAILED))
             if self._owned:
                 self._source.close()
         finally:
