@@ -69,7 +69,7 @@ enum {
     BUF_MATCH_INPUT,      /* i64 [T, B] */
     BUF_COLUMN,           /* i64 [T, B] */
     BUF_WORD,             /* i64 [T, B] */
-    BUF_CONTEXT_FEATURES, /* f64 [T, B, K, 256] */
+    BUF_CONTEXT_FEATURES, /* f32 [T, B, K, 256] log counts (integers below 2**15) */
     BUF_CONTEXT_INDEX,    /* i64 [T, B, K] */
     BUF_WEIGHT_OFFSETS,   /* i64 [256, K] */
     BUF_SIGMOID,          /* i32 [65537] */
@@ -391,13 +391,13 @@ static void layer_step(Core *c, Py_ssize_t l, Py_ssize_t t) {
 static void add_context_mixture(Core *c, Py_ssize_t t, double *logits) {
     Py_ssize_t B = c->dim[DIM_B], K = c->dim[DIM_K];
     const int64_t *index = I64(c, BUF_CONTEXT_INDEX) + t * B * K;
-    const double *features = F64(c, BUF_CONTEXT_FEATURES) + t * B * K * ALPHABET;
+    const float *features = F32(c, BUF_CONTEXT_FEATURES) + t * B * K * ALPHABET;
     const double *weights = layer_weights(c, c->dim[OFF_CONTEXT]);
     for (Py_ssize_t b = 0; b < B; b++)
         for (Py_ssize_t k = 0; k < K; k++) {
             double weight = weights[index[b * K + k]] * CONTEXT_TO_LOGIT;
-            const double *f = features + (b * K + k) * ALPHABET;
-            for (Py_ssize_t j = 0; j < ALPHABET; j++) logits[b * ALPHABET + j] += weight * f[j];
+            const float *f = features + (b * K + k) * ALPHABET;
+            for (Py_ssize_t j = 0; j < ALPHABET; j++) logits[b * ALPHABET + j] += weight * (double)f[j];
         }
 }
 
@@ -457,12 +457,14 @@ static int get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, Py_ssize
 #define INT32_FORMATS "i"
 #define INT16_FORMATS "h"
 
-/* Copy ``obj`` ([count] int64 or float64) into ``dst``, unless it is None; returns 1 if copied, -1 on error. */
-static int copy_input(PyObject *obj, void *dst, Py_ssize_t count, const char *formats, const char *what) {
+/* Copy ``obj`` ([count] items of ``itemsize`` bytes) into ``dst``, unless it is None; returns 1 if copied, -1
+ * on error. */
+static int copy_input(PyObject *obj, void *dst, Py_ssize_t count, Py_ssize_t itemsize, const char *formats,
+                      const char *what) {
     if (obj == Py_None) return 0;
     Py_buffer view;
-    if (get_buffer(obj, &view, count, 8, formats, what, 0) < 0) return -1;
-    memcpy(dst, view.buf, (size_t)count * 8);
+    if (get_buffer(obj, &view, count, itemsize, formats, what, 0) < 0) return -1;
+    memcpy(dst, view.buf, (size_t)(count * itemsize));
     PyBuffer_Release(&view);
     return 1;
 }
@@ -516,15 +518,15 @@ static PyObject *Core_predict(Core *c, PyObject *args) {
     if (t < 0 || t >= c->dim[DIM_T]) return PyErr_Format(PyExc_IndexError, "core: step %zd out of the segment", t);
     int64_t *match_bucket = I64(c, BUF_MATCH_BUCKET) + t * B;
     int with_match, with_context;
-    if (copy_input(x, I64(c, BUF_X) + t * B, B, INT64_FORMATS, "x") < 0 ||
-        (with_match = copy_input(expected, I64(c, BUF_MATCH_EXPECTED) + t * B, B, INT64_FORMATS, "expected")) < 0 ||
-        copy_input(bucket, match_bucket, with_match ? B : 0, INT64_FORMATS, "bucket") < 0 ||
-        (with_context = copy_input(features, F64(c, BUF_CONTEXT_FEATURES) + t * B * K * ALPHABET, B * K * ALPHABET,
-                                   FLOAT64_FORMATS, "context features")) < 0 ||
-        copy_input(confidence, I64(c, BUF_CONTEXT_INDEX) + t * B * K, with_context ? B * K : 0, INT64_FORMATS,
+    if (copy_input(x, I64(c, BUF_X) + t * B, B, 8, INT64_FORMATS, "x") < 0 ||
+        (with_match = copy_input(expected, I64(c, BUF_MATCH_EXPECTED) + t * B, B, 8, INT64_FORMATS, "expected")) < 0 ||
+        copy_input(bucket, match_bucket, with_match ? B : 0, 8, INT64_FORMATS, "bucket") < 0 ||
+        (with_context = copy_input(features, F32(c, BUF_CONTEXT_FEATURES) + t * B * K * ALPHABET, B * K * ALPHABET, 4,
+                                   FLOAT32_FORMATS, "context features")) < 0 ||
+        copy_input(confidence, I64(c, BUF_CONTEXT_INDEX) + t * B * K, with_context ? B * K : 0, 8, INT64_FORMATS,
                    "confidence") < 0 ||
-        copy_input(column, I64(c, BUF_COLUMN) + t * B, B, INT64_FORMATS, "column") < 0 ||
-        copy_input(word, I64(c, BUF_WORD) + t * B, B, INT64_FORMATS, "word") < 0)
+        copy_input(column, I64(c, BUF_COLUMN) + t * B, B, 8, INT64_FORMATS, "column") < 0 ||
+        copy_input(word, I64(c, BUF_WORD) + t * B, B, 8, INT64_FORMATS, "word") < 0)
         return NULL;
     if (core_forward(c, t, with_match, with_context) < 0) return NULL;
     Py_RETURN_NONE;
@@ -575,14 +577,14 @@ static void learn_output(Core *c, Py_ssize_t T) {
     /* d weight = sum over bytes of dlogit * log count */
     Py_ssize_t weights = K * c->dim[DIM_WEIGHT_SETS];
     double *context = dense_grad(c, c->dim[OFF_CONTEXT]);
-    const double *features = F64(c, BUF_CONTEXT_FEATURES);
+    const float *features = F32(c, BUF_CONTEXT_FEATURES);
     const int64_t *index = I64(c, BUF_CONTEXT_INDEX);
     memset(context, 0, sizeof(double) * weights);
     for (Py_ssize_t n = 0; n < TB; n++)
         for (Py_ssize_t k = 0; k < K; k++) {
-            const double *f = features + (n * K + k) * ALPHABET;
+            const float *f = features + (n * K + k) * ALPHABET;
             double sum = 0.0;
-            for (Py_ssize_t j = 0; j < ALPHABET; j++) sum += f[j] * d[n * ALPHABET + j];
+            for (Py_ssize_t j = 0; j < ALPHABET; j++) sum += (double)f[j] * d[n * ALPHABET + j];
             context[index[n * K + k]] += sum;
         }
     for (Py_ssize_t w = 0; w < weights; w++) context[w] *= CONTEXT_TO_LOGIT;
@@ -977,7 +979,7 @@ static PyObject *context_update(PyObject *Py_UNUSED(module), PyObject *args) {
 /* ContextModel.predict into features [N, all, 256] and confidence [N, all]: each context's log counts and its
  * confidence bucket (the bit length of its total; with determinism, the second half where every count is
  * one byte's). */
-static int context_features_into(const Counting *m, const double *log_counts, double *features, int64_t *confidence,
+static int context_features_into(const Counting *m, const double *log_counts, float *features, int64_t *confidence,
                                  int determinism) {
     Py_ssize_t N = m->N, all = m->all;
     for (Py_ssize_t s = 0; s < N; s++)
@@ -988,10 +990,10 @@ static int context_features_into(const Counting *m, const double *log_counts, do
                 return -1;
             }
             const uint8_t *count = m->counts + row * ALPHABET;
-            double *out = features + (s * all + k) * ALPHABET;
+            float *out = features + (s * all + k) * ALPHABET;
             uint8_t most = 0;
             for (int j = 0; j < ALPHABET; j++) {
-                out[j] = log_counts[count[j]];
+                out[j] = (float)log_counts[count[j]]; /* an integer below 2**15: exact */
                 most = count[j] > most ? count[j] : most;
             }
             /* the bit length of the total, at most CONFIDENCE_BUCKETS - 1 (searchsorted over 1, 2, 4 .. 1024) */
@@ -1007,7 +1009,7 @@ static int context_features_into(const Counting *m, const double *log_counts, do
 }
 
 /* context_features(counts [R, 256] u8, totals [R] i64, rows [K', N] i64, log_counts [256] f64,
- * features [N, K', 256] f64, confidence [N, K'] i64, determinism): ContextModel.predict into the two outputs. */
+ * features [N, K', 256] f32, confidence [N, K'] i64, determinism): ContextModel.predict into the two outputs. */
 static PyObject *context_features(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *objs[6];
     int determinism;
@@ -1019,13 +1021,14 @@ static PyObject *context_features(PyObject *Py_UNUSED(module), PyObject *args) {
     m.all = PyObject_Length(objs[2]);
     m.N = PyObject_Length(objs[4]);
     if (m.R < 0 || m.all < 0 || m.N < 0) return NULL;
-    double *log_counts = NULL, *features = NULL;
+    double *log_counts = NULL;
+    float *features = NULL;
     int64_t *confidence = NULL;
     int ok = (m.counts = hold(&held[0], objs[0], m.R * ALPHABET, 1, "B", "counts", 0)) &&
              (m.totals = hold(&held[1], objs[1], m.R, 8, INT64_FORMATS, "totals", 0)) &&
              (m.rows = hold(&held[2], objs[2], m.all * m.N, 8, INT64_FORMATS, "rows", 0)) &&
              (log_counts = hold(&held[3], objs[3], ALPHABET, 8, FLOAT64_FORMATS, "log counts", 0)) &&
-             (features = hold(&held[4], objs[4], m.N * m.all * ALPHABET, 8, FLOAT64_FORMATS, "features", 1)) &&
+             (features = hold(&held[4], objs[4], m.N * m.all * ALPHABET, 4, FLOAT32_FORMATS, "features", 1)) &&
              (confidence = hold(&held[5], objs[5], m.N * m.all, 8, INT64_FORMATS, "confidence", 1)) &&
              context_features_into(&m, log_counts, features, confidence, determinism) == 0;
     release_all(held, 6);
@@ -1715,7 +1718,7 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwargs) {
         {L * T * B * 4 * H, 8, FLOAT64_FORMATS}, {L * T * B * H, 8, FLOAT64_FORMATS}, {T * B * ALPHABET, 8, FLOAT64_FORMATS},
         {T * B, 8, FLOAT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS},
         {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS}, {T * B, 8, INT64_FORMATS},
-        {T * B * K * ALPHABET, 8, FLOAT64_FORMATS}, {T * B * K, 8, INT64_FORMATS}, {ALPHABET * K, 8, INT64_FORMATS},
+        {T * B * K * ALPHABET, 4, FLOAT32_FORMATS}, {T * B * K, 8, INT64_FORMATS}, {ALPHABET * K, 8, INT64_FORMATS},
         {65537, 4, INT32_FORMATS}, {40961, 4, INT32_FORMATS},
     };
     for (int k = 0; k < BUFFER_COUNT; k++) {
@@ -1934,7 +1937,7 @@ static PyObject *Stepper_predict(Stepper *st, PyObject *args) {
     if (st->with_match &&
         match_guess(&st->match, I64(c, BUF_MATCH_EXPECTED) + at * N, I64(c, BUF_MATCH_BUCKET) + at * N) < 0)
         return NULL;
-    if (st->with_counts && context_features_into(&st->counting, st->log_counts, F64(c, BUF_CONTEXT_FEATURES) + at * N * K * ALPHABET,
+    if (st->with_counts && context_features_into(&st->counting, st->log_counts, F32(c, BUF_CONTEXT_FEATURES) + at * N * K * ALPHABET,
                                                  I64(c, BUF_CONTEXT_INDEX) + at * N * K, st->determinism) < 0)
         return NULL;
     if (st->column_input) memcpy(I64(c, BUF_COLUMN) + at * N, st->columns.column, sizeof(int64_t) * (size_t)N);

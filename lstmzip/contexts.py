@@ -145,7 +145,8 @@ class ContextModel:
         # The compiled step (``_core.c``, the same integers) writes into arrays made once; this code is its oracle.
         self.compiled = compiled_core()
         self.log_counts = log_counts
-        self.features = np.empty((streams, len(self.rows), 256), dtype=np.float64)  # [N, K, 256]
+        # [N, K, 256] float32: the log counts are integers below 2**15, and half the bytes of float64 to write
+        self.features = np.empty((streams, len(self.rows), 256), dtype=np.float32)
         self.confidence = np.empty((streams, len(self.rows)), dtype=np.int64)  # [N, K]
         self.keys = np.empty(self.rows.size, dtype=np.int64)  # [K * N] the compiled counting's scratch
         # what the compiled counting reads and writes, made once (a step then builds no arguments)
@@ -157,9 +158,10 @@ class ContextModel:
         self.class_rows = self.column_row + _BYTE_CLASS  # [256] the column context's row at column 0, by byte
 
     def predict(self) -> tuple[np.ndarray, np.ndarray]:
-        """(log-count features [N, K, 256] at 2**LOG_COUNT_BITS as float64, confidence bucket [N, K]).
+        """(log-count features [N, K, 256] at 2**LOG_COUNT_BITS, confidence bucket [N, K]).
 
-        The compiled step returns the same two arrays each time, rewritten.
+        The compiled step returns the same two arrays each time, rewritten, its features as float32; NumPy's
+        are float64. The same integers (below 2**15) either way.
         """
         if self.compiled is not None:
             self.compiled.context_features(

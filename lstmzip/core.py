@@ -80,7 +80,7 @@ class CoreLSTM:
         self.match_input = np.full((T, B), ALPHABET, dtype=np.int64)
         self.column = np.zeros((T, B), dtype=np.int64)
         self.word = np.full((T, B), WORD_ROWS, dtype=np.int64)
-        self.context_features = np.zeros((T, B, K, ALPHABET))
+        self.context_features = np.zeros((T, B, K, ALPHABET), dtype=np.float32)  # integers below 2**15
         self.context_index = np.zeros((T, B, K), dtype=np.int64)
 
     def _dimensions(self) -> tuple[int, ...]:
@@ -150,7 +150,7 @@ class CoreLSTM:
         column: np.ndarray | None = None,
         word: np.ndarray | None = None,
     ) -> np.ndarray:
-        """As ``ByteLSTM.predict`` on arrays (int64 indices, float64 features), returning a view [B, 256] of its
+        """As ``ByteLSTM.predict`` on arrays (int64 indices, float32 features), returning a view [B, 256] of its
         buffer. Arrays only, as the coding loop has them (``as_input``): the step costs no conversions."""
         features, confidence = (None, None) if context is None else context
         t = self.advance()

@@ -113,7 +113,7 @@ def _random_inputs(model: CoreLSTM, rng: np.random.Generator) -> tuple[np.ndarra
         rng.integers(0, ALPHABET, B),
         rng.integers(0, ALPHABET, B),
         rng.integers(0, 17, B),  # BUCKETS + 1: 16 is "no match"
-        rng.integers(0, 1 << 15, (B, K, ALPHABET)).astype(np.float64),
+        rng.integers(0, 1 << 15, (B, K, ALPHABET)).astype(np.float32),
         rng.integers(0, 12, (B, K)),
         rng.integers(0, max(cfg.context_columns, 1), B),
         rng.integers(0, WORD_ROWS + 1, B),
