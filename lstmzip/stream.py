@@ -77,8 +77,9 @@ class _ArchiveWriter(io.BufferedIOBase):
     def _code(self, frame: bytes, mark: FrameMark) -> None:
         """Hand ``frame`` to the pool; write out the frames done first while too many are in flight."""
         try:
-            if self._pool is None:
-                self._pool = workers.make_pool(self._threads, None).__enter__()
+            if self._pool is None:  # one frame in all needs no worker, as in frames.compress_stream
+                single = mark == SINGLE_FRAME
+                self._pool = (workers.InProcess() if single else workers.make_pool(self._threads, None)).__enter__()
             self._in_flight.append(self._pool.submit(encode_frame, frame, self._preset, self._device, mark))
             self._frames += 1
             while len(self._in_flight) >= self._pool.slots:
