@@ -7,8 +7,9 @@ time of each part of the coding loop: as it runs (a step is two calls of the com
 ``_core.Stepper``: the forward step with the side models' predictions and the map, then the side
 models' updates), the LSTM's ``learn`` (Adam included), the range coder, the word codes and the
 rest of the loop; then again with each model called on its own from Python (the reference's path),
-which splits the step into the LSTM's ``predict``, the match model, the context model and the map. It counts the model's floating-point operations per coded byte from its config
-(matrix products only: 2 x rows x columns per product, forward and backward), and times the
+which splits the step into the LSTM's ``predict``, the match model, the context model and the map.
+It counts the model's floating-point operations per coded byte from its config (matrix products
+only: 2 x rows x columns per product, forward and backward), and times the
 matrix products of the model's own shapes and a large float64 product on this machine, so the
 achieved rate can be read against what the machine can do. Writes ``profile.md`` into ``--out``.
 
