@@ -1790,13 +1790,21 @@ typedef struct {
     int64_t *map_steps;   /* [16 N] scratch */
 } Stepper;
 
-static void *stepper_hold(Stepper *st, PyObject *obj, Py_ssize_t count, Py_ssize_t itemsize, const char *formats,
-                          const char *what, int writable) {
-    if (st->used >= STEPPER_HELD) {
+/* The next ``count`` of the Stepper's held buffers, for a part's hold_* function; NULL with an exception past
+ * STEPPER_HELD. */
+static Held *take_held(Stepper *st, int count) {
+    if (st->used + count > STEPPER_HELD) {
         PyErr_SetString(PyExc_ValueError, "stepper: too many arrays");
         return NULL;
     }
-    return hold(&st->held[st->used++], obj, count, itemsize, formats, what, writable);
+    st->used += count;
+    return st->held + st->used - count;
+}
+
+static void *stepper_hold(Stepper *st, PyObject *obj, Py_ssize_t count, Py_ssize_t itemsize, const char *formats,
+                          const char *what, int writable) {
+    Held *held = take_held(st, 1);
+    return held ? hold(held, obj, count, itemsize, formats, what, writable) : NULL;
 }
 
 /* (pointer, length, chains, ((length, table), ...), hash_bits) of match.MatchModel */
@@ -1804,8 +1812,8 @@ static int stepper_match(Stepper *st, PyObject *spec, PyObject *matrix) {
     PyObject *objs[3] = {matrix}, *chains, *tables;
     if (!PyArg_ParseTuple(spec, "OOOO!n", &objs[1], &objs[2], &chains, &PyTuple_Type, &tables, &st->match.hash_bits))
         return -1;
-    st->used += 6;
-    return hold_matching(&st->match, st->held + st->used - 6, objs, chains, tables, 1);
+    Held *held = take_held(st, 6);
+    return held ? hold_matching(&st->match, held, objs, chains, tables, 1) : -1;
 }
 
 /* (counts, totals, history, rows, first_row, direct, masks, salts, keys, count_limit, hash_bits, log_counts,
@@ -1818,8 +1826,8 @@ static int stepper_counts(Stepper *st, PyObject *spec) {
                           &objs[6], &objs[7], &objs[8], &m->limit, &m->hash_bits, &log_counts, &st->determinism,
                           &st->column_slot, &class_rows, &st->word_slot, &st->word_first_row, &word, &lines))
         return -1;
-    st->used += 9;
-    if (hold_counting(m, st->held + st->used - 9, objs) < 0) return -1;
+    Held *held = take_held(st, 9);
+    if (!held || hold_counting(m, held, objs) < 0) return -1;
     if (m->N != st->N || m->all != st->core->dim[DIM_K] || st->column_slot >= m->all || st->word_slot >= m->all ||
         (st->column_slot >= 0) != (class_rows != Py_None) || (st->word_slot >= 0) != (word != Py_None)) {
         PyErr_SetString(PyExc_ValueError, "stepper: the contexts do not fit the streams or the core");
@@ -1837,8 +1845,8 @@ static int stepper_counts(Stepper *st, PyObject *spec) {
         return -1;
     st->lines.hash_bits = m->hash_bits;
     st->above_slot = m->all - 1;
-    st->used += 3;
-    if (hold_lines(&st->lines, st->held + st->used - 3, arrays) < 0) return -1;
+    Held *held_lines = take_held(st, 3);
+    if (!held_lines || hold_lines(&st->lines, held_lines, arrays) < 0) return -1;
     return st->lines.N == st->N ? 0 : (PyErr_SetString(PyExc_ValueError, "stepper: lines of other streams"), -1);
 }
 
@@ -1851,8 +1859,8 @@ static int stepper_columns(Stepper *st, PyObject *spec) {
                           &objs[6], &objs[7], &objs[8], &m->limit, &m->escaped, &m->file_code_width,
                           &m->word_first_rank, &m->word_rows, &st->column_input, &st->word_input))
         return -1;
-    st->used += 9;
-    if (hold_columns(m, st->held + st->used - 9, objs) < 0) return -1;
+    Held *held = take_held(st, 9);
+    if (!held || hold_columns(m, held, objs) < 0) return -1;
     return m->N == st->N ? 0 : (PyErr_SetString(PyExc_ValueError, "stepper: columns of other streams"), -1);
 }
 
@@ -1860,8 +1868,8 @@ static int stepper_columns(Stepper *st, PyObject *spec) {
 static int stepper_map(Stepper *st, PyObject *spec) {
     PyObject *objs[4];
     if (!PyArg_ParseTuple(spec, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &st->rate_bits)) return -1;
-    st->used += 4;
-    if (hold_map(&st->map, st->held + st->used - 4, objs[0], objs[1], objs[2], objs[3], st->N) < 0) return -1;
+    Held *held = take_held(st, 4);
+    if (!held || hold_map(&st->map, held, objs[0], objs[1], objs[2], objs[3], st->N) < 0) return -1;
     if (st->rate_bits < 0 || st->rate_bits > 40) {
         PyErr_SetString(PyExc_ValueError, "stepper: bad map rate");
         return -1;
@@ -1870,7 +1878,7 @@ static int stepper_map(Stepper *st, PyObject *spec) {
 }
 
 static void Stepper_release(Stepper *st) {
-    release_all(st->held, st->used < STEPPER_HELD ? st->used : STEPPER_HELD);
+    release_all(st->held, st->used);
     st->used = 0;
     Py_CLEAR(st->core);
     free(st->actual);
@@ -1904,7 +1912,7 @@ static int Stepper_init(Stepper *st, PyObject *args, PyObject *kwargs) {
     st->with_map = map != Py_None;
     st->column_slot = st->word_slot = st->above_slot = -1;
     st->column_input = st->word_input = 0;
-    if (hold_matrix(&st->held[st->used++], matrix, st->N, &st->matrix, &st->S) < 0 ||
+    if (hold_matrix(take_held(st, 1), matrix, st->N, &st->matrix, &st->S) < 0 ||
         (st->with_match && stepper_match(st, match, matrix) < 0) ||
         (st->with_counts && stepper_counts(st, counts) < 0) || (st->with_columns && stepper_columns(st, columns) < 0) ||
         (st->with_map && stepper_map(st, map) < 0) ||

@@ -18,7 +18,6 @@ import io
 import os
 import warnings
 import weakref
-from collections import deque
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,7 +49,7 @@ class _ArchiveWriter(io.BufferedIOBase):
         self._pending = bytearray()  # written and not yet in a frame: at most one frame's worth
         self._frames = 0  # frames handed to the pool
         self._pool: workers.Pool | None = None  # started with the first full frame: a small file needs none
-        self._in_flight: deque[workers.ResultLike] = deque()
+        self._in_flight: workers.InOrder | None = None
         self._failed = False  # a frame failed: close() keeps nothing
         self._output: AtomicOutput | None = None
         if isinstance(target, Path):  # refuse an existing file (xb) or an unwritable folder now
@@ -80,10 +79,11 @@ class _ArchiveWriter(io.BufferedIOBase):
             if self._pool is None:  # one frame in all needs no worker, as in frames.compress_stream
                 single = mark == SINGLE_FRAME
                 self._pool = (workers.InProcess() if single else workers.make_pool(self._threads, None)).__enter__()
-            self._in_flight.append(self._pool.submit(encode_frame, frame, self._preset, self._device, mark))
+                self._in_flight = workers.InOrder(self._pool)
+            assert self._in_flight is not None
             self._frames += 1
-            while len(self._in_flight) >= self._pool.slots:
-                self._emit(self._in_flight.popleft().result())
+            for archive in self._in_flight.submit(encode_frame, frame, self._preset, self._device, mark):
+                self._emit(archive)
         except BaseException:
             self._failed = True
             raise
@@ -102,8 +102,8 @@ class _ArchiveWriter(io.BufferedIOBase):
         try:
             if not self._failed:
                 self._code(bytes(self._pending), FrameMark(self._frames, 0) if self._frames else SINGLE_FRAME)
-                while self._in_flight:
-                    self._emit(self._in_flight.popleft().result())
+                for archive in self._in_flight.rest():  # type: ignore[union-attr]  # set by _code
+                    self._emit(archive)
                 if self._output is not None:
                     self._output.commit()
         except BaseException as failure:

@@ -178,13 +178,30 @@ def make_pool(threads: int, cluster: str | None) -> Pool:
     return InProcess() if workers == 1 else LocalProcesses(workers)
 
 
+class InOrder:
+    """Calls submitted to ``pool`` whose results come back in submission order, at most ``pool.slots`` in
+    flight: what is submitted may wait for results to be taken first."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.pending: deque[ResultLike] = deque()
+
+    def submit(self, function: Callable[..., bytes], *args: Any, progress: Any = None) -> Iterator[bytes]:
+        """Submit one call; yield the results to take before more can go in flight."""
+        self.pending.append(self.pool.submit(function, *args, progress=progress))
+        while len(self.pending) >= self.pool.slots:
+            yield self.pending.popleft().result()
+
+    def rest(self) -> Iterator[bytes]:
+        """The results still in flight, in order."""
+        while self.pending:
+            yield self.pending.popleft().result()
+
+
 def ordered(pool: Pool, calls: Iterable[tuple[Callable[..., bytes], tuple[Any, ...], Any]]) -> Iterator[bytes]:
     """The results of ``calls`` (function, arguments, progress) in their order, at most ``pool.slots``
     in flight: the next call is taken from ``calls`` (and its frame read) only when one is done."""
-    pending: deque[ResultLike] = deque()
+    queue = InOrder(pool)
     for function, args, progress in calls:
-        pending.append(pool.submit(function, *args, progress=progress))
-        if len(pending) >= pool.slots:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+        yield from queue.submit(function, *args, progress=progress)
+    yield from queue.rest()
