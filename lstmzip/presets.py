@@ -185,6 +185,7 @@ RETIRED_LEVELS = {
     **{"5839d63f": "fast", "9898ca95": "default", "c4d8e4a0": "best"},  # before the above context
     "4f17825a": "default",  # before its probability map
     **{"bf9b5785": "fast", "6dd125f3": "default", "b81c9185": "best"},  # before the determinism buckets
+    **{"1d5161e2": "default", "76f99c3c": "best"},  # before order 8
 }
 
 

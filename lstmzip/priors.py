@@ -25,6 +25,15 @@ from lstmzip import assets
 MAGIC = b"LZPRIOR1"
 SCALE_BITS = 12  # stored value = round(weight * 2**12)
 SUFFIX = ".prior"
+# The count-context orders each shipped prior learned mixing weights for (the level's orders when it was
+# trained); a level with other orders starts each order from the nearest the prior knows
+# (``parameters.initial_master``). Fixed with the prior's bytes, which ``assets.PRIORS`` pins.
+CONTEXT_ORDERS: dict[str, tuple[int, ...]] = {
+    "text-f11": (1, 2, 3, 4),
+    "text-d11": (1, 2, 3, 4, 6),
+    "text-d12": (1, 2, 3, 4, 6),
+    "text-b11": (1, 2, 3, 4, 6),
+}
 
 
 def pack(master: np.ndarray) -> bytes:

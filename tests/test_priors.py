@@ -105,6 +105,21 @@ def test_a_prior_starts_the_contexts_it_did_not_learn() -> None:
     assert np.array_equal(start[: -len(contexts.reshape(-1))], prior[: -len(trained.reshape(-1))])
 
 
+def test_a_prior_starts_an_order_it_did_not_learn_from_the_nearest_order_below(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A level may mix orders its prior did not learn (order 8 from order 6's weights): the prior's own
+    orders, recorded with it, say which of its weight sets is which."""
+    assert set(priors.CONTEXT_ORDERS) == set(assets.PRIORS)  # every shipped prior says which orders it learned
+    monkeypatch.setitem(priors.CONTEXT_ORDERS, "orders-1-2", (1, 2))
+    learned = replace(TINY.model, context_orders="1,2", context_columns=8, prior="orders-1-2")
+    wider = replace(learned, context_orders="1,2,4")
+    width = BYTE_CLASSES * CONFIDENCE_BUCKETS
+    prior = initial_master(learned, ParameterLayout.of(learned))
+    prior[-3 * width :] = np.repeat(np.float32([1.0, 2.0, 3.0]), width)  # orders 1 and 2, then the column
+    start = initial_master(wider, ParameterLayout.of(wider), prior)
+    assert np.array_equal(start[-4 * width :], np.repeat(np.float32([1.0, 2.0, 2.0, 3.0]), width))
+    assert np.array_equal(start[: -4 * width], prior[: -3 * width])
+
+
 @pytest.mark.parametrize("name", assets.PRIORS)
 def test_every_known_prior_still_decodes_its_archives(name: str) -> None:
     """Priors a level no longer starts from (text-d11) still decode the archives that name them, and
@@ -117,6 +132,7 @@ def test_every_known_prior_still_decodes_its_archives(name: str) -> None:
     preset = load_preset(level_of[name.split("-")[1][0]])
     # as the levels were then: without the word and above contexts and the determinism buckets
     earlier = {"context_words": 0, "context_above": 0, "context_determinism": 0, **earlier_network.get(name, {})}
+    earlier["context_orders"] = ",".join(map(str, priors.CONTEXT_ORDERS[name]))
     preset = replace(preset, model=replace(preset.model, prior=name, **earlier))
     old = (Path(__file__).parent / "data" / f"prior-xz-{name}.lstmz").read_bytes()
     assert codec.read_info(old)[2].prior == name
