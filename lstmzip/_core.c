@@ -1396,6 +1396,7 @@ static PyObject *columns_update(PyObject *Py_UNUSED(module), PyObject *args) {
 #define APM_TABLE_BITS 22
 #define APM_OUT_BITS 16
 #define APM_MIN_OUT (1 << (APM_OUT_BITS - 11))
+#define APM_RATE_BITS 16
 
 /* One stream's refinement: subtree masses, each node's table position (low, share), the refined
  * decisions, and the byte probabilities as products root first, as ProbabilityMap.refine. */
@@ -1431,10 +1432,13 @@ static void apm_refine_one(const double *weights, const int64_t *table, const in
     for (int b = 0; b < 256; b++) out[b] = (float)(p[b] * 0x1p-128);
 }
 
-/* ProbabilityMap's table [255 * 33] and position [65537], and each stream's entries low and share [N, 255]. */
+/* ProbabilityMap's table [255 * 33] and position [65537], each stream's entries low and share [N, 255], and for
+ * updates each entry's counted updates [255 * 33] and the rates [rate_count] at 2**16 by that count. */
 typedef struct {
-    int64_t *table, *low, *share;
+    int64_t *table, *low, *share, *updates;
     const int16_t *position;
+    const int64_t *rates;
+    Py_ssize_t rate_count;
 } Map;
 
 /* Hold the map's table, position (unless NULL), and low and share of n streams in held[0..3]; -1 with an
@@ -1447,6 +1451,24 @@ static int hold_map(Map *m, Held *held, PyObject *table, PyObject *position, PyO
                    (m->share = hold(&held[3], share, n * APM_NODES, 8, INT64_FORMATS, "share", 1))
                ? 0
                : -1;
+}
+
+/* Hold the map's update counts and rates in held[0..1]; -1 with an exception if one is of another shape. */
+static int hold_rates(Map *m, Held *held, PyObject *updates, PyObject *rates) {
+    m->rate_count = PyObject_Length(rates);
+    if (m->rate_count < 1) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "core: rates must not be empty");
+        return -1;
+    }
+    if (!(m->updates = hold(&held[0], updates, APM_NODES * APM_POINTS, 8, INT64_FORMATS, "updates", 1)) ||
+        !(m->rates = hold(&held[1], rates, m->rate_count, 8, INT64_FORMATS, "rates", 0)))
+        return -1;
+    for (Py_ssize_t e = 0; e < APM_NODES * APM_POINTS; e++)
+        if (m->updates[e] < 0 || m->updates[e] >= m->rate_count) {
+            PyErr_SetString(PyExc_ValueError, "core: an update count past the rates");
+            return -1;
+        }
+    return 0;
 }
 
 /* ProbabilityMap.refine of n rows of weights [n, 256] (integers >= 1) into out [n, 256]. */
@@ -1482,9 +1504,12 @@ static PyObject *apm_refine(PyObject *Py_UNUSED(module), PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* An entry's update rate at 2**16, by its counted updates (kept below rate_count). */
+static inline int64_t apm_rate(const Map *m, int64_t entry) { return m->rates[m->updates[entry]]; }
+
 /* ProbabilityMap.update: the bytes ``symbols`` [n] were coded with the last refinement; every step from the
- * table as it was, then all added, as np.add.at. ``steps`` is scratch of 16 n values. */
-static int apm_update_rows(const Map *m, const uint8_t *symbols, Py_ssize_t n, Py_ssize_t rate_bits, int64_t *steps) {
+ * table and the update counts as they were, then all added, as np.add.at. ``steps`` is scratch of 16 n values. */
+static int apm_update_rows(const Map *m, const uint8_t *symbols, Py_ssize_t n, int64_t *steps) {
     for (Py_ssize_t r = 0; r < n; r++)
         for (int depth = 0; depth < 8; depth++) {
             int node = ((256 + symbols[r]) >> (8 - depth)) - 1;
@@ -1494,39 +1519,45 @@ static int apm_update_rows(const Map *m, const uint8_t *symbols, Py_ssize_t n, P
                 return -1;
             }
             int64_t target = (int64_t)((symbols[r] >> (7 - depth)) & 1) << APM_TABLE_BITS;
-            steps[16 * r + 2 * depth] =
-                ((target - m->table[entry]) * ((1 << APM_POINT_SHIFT) - above)) >> (APM_POINT_SHIFT + rate_bits);
-            steps[16 * r + 2 * depth + 1] = ((target - m->table[entry + 1]) * above) >> (APM_POINT_SHIFT + rate_bits);
+            int64_t below = (1 << APM_POINT_SHIFT) - above;
+            steps[16 * r + 2 * depth] = (((target - m->table[entry]) * below) >> APM_POINT_SHIFT) * apm_rate(m, entry);
+            steps[16 * r + 2 * depth + 1] =
+                (((target - m->table[entry + 1]) * above) >> APM_POINT_SHIFT) * apm_rate(m, entry + 1);
         }
+    const int64_t half = 1 << (APM_POINT_SHIFT - 1), last = m->rate_count - 1;
     for (Py_ssize_t r = 0; r < n; r++)
         for (int depth = 0; depth < 8; depth++) {
-            int64_t entry = m->low[r * APM_NODES + ((256 + symbols[r]) >> (8 - depth)) - 1];
-            m->table[entry] += steps[16 * r + 2 * depth];
-            m->table[entry + 1] += steps[16 * r + 2 * depth + 1];
+            int node = ((256 + symbols[r]) >> (8 - depth)) - 1;
+            int64_t entry = m->low[r * APM_NODES + node], above = m->share[r * APM_NODES + node];
+            m->table[entry] += steps[16 * r + 2 * depth] >> APM_RATE_BITS;
+            m->table[entry + 1] += steps[16 * r + 2 * depth + 1] >> APM_RATE_BITS;
+            /* the nearer point's update counts (both at the midpoint), up to the last rate */
+            if ((1 << APM_POINT_SHIFT) - above >= half && m->updates[entry] < last) m->updates[entry]++;
+            if (above >= half && m->updates[entry + 1] < last) m->updates[entry + 1]++;
         }
     return 0;
 }
 
-/* apm_update(symbols [n] u8, table [255 * 33] i64, low [n, 255] i64, share [n, 255] i64, rate_bits) */
+/* apm_update(symbols [n] u8, table [255 * 33] i64, low [n, 255] i64, share [n, 255] i64, updates [255 * 33] i64,
+ * rates [k] i64) */
 static PyObject *apm_update(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *objs[4];
-    Py_ssize_t rate_bits;
-    if (!PyArg_ParseTuple(args, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &rate_bits)) return NULL;
-    Held held[4] = {{{0}}};
+    PyObject *objs[6];
+    if (!PyArg_ParseTuple(args, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5])) return NULL;
+    Held held[6] = {{{0}}};
     Map m;
     Py_ssize_t n = PyObject_Length(objs[0]);
     if (n < 0) return NULL;
     uint8_t *symbols = NULL;
     int64_t *steps = NULL;
     int ok = hold_map(&m, held, objs[1], NULL, objs[2], objs[3], n) == 0 &&
-             (symbols = hold(&held[1], objs[0], n, 1, "B", "symbols", 0));
+             (symbols = hold(&held[1], objs[0], n, 1, "B", "symbols", 0)) && hold_rates(&m, &held[4], objs[4], objs[5]) == 0;
     if (ok && !(steps = malloc(sizeof(int64_t) * (size_t)(16 * n + 1)))) {
         PyErr_NoMemory();
         ok = 0;
     }
-    ok = ok && apm_update_rows(&m, symbols, n, rate_bits, steps) == 0;
+    ok = ok && apm_update_rows(&m, symbols, n, steps) == 0;
     free(steps);
-    release_all(held, 4);
+    release_all(held, 6);
     if (!ok) return NULL;
     Py_RETURN_NONE;
 }
@@ -1784,7 +1815,6 @@ typedef struct {
     Lines lines;
     Columns columns;
     Map map;
-    Py_ssize_t rate_bits;
     float *probabilities; /* [N, 256] */
     uint8_t *actual;      /* [N] scratch: a step's bytes */
     int64_t *map_steps;   /* [16 N] scratch */
@@ -1864,17 +1894,15 @@ static int stepper_columns(Stepper *st, PyObject *spec) {
     return m->N == st->N ? 0 : (PyErr_SetString(PyExc_ValueError, "stepper: columns of other streams"), -1);
 }
 
-/* (table, position, low, share, rate_bits) of apm.ProbabilityMap, low and share [N, 255] */
+/* (table, position, low, share, updates, rates) of apm.ProbabilityMap, low and share [N, 255] */
 static int stepper_map(Stepper *st, PyObject *spec) {
-    PyObject *objs[4];
-    if (!PyArg_ParseTuple(spec, "OOOOn", &objs[0], &objs[1], &objs[2], &objs[3], &st->rate_bits)) return -1;
-    Held *held = take_held(st, 4);
-    if (!held || hold_map(&st->map, held, objs[0], objs[1], objs[2], objs[3], st->N) < 0) return -1;
-    if (st->rate_bits < 0 || st->rate_bits > 40) {
-        PyErr_SetString(PyExc_ValueError, "stepper: bad map rate");
-        return -1;
-    }
-    return 0;
+    PyObject *objs[6];
+    if (!PyArg_ParseTuple(spec, "OOOOOO", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4], &objs[5])) return -1;
+    Held *held = take_held(st, 6);
+    return held && hold_map(&st->map, held, objs[0], objs[1], objs[2], objs[3], st->N) == 0 &&
+                   hold_rates(&st->map, held + 4, objs[4], objs[5]) == 0
+               ? 0
+               : -1;
 }
 
 static void Stepper_release(Stepper *st) {
@@ -1968,7 +1996,7 @@ static PyObject *Stepper_update(Stepper *st, PyObject *args) {
         return PyErr_Format(PyExc_IndexError, "stepper: step %zd is out of range", t);
     uint8_t *actual = st->actual;
     for (Py_ssize_t s = 0; s < N; s++) actual[s] = st->matrix[s * st->S + t];
-    if (st->with_map && apm_update_rows(&st->map, actual, active, st->rate_bits, st->map_steps) < 0) return NULL;
+    if (st->with_map && apm_update_rows(&st->map, actual, active, st->map_steps) < 0) return NULL;
     if (st->with_match && match_step(&st->match, t) < 0) return NULL;
     if (!st->with_counts) Py_RETURN_NONE;
     int64_t *rows = st->counting.rows;

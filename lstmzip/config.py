@@ -29,7 +29,7 @@ MAX_NETWORK_MACS = 1 << 22
 MAX_MEMORY_BYTES = 3 << 29
 # Fields added after the levels were first defined: a level file may leave them out (at their defaults),
 # so the levels without them keep their definitions and digests
-OPTIONAL_FIELDS = ("context_words", "context_above", "context_determinism")
+OPTIONAL_FIELDS = ("context_words", "context_above", "context_determinism", "apm_rate_start")
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,9 @@ class ModelConfig:
     # its counts are one byte's (a context that has only ever seen one byte: twice the sets, the second
     # half for those); priors learn without it, and both halves start from a prior's weights
     context_determinism: int = 0
+    # n > 0: the probability map's entries learn at 1 / (updates so far + n) until that is 2**-apm_rate_bits
+    # (``apm.ProbabilityMap``); 0: at 2**-apm_rate_bits from the start
+    apm_rate_start: int = 0
 
     def validate(self) -> None:
         """Raise ValueError unless every field is in the range the exactness bounds assume."""
@@ -127,6 +130,10 @@ class ModelConfig:
             (0 <= self.word_input <= MAX_WORD_WIDTH, f"word_input must be 0..{MAX_WORD_WIDTH}"),
             (self.word_input == 0 or self.context_columns > 0, "word_input needs context_columns"),
             (self.apm_rate_bits == 0 or 2 <= self.apm_rate_bits <= 16, "apm_rate_bits must be 0 or 2..16"),
+            (
+                self.apm_rate_start == 0 or (self.apm_rate_bits > 0 and 1 <= self.apm_rate_start <= 1 << 16),
+                "apm_rate_start must be 0, or 1..65536 with a probability map",
+            ),
             (
                 re.fullmatch(OPTIONAL_NAME, self.prior) is not None,
                 "prior must be empty or a name of 1-40 of [a-z0-9.-]",

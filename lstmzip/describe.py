@@ -50,7 +50,7 @@ class ArchiveInfo:
             "word codes": _word_codes(self.words, self.coded_size),
             "model": _network(config),
             "side model": ", ".join(_side_models(config)) or "none",
-            "refinement": f"probability map, rate 2^-{config.apm_rate_bits}" if config.apm_rate_bits else "none",
+            "refinement": _refinement(config),
             "training": _training(config),
             "start": f"prior {config.prior}" if config.prior else f"random weights, seed {config.seed}",
             "numerics": config.numerics,
@@ -106,6 +106,13 @@ def _training(config: ModelConfig) -> str:
     if (config.input_rate_scale, config.matrix_rate_scale) != (1.0, 1.0):
         rate += f" (x{config.input_rate_scale:g} byte input tables, x{config.matrix_rate_scale:g} matrices)"
     return f"Adam lr {rate}, beta1 {config.beta1:g}, beta2 {config.beta2:g}"
+
+
+def _refinement(config: ModelConfig) -> str:
+    if not config.apm_rate_bits:
+        return "none"
+    start = f"1/(k + {config.apm_rate_start}) at an entry's update k, down to " if config.apm_rate_start else ""
+    return f"probability map, rate {start}2^-{config.apm_rate_bits}"
 
 
 def _side_models(config: ModelConfig) -> list[str]:

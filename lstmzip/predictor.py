@@ -66,7 +66,7 @@ class Predictor:
             if config.context_count()
             else None
         )
-        self.refiner = ProbabilityMap(config.apm_rate_bits) if config.apm_rate_bits else None
+        self.refiner = ProbabilityMap(config.apm_rate_bits, config.apm_rate_start) if config.apm_rate_bits else None
         self.column_input = self.columns is not None and bool(config.column_input)
         self.word_input = self.columns is not None and bool(config.word_input)
         self.stepper = self._compiled_step(model) if isinstance(model, CoreLSTM) else None

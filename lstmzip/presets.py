@@ -186,6 +186,7 @@ RETIRED_LEVELS = {
     "4f17825a": "default",  # before its probability map
     **{"bf9b5785": "fast", "6dd125f3": "default", "b81c9185": "best"},  # before the determinism buckets
     **{"1d5161e2": "default", "76f99c3c": "best"},  # before order 8
+    **{"223a4e22": "default", "38b72c58": "best"},  # before the probability map's rate start
 }
 
 

@@ -182,7 +182,7 @@ _MODEL_FIELDS = (
 FORMAT_14_MODEL_FIELDS = tuple(_MODEL_FIELDS.split())  # format 14's model record, in its order
 MODEL_IDS = {name: 8 + number for number, name in enumerate(FORMAT_14_MODEL_FIELDS)}  # ids fixed forever
 # added after the transform's id; critical
-MODEL_IDS |= {"context_words": 33, "context_above": 34, "context_determinism": 35}
+MODEL_IDS |= {"context_words": 33, "context_above": 34, "context_determinism": 35, "apm_rate_start": 36}
 SCHEMA: dict[str, Field] = {
     **schema(CodingSettings, {"level": 0, "coded_size": 3, "block_steps": 4, "coder": 5}, {"coder": _FORMAT_15_CODER}),
     **schema(LevelReference, {"level_digest": 1, "level_flags": 2}),

@@ -65,6 +65,7 @@ def row(level: str, preset: dict[str, Any]) -> list[str]:
     if model.get("context_determinism"):
         counts += "; weighed by determinism"
     apm = model.get("apm_rate_bits", 0)
+    apm_start = model.get("apm_rate_start", 0)
     prior = model.get("prior", "")
     return [
         level,
@@ -78,7 +79,7 @@ def row(level: str, preset: dict[str, Any]) -> list[str]:
         ", ".join(inputs),
         counts,
         f"2^{model['match_hash_bits']} / 2^{model['context_hash_bits']}",
-        f"2^-{apm}" if apm else "no",
+        (f"1/(k + {apm_start}) to " if apm_start else "") + f"2^-{apm}" if apm else "no",
         f"{prior} ({_mb(PRIORS / (prior + '.prior'))})" if prior else "none",
     ]
 

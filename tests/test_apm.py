@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmzip.apm import ProbabilityMap
+from lstmzip.apm import RATE_BITS, ProbabilityMap, update_rates
 
 
 def _weights(rows: int, seed: int, spread: int = 2**20) -> np.ndarray:
@@ -56,3 +56,18 @@ def test_streams_move_it_alike_in_any_order() -> None:
         forward.update(symbols)
         backward.update(symbols[::-1])
     assert np.array_equal(forward.table, backward.table)
+
+
+def test_new_entries_learn_faster_with_a_rate_start() -> None:
+    """With a rate start n an entry's k-th counted update moves it by 1 / (k + n), down to the fixed rate."""
+    assert np.array_equal(update_rates(4, 0), [1 << (RATE_BITS - 4)])
+    rates = update_rates(4, 3)  # 1/3, 1/4, ..., 1/16
+    assert np.array_equal(rates, [(1 << RATE_BITS) // k for k in range(3, 17)])
+    assert len(update_rates(4, 16)) == len(update_rates(4, 100)) == 1  # never faster than the fixed rate
+    fixed, fast, uniform = ProbabilityMap(6), ProbabilityMap(6, 2), np.ones((1, 256))
+    for _ in range(5):
+        for refiner in (fixed, fast):
+            refiner.refine(uniform)
+            refiner.update(np.array([65]))
+    assert fast.refine(uniform)[0, 65] > 2 * fixed.refine(uniform)[0, 65]
+    assert fast.updates.max() == 5 and fixed.updates.max() == 0  # a fixed rate has nothing to count

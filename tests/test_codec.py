@@ -82,8 +82,8 @@ GOLDEN = {
     # Refers to its level. The made-up words of GOLDEN_INPUT were pinned here until the dictionary went
     # only to the words it covers (they take no codes now: GOLDEN_KINDS["uncovered"]). Prior text-d12;
     # 2,042 bytes before the level took its probability map; the same size, other bytes, before its
-    # determinism buckets, and before order 8.
-    "default": (ENGLISH_INPUT, 2034, "8ac774d779e619ca061969fe6a3302841a43cd90c7eaab21d8f9a0c234aa4a11"),
+    # determinism buckets, and before order 8; 2,034 before the map's rate start.
+    "default": (ENGLISH_INPUT, 2014, "42852398fb42764dfa06334c7e0a1202f8bbe51b6f3055816d1ddaca60dff2f2"),
 }
 
 
@@ -186,18 +186,18 @@ GOLDEN_KINDS = {  # beyond English: name -> (input, level, archive size, SHA-256
         script_text("cyrillic", 1500).encode(),
         "default",
         # 2,327 before the level took its probability map, 2,295 before its determinism buckets, 2,291 before
-        # order 8 (which pays on long inputs, not on 1.5 KB)
-        2303,
-        "d013ffe2d8e6097a7bb7f79e2abe2acae2797985980f3a6ef38c49204b9275dd",
+        # order 8 (which pays on long inputs, not on 1.5 KB), 2,303 before the map's rate start
+        2243,
+        "45c54bf85aa7a03e7ad5746d5847cf89f11082b3164527b6a79cef7826dd4c54",
     ),
     # made-up Latin-script words that the level's dictionary lacks: no word codes, so the word context is on
     # (2,866 bytes with the dictionary's and file codes, 2,855 without them before the probability map,
-    # 2,835 before the determinism buckets, 2,819 before order 8)
+    # 2,835 before the determinism buckets, 2,819 before order 8, 2,827 before the map's rate start)
     "uncovered": (
         GOLDEN_INPUT,
         "default",
-        2827,
-        "1df5558c6995f73a202d8e4848ace842157891ff46ef74c5b4f5abb464feaa2e",
+        2803,
+        "fae50d2931c6de9e7d456031454833fee43c18cfafe0cfe6ffaaa84ed8ad5e60",
     ),
     # code-like x86-64 bytes: binary (no prior, no word codes) through the x86-64 address transform
     # (776 bytes before the determinism buckets)
@@ -224,6 +224,7 @@ def test_an_archive_of_a_retired_level_definition_decodes() -> None:
     assert retired is not None and retired.model == replace(
         load_preset("default").model,
         context_orders="1,2,3,4,6",
+        apm_rate_start=0,
         context_words=0,
         context_above=0,
         apm_rate_bits=0,

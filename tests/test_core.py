@@ -255,13 +255,15 @@ def test_compiled_columns_equal_numpys(dictionary: str, monkeypatch: pytest.Monk
             assert np.array_equal(getattr(compiled, name), getattr(reference, name)), (t, name)
 
 
-def test_compiled_probability_map_equals_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
-    # sharp and flat distributions, streams that end (fewer rows), bytes that share the map's entries
+@pytest.mark.parametrize("rate_start", [0, 3])
+def test_compiled_probability_map_equals_numpys(monkeypatch: pytest.MonkeyPatch, rate_start: int) -> None:
+    # sharp and flat distributions, streams that end (fewer rows), bytes that share the map's entries; a
+    # fixed rate, and rates by update count that reach the fixed one
     rng = np.random.default_rng(11)
     maps = []
     for flag in ("0", "1"):
         monkeypatch.setenv(REFERENCE_ENVIRONMENT, flag)
-        maps.append(ProbabilityMap(4))
+        maps.append(ProbabilityMap(4, rate_start))
     compiled, reference = maps
     assert compiled.compiled is not None and reference.compiled is None
     for step in range(300):
@@ -272,6 +274,8 @@ def test_compiled_probability_map_equals_numpys(monkeypatch: pytest.MonkeyPatch)
         for model in maps:
             model.update(symbols)
         assert np.array_equal(compiled.table, reference.table), step
+        assert np.array_equal(compiled.updates, reference.updates), step
+    assert compiled.updates.max() == len(compiled.rates) - 1  # counted up to the last rate, no further
 
 
 def test_the_cpu_path_does_not_import_torch(monkeypatch: pytest.MonkeyPatch) -> None:

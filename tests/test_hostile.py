@@ -227,6 +227,7 @@ def crafted(draw: st.DrawFn) -> bytes:
         match_hash_bits=draw(st.integers(10, 24)),
         word_input=draw(st.sampled_from([0, 32])),
         apm_rate_bits=draw(st.sampled_from([0, 6])),
+        apm_rate_start=draw(st.sampled_from([0, 1, 48, 1 << 16])),
         prior="",
     )
     coded_size = draw(st.one_of(st.integers(1, 20_000), st.integers(1, 1 << 40)))

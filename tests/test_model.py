@@ -36,6 +36,11 @@ def test_config_round_trips_and_rejects_bad_fields() -> None:
         ModelConfig(**{**config.to_dict(), "context_columns": 32, "column_input": 2}).validate()
     with pytest.raises(ValueError, match="word_input"):
         ModelConfig(**{**config.to_dict(), "context_columns": 32, "word_input": 65}).validate()
+    with pytest.raises(ValueError, match="apm_rate_start"):  # a rate start needs a map, and at most 2**16
+        ModelConfig(**{**config.to_dict(), "apm_rate_bits": 0, "apm_rate_start": 48}).validate()
+    with pytest.raises(ValueError, match="apm_rate_start"):
+        ModelConfig(**{**config.to_dict(), "apm_rate_bits": 9, "apm_rate_start": 65537}).validate()
+    ModelConfig(**{**config.to_dict(), "apm_rate_bits": 9, "apm_rate_start": 48}).validate()
 
 
 def _run(model: ByteLSTM, data: bytes) -> list[float]:

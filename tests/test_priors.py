@@ -132,7 +132,7 @@ def test_every_known_prior_still_decodes_its_archives(name: str) -> None:
     preset = load_preset(level_of[name.split("-")[1][0]])
     # as the levels were then: without the word and above contexts and the determinism buckets
     earlier = {"context_words": 0, "context_above": 0, "context_determinism": 0, **earlier_network.get(name, {})}
-    earlier["context_orders"] = ",".join(map(str, priors.CONTEXT_ORDERS[name]))
+    earlier |= {"context_orders": ",".join(map(str, priors.CONTEXT_ORDERS[name])), "apm_rate_start": 0}
     preset = replace(preset, model=replace(preset.model, prior=name, **earlier))
     old = (Path(__file__).parent / "data" / f"prior-xz-{name}.lstmz").read_bytes()
     assert codec.read_info(old)[2].prior == name
