@@ -1550,7 +1550,8 @@ static PyObject *apm_update(PyObject *Py_UNUSED(module), PyObject *args) {
     uint8_t *symbols = NULL;
     int64_t *steps = NULL;
     int ok = hold_map(&m, held, objs[1], NULL, objs[2], objs[3], n) == 0 &&
-             (symbols = hold(&held[1], objs[0], n, 1, "B", "symbols", 0)) && hold_rates(&m, &held[4], objs[4], objs[5]) == 0;
+             (symbols = hold(&held[1], objs[0], n, 1, "B", "symbols", 0)) &&
+             hold_rates(&m, &held[4], objs[4], objs[5]) == 0;
     if (ok && !(steps = malloc(sizeof(int64_t) * (size_t)(16 * n + 1)))) {
         PyErr_NoMemory();
         ok = 0;

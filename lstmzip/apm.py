@@ -20,7 +20,7 @@ learns faster while it is new: its k-th update (counted where it was the nearer 
 moves it by ``1 / (k + n)`` of that instead, until that is ``2**-rate_bits``; every stream updates
 the one map at each step, so n stays well above 1 (at 1.5, as in PAQ, 48 streams overshoot and the
 archives grew 3-7 %; at 48, 200 KB prefixes of JSON, tables, code, Japanese and English were 0.07-0.58 %
-smaller, whole files 0.1-0.3 %; docs/notebook/2026-12-08-order-8.md). A byte's refined probability
+smaller, whole files up to 0.26 %; docs/notebook/2026-12-08-order-8.md). A byte's refined probability
 is the product of the refined decisions on its path.
 
 Exactness: the weights in, the table (integers at 2**22), the update counts, the rates (integers at
